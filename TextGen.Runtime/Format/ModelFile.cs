@@ -22,4 +22,27 @@ public sealed class ModelFile
 
     /// <summary>Free-form provenance: corpus name and sha256, steps, validation loss, hyper-parameters, trainer version.</summary>
     public IReadOnlyDictionary<string, MetadataValue> Metadata { get; }
+
+    /// <summary>Reads and validates a weight file held in memory (e.g. an asset from a game's pack).</summary>
+    /// <param name="bytes">The whole file.</param>
+    /// <param name="sourceName">Path or asset name used in error messages.</param>
+    /// <exception cref="ModelFormatException">Anything is wrong with the file.</exception>
+    public static ModelFile Read(ReadOnlyMemory<byte> bytes, string sourceName) => throw new NotImplementedException("format work in progress");
+
+    /// <summary>Reads and validates a weight file from a stream (read to its end, bounded by the documented size limit).</summary>
+    /// <exception cref="ModelFormatException">Anything is wrong with the stream's contents, or it cannot be read.</exception>
+    public static ModelFile Read(Stream stream, string sourceName) => throw new NotImplementedException("format work in progress");
+
+    /// <summary>Reads and validates a weight file from disk.</summary>
+    /// <exception cref="ModelFormatException">The file is missing, unreadable, a directory, or malformed.</exception>
+    public static ModelFile ReadFile(string path) => throw new NotImplementedException("format work in progress");
+
+    /// <summary>Serializes to the current format version.</summary>
+    public byte[] ToBytes() => throw new NotImplementedException("format work in progress");
+
+    /// <summary>Serializes to <paramref name="stream"/>.</summary>
+    public void Write(Stream stream) => throw new NotImplementedException("format work in progress");
+
+    /// <summary>Writes to <paramref name="path"/> atomically: a temporary file beside it, then a rename.</summary>
+    public void WriteFile(string path) => throw new NotImplementedException("format work in progress");
 }
