@@ -24,6 +24,9 @@ internal ref struct ModelFileReader
     private int _index;
     private long _at;
 
+    // Set while reading the signature, where any failure means the bytes are some other kind of file.
+    private string _problemPrefix;
+
     private ModelFileReader(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer)
     {
         _bytes = bytes;
@@ -34,6 +37,7 @@ internal ref struct ModelFileReader
         _path = "";
         _index = -1;
         _at = 0;
+        _problemPrefix = "";
     }
 
     /// <summary>Reads a complete file.</summary>
@@ -71,13 +75,7 @@ internal ref struct ModelFileReader
 
     private ModelFile ReadDocument()
     {
-        Locate("");
-        if (_reader.NextMessagePackType != MessagePackType.Map) throw Fail($"not a TextGen model file: it starts with {Describe(_reader.NextCode)}, not a MessagePack map");
-        var map = OpenMap("", TopLevelKeys, depth: 1);
-
-        ExpectKey(ref map, 0, unknownKeysBefore: false);
-        string magic = ReadString(MagicKey, ModelFile.MaxKeyBytes);
-        if (magic != ModelFile.Magic) throw Fail($"not a TextGen model file: the magic string is \"{magic}\", not \"{ModelFile.Magic}\"");
+        var map = ReadSignature();
 
         // The version comes second and is checked before anything else, so a file from a future major version is
         // refused for what it is rather than for whatever its new layout breaks first.
@@ -124,6 +122,20 @@ internal ref struct ModelFileReader
         }
 
         return ModelFile.FromValidatedParts(architecture, tensors, metadata, tensorSha256, version);
+    }
+
+    /// <summary>Reads the top-level map header and the magic string; any failure there means some other kind of file.</summary>
+    private MapCursor ReadSignature()
+    {
+        _problemPrefix = "not a TextGen model file: ";
+        Locate("");
+        if (_reader.NextMessagePackType != MessagePackType.Map) throw Fail($"it starts with {Describe(_reader.NextCode)}, not a MessagePack map");
+        var map = OpenMap("", TopLevelKeys, depth: 1);
+        ExpectKey(ref map, 0, unknownKeysBefore: false);
+        string magic = ReadString(MagicKey, ModelFile.MaxKeyBytes);
+        if (magic != ModelFile.Magic) throw Fail($"the magic string is \"{magic}\", not \"{ModelFile.Magic}\"");
+        _problemPrefix = "";
+        return map;
     }
 
     private Version ReadVersion()
@@ -245,7 +257,11 @@ internal ref struct ModelFileReader
         {
             string key = ReadString(MetadataKey + " key", ModelFile.MaxKeyBytes);
             Check(ModelFile.MetadataKeyProblem(key));
-            if (metadata.ContainsKey(key)) throw Fail($"duplicate key \"{key}\"");
+            if (metadata.ContainsKey(key))
+            {
+                _path = MetadataKey;
+                throw Fail($"duplicate key \"{key}\"");
+            }
             string path = MetadataKey + "." + key;
             Locate(path);
             switch (_reader.NextMessagePackType)
@@ -306,6 +322,7 @@ internal ref struct ModelFileReader
             map.Remaining--;
             int index = Array.IndexOf(map.Known, name);
             if (index == key) return keyAt;
+            _path = map.Path;
             if (index >= 0 && index < key) throw Fail($"duplicate key \"{name}\"");
             if (index > key) throw Fail($"missing required key \"{map.Known[key]}\" (found \"{name}\", which must come after it)");
             if (!unknownKeysBefore) throw Fail($"expected key \"{map.Known[key]}\" here, found \"{name}\"");
@@ -320,6 +337,7 @@ internal ref struct ModelFileReader
         {
             string name = ReadKey(map);
             map.Remaining--;
+            _path = map.Path;
             if (Array.IndexOf(map.Known, name) >= 0) throw Fail($"duplicate key \"{name}\"");
             if (!unknownKeysAfter) throw Fail($"\"{map.Known[map.Known.Length - 1]}\" must be the last key, found \"{name}\" after it");
             SkipUnknown(ref map, name);
@@ -514,5 +532,5 @@ internal ref struct ModelFileReader
     }
 
     private ModelFormatException Fail(string problem, Exception? inner = null)
-        => new(_source, _index < 0 ? _path : $"{_path}[{_index}]", _at, problem, inner);
+        => new(_source, _index < 0 ? _path : $"{_path}[{_index}]", _at, _problemPrefix + problem, inner);
 }

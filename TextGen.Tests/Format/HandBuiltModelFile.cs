@@ -98,7 +98,7 @@ internal sealed class HandBuiltModelFile
         if (sealTensors && Root.IndexOf("tensor_sha256") >= 0)
         {
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var tensors = Root["tensors"] as List<object> ?? new List<object>();
+            var tensors = Root.IndexOf("tensors") >= 0 ? Root["tensors"] as List<object> ?? new List<object>() : new List<object>();
             foreach (var data in tensors.OfType<Entries>().SelectMany(t => t).Select(e => e.Value).OfType<TensorData>()) sha.AppendData(data.Bytes);
             Root["tensor_sha256"] = sha.GetHashAndReset();
         }
