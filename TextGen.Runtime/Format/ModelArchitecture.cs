@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace TextGen.Runtime.Format;
 
 /// <summary>
@@ -163,7 +165,8 @@ public sealed class ModelArchitecture
     {
         if (scalar is < 0 or > 0x10FFFF || !IsUnicodeScalar((int)scalar))
         {
-            return $"vocabulary entry {id} (0x{scalar:X}) is not a Unicode scalar value (surrogates and values above 0x10FFFF are not characters)";
+            string shown = scalar < 0 ? scalar.ToString(CultureInfo.InvariantCulture) : $"0x{scalar:X}";
+            return $"vocabulary entry {id} ({shown}) is not a Unicode scalar value (surrogates and values above 0x10FFFF are not characters)";
         }
         if (firstIdOf.TryGetValue((int)scalar, out int first)) return $"vocabulary entry {id} (U+{scalar:X4}) duplicates entry {first}";
         firstIdOf.Add((int)scalar, id);

@@ -10,13 +10,25 @@ namespace TextGen.Tests.Format;
 /// </summary>
 public sealed class ModelFileCorruptionTests
 {
-    private static byte[] SmallFile(int embedding) => RandomModels.Create(new ModelArchitecture(CellKind.Lstm, 1, 2, embedding, new[] { (int)'a', 'b', 'é' }), seed: 5).ToBytes();
-
-    [TestCase(0)]
-    [TestCase(2)]
-    public void TruncationAtEveryOffsetIsRefused(int embedding)
+    private static IEnumerable<TestCaseData> SmallFiles()
     {
-        byte[] bytes = SmallFile(embedding);
+        ModelFile Small(int embedding) => RandomModels.Create(new ModelArchitecture(CellKind.Lstm, 1, 2, embedding, new[] { (int)'a', 'b', 'é' }), seed: 5);
+
+        yield return new TestCaseData(Small(2).ToBytes()).SetArgDisplayNames("embedding");
+        yield return new TestCaseData(Small(0).ToBytes()).SetArgDisplayNames("one-hot");
+
+        // A newer minor version with unknown keys, so flips also land in values the reader skips.
+        var newer = HandBuiltModelFile.From(Small(0));
+        newer.Root["version"] = new List<object> { 1L, 4L };
+        newer.Root.Insert(2, "future", new HandBuiltModelFile.Entries { ["list"] = new List<object> { 1L, "two", 3.0, new byte[] { 4 } } });
+        newer.Architecture["future"] = new List<object> { new List<object> { -5L } };
+        yield return new TestCaseData(newer.Compose()).SetArgDisplayNames("newer minor with unknown keys");
+    }
+
+    [TestCaseSource(nameof(SmallFiles))]
+    public void TruncationAtEveryOffsetIsRefused(byte[] bytes)
+    {
+        Assert.That(ModelFile.Read(bytes, "intact"), Is.Not.Null);
         var unexpected = new List<string>();
         for (int length = 0; length < bytes.Length; length++)
         {
@@ -26,11 +38,10 @@ public sealed class ModelFileCorruptionTests
         Assert.That(unexpected, Is.Empty);
     }
 
-    [TestCase(0)]
-    [TestCase(2)]
-    public void EverySingleBitFlipIsRefused(int embedding)
+    [TestCaseSource(nameof(SmallFiles))]
+    public void EverySingleBitFlipIsRefused(byte[] bytes)
     {
-        byte[] bytes = SmallFile(embedding);
+        Assert.That(ModelFile.Read(bytes, "intact"), Is.Not.Null);
         var unexpected = new List<string>();
         for (int offset = 0; offset < bytes.Length; offset++)
         {
@@ -41,6 +52,26 @@ public sealed class ModelFileCorruptionTests
                 string? outcome = ModelFileAssert.OutcomeOtherThanRefusal(flipped);
                 if (outcome is not null) unexpected.Add($"bit {bit} of byte {offset}: {outcome}");
             }
+        }
+        Assert.That(unexpected, Is.Empty);
+    }
+
+    [TestCaseSource(nameof(SmallFiles))]
+    public void RandomOverwritesWithHeaderBytesAreRefused(byte[] bytes)
+    {
+        // Bytes that start long headers (array32, map32, str32, bin32, ext32, uint64) followed by extreme lengths,
+        // written over random spots: they make the reader take paths single-bit flips rarely reach.
+        byte[] interesting = { 0xDD, 0xDF, 0xDB, 0xC6, 0xC9, 0xCF, 0xFF, 0x7F, 0x80, 0x00, 0x91, 0x81, 0xC1 };
+        var random = new Random(11);
+        var unexpected = new List<string>();
+        for (int trial = 0; trial < 3000; trial++)
+        {
+            byte[] damaged = (byte[])bytes.Clone();
+            int offset = random.Next(damaged.Length);
+            int count = random.Next(1, 6);
+            for (int i = offset; i < Math.Min(offset + count, damaged.Length); i++) damaged[i] = interesting[random.Next(interesting.Length)];
+            string? outcome = damaged.AsSpan().SequenceEqual(bytes) ? null : ModelFileAssert.OutcomeOtherThanRefusal(damaged);
+            if (outcome is not null) unexpected.Add($"{count} bytes at {offset}: {outcome}");
         }
         Assert.That(unexpected, Is.Empty);
     }
