@@ -79,24 +79,24 @@ internal ref struct ModelFileReader
 
         // The version comes second and is checked before anything else, so a file from a future major version is
         // refused for what it is rather than for whatever its new layout breaks first.
-        ExpectKey(ref map, 1, unknownKeysBefore: false);
+        ExpectKey(ref map, VersionKey, unknownKeysBefore: false);
         var version = ReadVersion();
 
-        ExpectKey(ref map, 2);
+        ExpectKey(ref map, ArchitectureKey);
         var architecture = ReadArchitecture();
 
-        ExpectKey(ref map, 3);
+        ExpectKey(ref map, TensorsKey);
         var tensors = ReadTensors(architecture);
 
-        ExpectKey(ref map, 4);
+        ExpectKey(ref map, MetadataKey);
         var metadata = ReadMetadata();
 
-        ExpectKey(ref map, 5);
+        ExpectKey(ref map, TensorSha256Key);
         long tensorSha256At = _reader.Consumed;
         byte[] declaredTensorSha256 = ReadDigest(TensorSha256Key);
 
         // The header digest covers the bytes before its own key, so nothing may follow it, not even unknown keys.
-        int headerSha256KeyAt = (int)ExpectKey(ref map, 6);
+        int headerSha256KeyAt = (int)ExpectKey(ref map, HeaderSha256Key);
         long headerSha256At = _reader.Consumed;
         byte[] declaredHeaderSha256 = ReadDigest(HeaderSha256Key);
         CloseMap(ref map, unknownKeysAfter: false);
@@ -131,7 +131,7 @@ internal ref struct ModelFileReader
         Locate("");
         if (_reader.NextMessagePackType != MessagePackType.Map) throw Fail($"it starts with {Describe(_reader.NextCode)}, not a MessagePack map");
         var map = OpenMap("", TopLevelKeys, depth: 1);
-        ExpectKey(ref map, 0, unknownKeysBefore: false);
+        ExpectKey(ref map, MagicKey, unknownKeysBefore: false);
         string magic = ReadString(MagicKey, ModelFile.MaxKeyBytes);
         if (magic != ModelFile.Magic) throw Fail($"the magic string is \"{magic}\", not \"{ModelFile.Magic}\"");
         _problemPrefix = "";
@@ -158,23 +158,23 @@ internal ref struct ModelFileReader
     {
         var map = OpenMap(ArchitectureKey, ArchitectureKeys, depth: 2);
 
-        ExpectKey(ref map, 0);
+        ExpectKey(ref map, CellKey);
         string cellName = ReadString(ArchitectureKey + "." + CellKey, ModelFile.MaxKeyBytes);
         if (!TryParseCell(cellName, out var cell)) throw Fail($"unknown cell kind \"{cellName}\" (this runtime reads rnn, gru and lstm)");
 
-        ExpectKey(ref map, 1);
+        ExpectKey(ref map, LayersKey);
         long layers = ReadInteger(ArchitectureKey + "." + LayersKey);
         Check(ModelArchitecture.LayersProblem(layers));
 
-        ExpectKey(ref map, 2);
+        ExpectKey(ref map, HiddenKey);
         long hidden = ReadInteger(ArchitectureKey + "." + HiddenKey);
         Check(ModelArchitecture.HiddenSizeProblem(hidden));
 
-        ExpectKey(ref map, 3);
+        ExpectKey(ref map, EmbeddingKey);
         long embedding = ReadInteger(ArchitectureKey + "." + EmbeddingKey);
         Check(ModelArchitecture.EmbeddingSizeProblem(embedding));
 
-        ExpectKey(ref map, 4);
+        ExpectKey(ref map, VocabularyKey);
         int[] vocabulary = ReadVocabulary(ArchitectureKey + "." + VocabularyKey);
 
         CloseMap(ref map);
@@ -208,19 +208,19 @@ internal ref struct ModelFileReader
     {
         var map = OpenMap(path, TensorKeys, depth: 3);
 
-        ExpectKey(ref map, 0);
+        ExpectKey(ref map, NameKey);
         string name = ReadString(path + "." + NameKey, ModelFile.MaxKeyBytes);
         if (name != spec.Name) throw Fail($"expected tensor \"{spec.Name}\" here (tensors follow the architecture's canonical order), found \"{name}\"");
 
-        ExpectKey(ref map, 1);
+        ExpectKey(ref map, DTypeKey);
         long dtype = ReadInteger(path + "." + DTypeKey);
         Check(UnsupportedDTypeProblem(dtype));
 
-        ExpectKey(ref map, 2);
+        ExpectKey(ref map, ShapeKey);
         int[] shape = ReadShape(path + "." + ShapeKey, spec);
         Check(ModelFile.TensorElementsProblem(spec.ElementCount));
 
-        ExpectKey(ref map, 3);
+        ExpectKey(ref map, DataKey);
         var (start, length) = ReadBinary(path + "." + DataKey, spec.ElementCount * sizeof(float));
         ReadOnlySpan<byte> data = _bytes.Span.Slice(start, length);
         int nonFinite = LittleEndianFloat32.IndexOfNonFinite(data);
@@ -304,18 +304,19 @@ internal ref struct ModelFileReader
         => new() { Path = path, Known = known, Remaining = ReadMapHeader(path, known.Length + ModelFile.MaxUnknownKeysPerMap), Depth = depth };
 
     /// <summary>
-    /// Reads keys up to known key <paramref name="key"/>, skipping unknown keys (the forward-compatibility rule), and
-    /// returns the byte offset of that key. Known keys are required and must come in order, which also makes
+    /// Reads keys up to the known key <paramref name="expected"/>, skipping unknown keys (the forward-compatibility
+    /// rule), and returns its byte offset. Known keys are required and must come in order, which also makes
     /// duplicates detectable without remembering them.
     /// </summary>
-    private long ExpectKey(ref MapCursor map, int key, bool unknownKeysBefore = true)
+    private long ExpectKey(ref MapCursor map, string expected, bool unknownKeysBefore = true)
     {
+        int key = Array.IndexOf(map.Known, expected);
         while (true)
         {
             if (map.Remaining == 0)
             {
                 Locate(map.Path);
-                throw Fail($"missing required key \"{map.Known[key]}\"");
+                throw Fail($"missing required key \"{expected}\"");
             }
             long keyAt = _reader.Consumed;
             string name = ReadKey(map);
@@ -324,8 +325,8 @@ internal ref struct ModelFileReader
             if (index == key) return keyAt;
             _path = map.Path;
             if (index >= 0 && index < key) throw Fail($"duplicate key \"{name}\"");
-            if (index > key) throw Fail($"missing required key \"{map.Known[key]}\" (found \"{name}\", which must come after it)");
-            if (!unknownKeysBefore) throw Fail($"expected key \"{map.Known[key]}\" here, found \"{name}\"");
+            if (index > key) throw Fail($"missing required key \"{expected}\" (found \"{name}\", which must come after it)");
+            if (!unknownKeysBefore) throw Fail($"expected key \"{expected}\" here, found \"{name}\"");
             SkipUnknown(ref map, name);
         }
     }
