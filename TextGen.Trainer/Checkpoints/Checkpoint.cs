@@ -47,7 +47,7 @@ internal sealed class Checkpoint
     /// <c>NAME.old</c>, <c>NAME.tmp</c> becomes <c>NAME</c> and <c>NAME.old</c> is deleted. <see cref="Open"/>
     /// falls back to <c>NAME.old</c> when a crash struck between the two renames.
     /// </summary>
-    /// <exception cref="CheckpointException">Anything could not be written; the previous checkpoint is intact and no temporary directory is left.</exception>
+    /// <exception cref="CheckpointException">Anything could not be written; the previous checkpoint is intact and no temporary directory is left (unless deleting it failed too).</exception>
     public static void Write(string runDirectory, string name, CheckpointState state, CharModel model, OptimizerHelper optimizer, RecurrentState hidden)
     {
         string final = Path.Combine(runDirectory, name), temp = final + TempSuffix, old = final + OldSuffix;
@@ -73,8 +73,10 @@ internal sealed class Checkpoint
             System.IO.Directory.Move(temp, final);
             DeleteDirectory(old);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Whatever failed (a full disk is an IOException, a file-size limit an ArgumentOutOfRangeException,
+            // TorchSharp has its own), the checkpoint was not written and the temporary directory must go.
             try
             {
                 DeleteDirectory(temp);

@@ -42,7 +42,7 @@ internal static class ModelExporter
 
         var metadata = new Dictionary<string, MetadataValue>(StringComparer.Ordinal)
         {
-            ["corpus"] = state.CorpusName,
+            ["corpus_name"] = state.CorpusName,
             ["corpus_sha256"] = state.CorpusSha256,
             ["steps"] = state.Step,
             ["config"] = JsonSerializer.Serialize(state.Config, TrainerJson.Default.TrainingConfig),
