@@ -94,7 +94,7 @@ internal sealed class TrainingSandbox : IDisposable
 }
 
 /// <summary>Keeps everything a run reports, for assertions.</summary>
-internal sealed class RecordingReporter : ITrainingReporter
+internal sealed class RecordingReporter(Action<StepReport>? onStep = null) : ITrainingReporter
 {
     public List<StepReport> Steps { get; } = [];
 
@@ -102,7 +102,11 @@ internal sealed class RecordingReporter : ITrainingReporter
 
     public List<string> Notes { get; } = [];
 
-    public void Stepped(StepReport report) => Steps.Add(report);
+    public void Stepped(StepReport report)
+    {
+        Steps.Add(report);
+        onStep?.Invoke(report);
+    }
 
     public void Evaluated(EvaluationRecord record) => Evaluations.Add(record);
 
