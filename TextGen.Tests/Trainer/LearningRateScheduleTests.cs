@@ -38,6 +38,21 @@ public sealed class LearningRateScheduleTests
         }
     }
 
+    [TestCase(50, 5)]
+    [TestCase(3000, 100)]
+    public void DefaultWarmupIsATenthOfTheRunUpTo100Steps(long steps, long warmup)
+    {
+        var config = Config(ScheduleKind.Cosine) with { Steps = steps, Warmup = null };
+        var schedule = new LearningRateSchedule(config);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(config.WarmupSteps(), Is.EqualTo(warmup));
+            Assert.That(config.Problems(), Is.Empty);
+            Assert.That(schedule.At(warmup - 1), Is.EqualTo(0.01).Within(1e-15));
+            Assert.That(schedule.At(warmup - 2), Is.LessThan(0.01));
+        }
+    }
+
     [Test]
     public void StepDecayHalvesEveryInterval()
     {

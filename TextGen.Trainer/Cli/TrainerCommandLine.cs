@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using TextGen.Runtime.Format;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
@@ -40,7 +41,7 @@ internal static class TrainerCommandLine
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) error.WriteLine(e.Message);
+            foreach (var e in parse.Errors) error.WriteLine(Describe(e));
             error.WriteLine("Run with --help for usage.");
             return Usage;
         }
@@ -66,6 +67,19 @@ internal static class TrainerCommandLine
         }
     }
 
+    // System.CommandLine's messages for a rejected value ("Argument 'foo' not recognized") omit the option.
+    private static string Describe(ParseError error)
+    {
+        for (var result = error.SymbolResult; result is not null; result = result.Parent)
+        {
+            if (result is OptionResult { Option.Name: var name } && !error.Message.Contains(name, StringComparison.Ordinal))
+            {
+                return $"{name}: {error.Message}";
+            }
+        }
+        return error.Message;
+    }
+
     // ---------------------------------------------------------------- train
 
     private static Command TrainCommand(TextWriter output, CancellationToken cancel)
@@ -81,7 +95,7 @@ internal static class TrainerCommandLine
         var lr = Number("--lr", "Adam learning rate", Defaults.Lr);
         var schedule = Choice("--schedule", "Learning-rate schedule: constant; cosine (linear warmup, then down to lr/10); step (times --decay-factor every --decay-every steps)",
             Defaults.Schedule.ToString().ToLowerInvariant(), "constant", "cosine", "step");
-        var warmup = Number("--warmup", "Warmup steps of the cosine schedule", Defaults.Warmup);
+        var warmup = new Option<int?>("--warmup") { Description = "Warmup steps of the cosine schedule [default: a tenth of --steps, at most 100]", HelpName = "N" };
         var decayEvery = Number("--decay-every", "Steps between decays of the step schedule", Defaults.DecayEvery);
         var decayFactor = Number("--decay-factor", "Factor of each decay of the step schedule", Defaults.DecayFactor);
         var dropout = Number("--dropout", "Dropout between recurrent layers", Defaults.Dropout);

@@ -17,7 +17,7 @@ internal sealed class LearningRateSchedule
             case ScheduleKind.Cosine:
                 // As nanoGPT: warm up linearly (Adam's early moment estimates are noisy), then follow a half
                 // cosine to lr/10 at the last step and stay there if a resume trains past it.
-                long warmup = _config.Warmup, total = _config.Steps ?? throw new InvalidOperationException("the cosine schedule needs a step count");
+                long warmup = _config.WarmupSteps(), total = _config.Steps ?? throw new InvalidOperationException("the cosine schedule needs a step count");
                 if (step < warmup) return lr * (step + 1) / warmup;
                 double progress = Math.Min(1.0, (double)(step - warmup) / Math.Max(1, total - 1 - warmup));
                 double floor = lr / 10;

@@ -63,8 +63,8 @@ internal sealed record TrainingConfig
     /// <summary>Learning-rate schedule.</summary>
     public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
 
-    /// <summary>Linear warmup steps of the cosine schedule.</summary>
-    public int Warmup { get; init; } = 100;
+    /// <summary>Linear warmup steps of the cosine schedule; null for <see cref="WarmupSteps"/>'s default.</summary>
+    public int? Warmup { get; init; }
 
     /// <summary>Steps between decays of the step schedule.</summary>
     public int DecayEvery { get; init; } = 1000;
@@ -105,6 +105,9 @@ internal sealed record TrainingConfig
     /// <summary>What the divergence guard does.</summary>
     public DivergenceAction OnDivergence { get; init; } = DivergenceAction.Stop;
 
+    /// <summary>The cosine schedule's warmup: as given, or a tenth of the run up to 100 steps.</summary>
+    public long WarmupSteps() => Warmup ?? Math.Min(100, (Steps ?? 0) / 10);
+
     /// <summary>
     /// Everything wrong with the values, each message naming its option, e.g. "--hidden must be between 1 and
     /// 8192 (got -5)". Empty when the config is usable. The command line and checkpoint loading both use it.
@@ -134,7 +137,7 @@ internal sealed record TrainingConfig
         Range("--batch", Batch, 1, 100_000);
         Positive("--lr", Lr, 100);
         if (!Enum.IsDefined(Schedule)) problems.Add($"--schedule must be constant, cosine or step (got {Schedule})");
-        Range("--warmup", Warmup, 0, int.MaxValue);
+        if (Warmup is int warmup) Range("--warmup", warmup, 0, int.MaxValue);
         Range("--decay-every", DecayEvery, 1, int.MaxValue);
         Positive("--decay-factor", DecayFactor, 1);
         Fraction("--dropout", Dropout, zeroAllowed: true);
@@ -143,7 +146,7 @@ internal sealed record TrainingConfig
         if (Steps is long steps) Range("--steps", steps, 1, long.MaxValue / 2);
         if (Minutes is double minutes) Positive("--minutes", minutes, 1e6);
         if (Schedule == ScheduleKind.Cosine && Steps is null) problems.Add("--schedule cosine needs --steps, because the cosine's length must be known; with --minutes use --schedule constant or step");
-        if (Schedule == ScheduleKind.Cosine && Steps is long total && Warmup >= total) problems.Add($"--warmup must be below --steps ({Warmup} >= {total})");
+        if (Schedule == ScheduleKind.Cosine && Steps is long total && WarmupSteps() >= total) problems.Add($"--warmup must be below --steps ({Warmup} >= {total})");
         Range("--eval-every", EvalEvery, 1, int.MaxValue);
         Range("--checkpoint-every", CheckpointEvery, 1, int.MaxValue);
         Range("--threads", Threads, 0, 1024);
