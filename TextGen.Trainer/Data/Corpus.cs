@@ -49,9 +49,7 @@ internal sealed class Corpus
         return FromBytes(path, bytes);
     }
 
-    /// <summary>Validates and decodes <paramref name="bytes"/> as the contents of <paramref name="path"/>.</summary>
-    /// <exception cref="CorpusException">The bytes are empty, binary or not UTF-8.</exception>
-    public static Corpus FromBytes(string path, byte[] bytes)
+    private static Corpus FromBytes(string path, byte[] bytes)
     {
         if (bytes.Length == 0) throw new CorpusException(path, "is empty");
 

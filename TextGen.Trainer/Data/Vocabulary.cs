@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace TextGen.Trainer.Data;
 
 /// <summary>The sorted set of Unicode scalars a corpus uses; a character's id is its rank.</summary>
@@ -43,13 +41,5 @@ internal sealed class Vocabulary
             }
         }
         return ids;
-    }
-
-    /// <summary>The text that <paramref name="ids"/> spell.</summary>
-    public string Decode(ReadOnlySpan<int> ids)
-    {
-        var text = new StringBuilder(ids.Length);
-        foreach (int id in ids) text.Append(new Rune(_scalars[id]).ToString());
-        return text.ToString();
     }
 }
