@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
 using TextGen.Runtime.Format;
@@ -18,13 +19,22 @@ internal static class TrainerThroughput
 {
     private const int Batch = 32, SeqLen = 128, Embedding = 64, Layers = 2;
 
+    /// <summary>Parses the benchmark's options and runs it.</summary>
     public static int Run(string[] args)
     {
-        string? corpusPath = Option(args, "--corpus");
-        int hidden = int.Parse(Option(args, "--hidden") ?? "256");
-        int steps = int.Parse(Option(args, "--steps") ?? "40");
-        int rounds = int.Parse(Option(args, "--rounds") ?? "3");
-        int threads = int.Parse(Option(args, "--threads") ?? "0");
+        var corpusOption = new Option<string?>("--corpus") { Description = "Text to train on (default: generated)" };
+        var hiddenOption = new Option<int>("--hidden") { DefaultValueFactory = _ => 256 };
+        var stepsOption = new Option<int>("--steps") { Description = "Timed steps per round", DefaultValueFactory = _ => 40 };
+        var roundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+        var threadsOption = new Option<int>("--threads") { Description = "libtorch threads; 0 keeps its default", DefaultValueFactory = _ => 0 };
+        var command = new RootCommand("Trainer chars/s against a bare TorchSharp loop") { corpusOption, hiddenOption, stepsOption, roundsOption, threadsOption };
+        command.SetAction(parse => Measure(
+            parse.GetValue(corpusOption), parse.GetValue(hiddenOption), parse.GetValue(stepsOption), parse.GetValue(roundsOption), parse.GetValue(threadsOption)));
+        return command.Parse(args).Invoke();
+    }
+
+    private static int Measure(string? corpusPath, int hidden, int steps, int rounds, int threads)
+    {
         if (threads > 0) torch.set_num_threads(threads);
 
         string work = Path.Combine(Path.GetTempPath(), "textgen-throughput-" + Guid.NewGuid().ToString("N"));
@@ -144,12 +154,6 @@ internal static class TrainerThroughput
         string path = Path.Combine(directory, "corpus.txt");
         File.WriteAllText(path, text.ToString());
         return path;
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
