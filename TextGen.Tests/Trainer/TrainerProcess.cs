@@ -14,6 +14,15 @@ internal static class TrainerProcess
     /// </summary>
     public static Result Run(IEnumerable<string> args, string shellSetup = "true", IDictionary<string, string>? environment = null)
     {
+        using var process = Start(args, shellSetup, environment);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        return Finish(process, output, error);
+    }
+
+    /// <summary>Starts the trainer with redirected output; the process id is the trainer's own (bash execs it).</summary>
+    public static Process Start(IEnumerable<string> args, string shellSetup = "true", IDictionary<string, string>? environment = null)
+    {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         string trainer = Path.Combine(AppContext.BaseDirectory, "TextGen.Trainer.dll");
         var start = new ProcessStartInfo("bash")
@@ -29,9 +38,12 @@ internal static class TrainerProcess
         foreach (var arg in args) start.ArgumentList.Add(arg);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Waits for the end of <paramref name="process"/> and collects what it printed.</summary>
+    public static Result Finish(Process process, Task<string> output, Task<string> error)
+    {
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
         {
             process.Kill(entireProcessTree: true);
