@@ -84,6 +84,15 @@ public sealed class CheckpointTests
     }
 
     [Test]
+    public void UnsortedVocabularyIsReportedWithItsPath()
+    {
+        string path = Path.Combine(Latest, "checkpoint.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"vocabulary\":[10,32,", "\"vocabulary\":[32,10,"));
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_run))!;
+        Assert.That(e.Message, Does.StartWith($"{Latest}: checkpoint.json holds an invalid vocabulary"));
+    }
+
+    [Test]
     public void TruncatedWeightsAreReportedWithTheirPath()
     {
         string model = Path.Combine(Latest, "model.bin");

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using TextGen.Runtime.Format;
+using TextGen.Trainer.Data;
 using TextGen.Trainer.Model;
 using TextGen.Trainer.Training;
 using TorchSharp;
@@ -115,6 +117,15 @@ internal sealed class Checkpoint
         if (state.Format != CheckpointState.CurrentFormat) throw new CheckpointException(directory, $"checkpoint format {state.Format} is not supported (this trainer reads {CheckpointState.CurrentFormat})");
         var problems = state.Config.Problems();
         if (problems.Count > 0) throw new CheckpointException(directory, $"{StateFile} holds an invalid config: {string.Join("; ", problems)}");
+        try
+        {
+            _ = new Vocabulary(state.Vocabulary);
+            _ = new ModelArchitecture(state.Config.Arch, state.Config.Layers, state.Config.Hidden, state.Config.Embedding, state.Vocabulary);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(directory, $"{StateFile} holds an invalid vocabulary: {e.Message}", e);
+        }
         return new Checkpoint(directory, state);
     }
 
