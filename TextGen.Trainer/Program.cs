@@ -1,1 +1,9 @@
-Console.WriteLine("TextGen trainer");
+using System.Globalization;
+using TextGen.Trainer.Cli;
+
+// Numbers in options, logs and JSON read and print the same on every machine.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+using var signals = new StopSignals();
+return TrainerCommandLine.Run(args, Console.Out, Console.Error, signals.Token);

@@ -1,0 +1,158 @@
+using TextGen.Trainer.Checkpoints;
+using TextGen.Trainer.Data;
+using TextGen.Trainer.Training;
+
+namespace TextGen.Tests.Trainer;
+
+public sealed class CheckpointTests
+{
+    private TrainingSandbox _sandbox = null!;
+    private TrainingConfig _config = null!;
+    private string _run = null!;
+    private string Latest => Path.Combine(_run, Checkpoint.LatestName);
+
+    [SetUp]
+    public void SetUp()
+    {
+        _sandbox = new TrainingSandbox();
+        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus());
+        _run = _sandbox.PathOf("run");
+        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), _run);
+        run.Train(new TrainingBudget(10, null), new RecordingReporter(), CancellationToken.None);
+    }
+
+    [TearDown]
+    public void TearDown() => _sandbox.Dispose();
+
+    private static void PartialCopy(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        File.Copy(Path.Combine(from, "model.bin"), Path.Combine(to, "model.bin"));
+        File.WriteAllBytes(Path.Combine(to, "optimizer.bin"), File.ReadAllBytes(Path.Combine(from, "optimizer.bin"))[..100]);
+    }
+
+    private void ResumeTo(long step)
+    {
+        using var run = TrainingRun.Resume(_run, resetOptimizer: false);
+        run.Train(new TrainingBudget(step, null), new RecordingReporter(), CancellationToken.None);
+    }
+
+    private string[] Entries() => Directory.GetFileSystemEntries(_run).Select(Path.GetFileName).Order().ToArray()!;
+
+    [Test]
+    public void CrashWhileWritingTheTemporaryDirectoryKeepsTheLatest()
+    {
+        PartialCopy(Latest, Latest + ".tmp");
+        Assert.That(Checkpoint.Open(_run).Directory, Is.EqualTo(Latest));
+        ResumeTo(20);
+        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+        Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
+    }
+
+    [Test]
+    public void CrashBetweenTheTwoRenamesFallsBackToTheOldCheckpoint()
+    {
+        Directory.Move(Latest, Latest + ".old");
+        PartialCopy(Latest + ".old", Latest + ".tmp");
+        var found = Checkpoint.Open(_run);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(found.Directory, Is.EqualTo(Latest + ".old"));
+            Assert.That(found.State.Step, Is.EqualTo(10));
+        }
+        ResumeTo(20);
+        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+        Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
+    }
+
+    [Test]
+    public void CrashBeforeDeletingTheOldCheckpointUsesTheNewOne()
+    {
+        Directory.CreateDirectory(Latest + ".old");
+        foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(Latest + ".old", Path.GetFileName(file)));
+        ResumeTo(20);
+        Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
+        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+    }
+
+    [Test]
+    public void CorruptStateIsReportedWithItsPath()
+    {
+        File.WriteAllText(Path.Combine(Latest, "checkpoint.json"), "{ not json");
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_run))!;
+        Assert.That(e.Message, Does.StartWith($"{Latest}: checkpoint.json cannot be read"));
+    }
+
+    [Test]
+    public void UnsortedVocabularyIsReportedWithItsPath()
+    {
+        string path = Path.Combine(Latest, "checkpoint.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"vocabulary\":[10,32,", "\"vocabulary\":[32,10,"));
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_run))!;
+        Assert.That(e.Message, Does.StartWith($"{Latest}: checkpoint.json holds an invalid vocabulary"));
+    }
+
+    [Test]
+    public void TruncatedWeightsAreReportedWithTheirPath()
+    {
+        string model = Path.Combine(Latest, "model.bin");
+        File.WriteAllBytes(model, File.ReadAllBytes(model)[..200]);
+        var e = Assert.Throws<CheckpointException>(() => TrainingRun.Resume(_run, resetOptimizer: false))!;
+        Assert.That(e.Message, Does.StartWith($"{model}: cannot be loaded"));
+    }
+
+    [Test]
+    public void ChangedCorpusIsRefusedOnResume()
+    {
+        File.AppendAllText(_config.Corpus, "the cat sat.");
+        var e = Assert.Throws<CorpusException>(() => TrainingRun.Resume(_run, resetOptimizer: false))!;
+        Assert.That(e.Message, Does.Contain("changed since the checkpoint was written"));
+    }
+
+    // A real mid-checkpoint failure: the child's file-size limit (which binds root too) makes a write fail with
+    // EFBIG; SIGXFSZ is ignored so the write returns an error instead of killing the process, and W^X is off
+    // because the runtime's double-mapped code pages are files under the same limit.
+    private static TrainerProcess.Result UnderFileSizeLimit(long bytes, params string[] args) => TrainerProcess.Run(
+        args,
+        shellSetup: $"trap '' XFSZ; ulimit -f {bytes / 1024}",
+        environment: new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" });
+
+    [Test]
+    [Platform("Linux")]
+    public void FailedCheckpointWriteKeepsThePreviousOneAndLeavesNoTemporaryDirectory()
+    {
+        byte[] before = File.ReadAllBytes(Path.Combine(Latest, "optimizer.bin"));
+        long model = new FileInfo(Path.Combine(Latest, "model.bin")).Length;
+        Assert.That(before.Length, Is.GreaterThan(model + 2048), "Adam's two moments make its file about twice the weights");
+
+        // Room for the weights but not for Adam's state: the write fails in the middle of the checkpoint.
+        var result = UnderFileSizeLimit((model + before.Length) / 2, "resume", _run, "--steps", "10");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(1), result.Error);
+            Assert.That(result.Error, Does.StartWith($"{Latest}: cannot write checkpoint: "));
+            Assert.That(result.Error, Does.Not.Contain("   at "));
+            Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+            Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(10));
+            Assert.That(File.ReadAllBytes(Path.Combine(Latest, "optimizer.bin")), Is.EqualTo(before));
+        }
+        ResumeTo(20);
+        Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20), "the kept checkpoint still resumes");
+    }
+
+    [Test]
+    [Platform("Linux")]
+    public void FailedFirstCheckpointLeavesNoRunDirectory()
+    {
+        string fresh = _sandbox.PathOf("fresh");
+        long model = new FileInfo(Path.Combine(Latest, "model.bin")).Length;
+        var result = UnderFileSizeLimit(model / 2, "train", "--corpus", _config.Corpus, "--out", fresh,
+            "--hidden", "16", "--embedding", "8", "--batch", "4", "--seq-len", "16", "--steps", "5");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(1), result.Error);
+            Assert.That(result.Error, Does.Contain("cannot write checkpoint"));
+            Assert.That(Directory.Exists(fresh), Is.False);
+        }
+    }
+}

@@ -1,0 +1,326 @@
+using TextGen.Trainer.Checkpoints;
+using TextGen.Trainer.Data;
+using TextGen.Trainer.Model;
+using TextGen.Trainer.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+
+namespace TextGen.Tests.Trainer;
+
+public sealed class TrainingRunTests
+{
+    private TrainingSandbox _sandbox = null!;
+    private TrainingConfig _config = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _sandbox = new TrainingSandbox();
+        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus());
+    }
+
+    [TearDown]
+    public void TearDown() => _sandbox.Dispose();
+
+    private static TrainingOutcome TrainUntil(TrainingRun run, long step, ITrainingReporter? reporter = null, CancellationToken cancel = default) =>
+        run.Train(new TrainingBudget(step, null), reporter ?? new RecordingReporter(), cancel);
+
+    private static long[] AdamStepCounts(TrainingRun run) =>
+        run.Optimizer.state_dict().State.Cast<Adam.State>().Select(s => s.step).ToArray();
+
+    private string Straight(TrainingConfig config, long steps)
+    {
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf("straight"));
+        Assert.That(TrainUntil(run, steps).End, Is.EqualTo(TrainingEnd.Completed));
+        return TrainingSandbox.Checksum(run.Model);
+    }
+
+    private static byte[] CheckpointFile(string runDirectory, string file) =>
+        File.ReadAllBytes(Path.Combine(runDirectory, Checkpoint.LatestName, file));
+
+    [Test]
+    public void ResumeIsBitIdenticalToAnUninterruptedRun()
+    {
+        string straight = Straight(_config, 40);
+
+        string split = _sandbox.PathOf("split");
+        string halfway;
+        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split))
+        {
+            TrainUntil(first, 20);
+            halfway = TrainingSandbox.Checksum(first.Model);
+        }
+        using var resumed = TrainingRun.Resume(split, resetOptimizer: false);
+        Assert.That(resumed.Step, Is.EqualTo(20));
+        TrainUntil(resumed, 40);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(TrainingSandbox.Checksum(resumed.Model), Is.EqualTo(straight));
+            Assert.That(halfway, Is.Not.EqualTo(straight));
+            foreach (var file in new[] { "model.bin", "optimizer.bin", "hidden.bin", "rng.bin" })
+            {
+                Assert.That(CheckpointFile(split, file), Is.EqualTo(CheckpointFile(_sandbox.PathOf("straight"), file)), file);
+            }
+        }
+    }
+
+    [Test]
+    public void InterruptWritesACheckpointThatResumesBitIdentically()
+    {
+        string straight = Straight(_config, 40);
+
+        string run = _sandbox.PathOf("interrupted");
+        using var cancel = new CancellationTokenSource();
+        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), run))
+        {
+            var outcome = TrainUntil(first, 40, new RecordingReporter(r => { if (r.Step == 13) cancel.Cancel(); }), cancel.Token);
+            Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Interrupted));
+            Assert.That(outcome.Step, Is.EqualTo(13));
+        }
+        Assert.That(Checkpoint.Open(run).State.Step, Is.EqualTo(13));
+
+        using var resumed = TrainingRun.Resume(run, resetOptimizer: false);
+        TrainUntil(resumed, 40);
+        Assert.That(TrainingSandbox.Checksum(resumed.Model), Is.EqualTo(straight));
+    }
+
+    [Test]
+    public void AdamIsConstructedOnceAndRestoredOnResume()
+    {
+        string directory = _sandbox.PathOf("adam");
+        using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory))
+        {
+            var optimizer = run.Optimizer;
+            TrainUntil(run, 25);
+            using (Assert.EnterMultipleScope())
+            {
+                // Adam counts its own updates per parameter; 25 everywhere means one optimizer saw every step.
+                Assert.That(AdamStepCounts(run), Has.Length.EqualTo(run.Model.parameters().Count()).And.All.EqualTo(25));
+                Assert.That(run.Optimizer, Is.SameAs(optimizer));
+            }
+        }
+        using (var resumed = TrainingRun.Resume(directory, resetOptimizer: false))
+        {
+            Assert.That(AdamStepCounts(resumed), Is.All.EqualTo(25), "restored, not re-created");
+            TrainUntil(resumed, 40);
+            Assert.That(AdamStepCounts(resumed), Is.All.EqualTo(40));
+        }
+        using (var reset = TrainingRun.Resume(directory, resetOptimizer: true))
+        {
+            TrainUntil(reset, 45);
+            Assert.That(AdamStepCounts(reset), Is.All.EqualTo(5), "the blog's mistake: a fresh Adam starts counting (and bias-correcting) from zero");
+        }
+    }
+
+    [Test]
+    public void ResetOptimizerGivesDifferentAndWorseWeights()
+    {
+        var config = _config with { Steps = 200, Schedule = ScheduleKind.Constant, Lr = 0.02, Dropout = 0, EvalEvery = 1000, CheckpointEvery = 1000 };
+        string directory = _sandbox.PathOf("reset");
+        using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
+        {
+            TrainUntil(run, 150);
+        }
+
+        (string Checksum, double ValLoss) Continue(bool resetOptimizer)
+        {
+            string copy = _sandbox.PathOf(resetOptimizer ? "reset-fresh" : "reset-restored");
+            CopyDirectory(Path.Combine(directory, Checkpoint.LatestName), Path.Combine(copy, Checkpoint.LatestName));
+            using var run = TrainingRun.Resume(copy, resetOptimizer);
+            TrainUntil(run, 155);
+            var data = TrainingData.Split(Corpus.Load(config.Corpus), config.ValFraction, config.Batch, config.SeqLen);
+            return (TrainingSandbox.Checksum(run.Model), Validation.Loss(run.Model, data.Validation, config.Batch, config.SeqLen));
+        }
+
+        var restored = Continue(resetOptimizer: false);
+        var reset = Continue(resetOptimizer: true);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(reset.Checksum, Is.Not.EqualTo(restored.Checksum));
+            // A fresh Adam's first updates have size ≈ lr for every weight (m/√v = ±1 after bias correction),
+            // a jolt to a trained model that the restored moments would not give.
+            Assert.That(reset.ValLoss, Is.GreaterThan(restored.ValLoss + 0.01), $"reset {reset.ValLoss:F4} vs restored {restored.ValLoss:F4}");
+        }
+    }
+
+    [Test]
+    public void EachStepStartsFromTheStateThePreviousStepEndedWith()
+    {
+        // Two characters per chunk: short enough that the carried state still shows at the chunk's end.
+        var config = _config with { Dropout = 0, SeqLen = 2 };
+        string directory = _sandbox.PathOf("carry");
+        string afterOne = _sandbox.PathOf("after-one");
+        using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
+        {
+            TrainUntil(run, 1);
+            CopyDirectory(Path.Combine(directory, Checkpoint.LatestName), afterOne);
+            TrainUntil(run, 2);
+        }
+
+        // Replay step 2's forward pass from the step-1 checkpoint: its weights, its carried state, its cursor.
+        var one = Checkpoint.Open(afterOne);
+        var data = TrainingData.Split(Corpus.Load(config.Corpus), config.ValFraction, config.Batch, config.SeqLen);
+        using var model = new CharModel(new(config.Arch, config.Layers, config.Hidden, config.Embedding, one.State.Vocabulary), 0);
+        one.LoadModel(model);
+        var batch = new TruncatedBpttBatches(data.Training, config.Batch, config.SeqLen, one.State.Cursor).Next();
+        using var noGrad = torch.no_grad();
+        var (_, carried) = model.forward(batch.Inputs, one.LoadHidden(model, config.Batch));
+        var (_, fromZero) = model.forward(batch.Inputs, model.ZeroState(config.Batch));
+        using var saved = Checkpoint.Open(directory).LoadHidden(model, config.Batch);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(batch.StartsEpoch, Is.False);
+            Assert.That(saved.H.allclose(carried.H, rtol: 0, atol: 1e-6), Is.True);
+            Assert.That(saved.C!.allclose(carried.C!, rtol: 0, atol: 1e-6), Is.True);
+            Assert.That(saved.H.allclose(fromZero.H, rtol: 0, atol: 1e-3), Is.False, "starting from zeros must differ, or this proves nothing");
+        }
+    }
+
+    [Test]
+    public void DivergenceGuardStopsATenLearningRateAndNamesIt()
+    {
+        var config = _config with { Lr = 10, Schedule = ScheduleKind.Constant, Steps = 60 };
+        string directory = _sandbox.PathOf("lr10");
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
+        var outcome = TrainUntil(run, 60);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Diverged));
+            Assert.That(outcome.Message, Does.Contain("diverged").And.Contain("The learning rate (10) is the likely cause").And.Contain("--lr 1"));
+            Assert.That(outcome.Step, Is.LessThan(60));
+            Assert.That(Checkpoint.Open(directory).State.Step, Is.LessThanOrEqualTo(outcome.Step), "the diverged weights are not checkpointed");
+        }
+    }
+
+    [Test]
+    public void DivergenceGuardStaysQuietAtAGoodLearningRate()
+    {
+        var config = _config with { Steps = 120, EvalEvery = 40 };
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf("good"));
+        var reporter = new RecordingReporter();
+        var outcome = TrainUntil(run, 120, reporter);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Completed));
+            Assert.That(reporter.Notes, Is.Empty);
+            Assert.That(reporter.Evaluations[^1].ValLoss, Is.LessThan(reporter.Evaluations[0].ValLoss));
+        }
+    }
+
+    [Test]
+    public void RollbackReloadsTheLastCheckpointAndHalvesTheRate()
+    {
+        var config = _config with { Lr = 10, Schedule = ScheduleKind.Constant, Steps = 60, OnDivergence = DivergenceAction.Rollback };
+        string directory = _sandbox.PathOf("rollback");
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
+        var reporter = new RecordingReporter();
+        var outcome = TrainUntil(run, 60, reporter);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(reporter.Notes, Is.Not.Empty);
+            Assert.That(reporter.Notes[0], Does.Contain("at learning rate 10; rolled back to step 0 and halved the rate (now 0.5 × schedule)"));
+            Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Completed), "some halving of 10 trains this tiny model");
+            double scale = Math.Pow(0.5, reporter.Notes.Count);
+            Assert.That(reporter.Steps[^1].Lr, Is.EqualTo(10 * scale));
+            Assert.That(Checkpoint.Open(directory).State.LrScale, Is.EqualTo(scale));
+            Assert.That(Checkpoint.Open(directory).State.Rollbacks, Is.EqualTo(reporter.Notes.Count));
+        }
+    }
+
+    [Test]
+    public void MetricsHaveOneJsonLinePerEvaluation()
+    {
+        string directory = _sandbox.PathOf("metrics");
+        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory);
+        TrainUntil(run, 40);
+        var lines = File.ReadAllLines(Path.Combine(directory, MetricsLog.FileName));
+        var records = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(records.Select(r => r.GetProperty("step").GetInt64()), Is.EqualTo(new long[] { 10, 20, 30, 40 }));
+            foreach (var r in records)
+            {
+                Assert.That(r.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "step", "epoch", "lr", "train_loss", "val_loss", "chars_per_sec", "elapsed_s" }));
+                Assert.That(r.GetProperty("val_loss").GetDouble(), Is.GreaterThan(0).And.LessThan(5));
+                Assert.That(r.GetProperty("chars_per_sec").GetDouble(), Is.GreaterThan(0));
+            }
+            Assert.That(records[^1].GetProperty("epoch").GetDouble(), Is.GreaterThan(1), "40 steps cross an epoch of this corpus");
+            Assert.That(records[1].GetProperty("lr").GetDouble(), Is.EqualTo(0.007).Within(1e-12), "step 20 ran at 0.01 × 0.7");
+        }
+    }
+
+    [Test]
+    public void ResumeDropsMetricsLinesAfterTheCheckpoint()
+    {
+        string directory = _sandbox.PathOf("metrics-resume");
+        using (var run = TrainingRun.Start(_config with { CheckpointEvery = 20 }, Corpus.Load(_config.Corpus), directory))
+        {
+            TrainUntil(run, 40);
+        }
+        // Pretend the process died after the step-30 evaluation but before its next checkpoint: roll the checkpoint back.
+        var path = Path.Combine(directory, MetricsLog.FileName);
+        Assert.That(File.ReadAllLines(path), Has.Length.EqualTo(4));
+        using (var again = TrainingRun.Start(_config with { CheckpointEvery = 20 }, Corpus.Load(_config.Corpus), _sandbox.PathOf("twenty")))
+        {
+            TrainUntil(again, 20);
+        }
+        Directory.Delete(Path.Combine(directory, Checkpoint.LatestName), recursive: true);
+        CopyDirectory(Path.Combine(_sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
+
+        using var resumed = TrainingRun.Resume(directory, resetOptimizer: false);
+        var steps = File.ReadAllLines(path).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
+        Assert.That(steps, Is.EqualTo(new long[] { 10, 20 }));
+    }
+
+    [Test]
+    public void KeepBestKeepsTheBestValidationCheckpoint()
+    {
+        var config = _config with { KeepBest = true, Steps = 60 };
+        string directory = _sandbox.PathOf("best");
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
+        var reporter = new RecordingReporter();
+        TrainUntil(run, 60, reporter);
+        var best = reporter.Evaluations.MinBy(e => e.ValLoss)!;
+        var kept = Checkpoint.Open(Path.Combine(directory, Checkpoint.BestName)).State;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(kept.Step, Is.EqualTo(best.Step));
+            Assert.That(kept.ValLoss, Is.EqualTo(best.ValLoss));
+            Assert.That(Checkpoint.Open(directory).State.BestValLoss, Is.EqualTo(best.ValLoss));
+        }
+    }
+
+    [Test]
+    public void ValidationIsDeterministicAndScoresEveryCharacterOnce()
+    {
+        torch.manual_seed(2);
+        var data = TrainingData.Split(Corpus.Load(_config.Corpus), 0.3, 4, 16);
+        using var model = new CharModel(new(_config.Arch, 1, 12, 6, data.Vocabulary.Scalars), dropout: 0);
+
+        double streamed = Validation.Loss(model, data.Validation, streams: 1, seqLen: 7);
+        double again = Validation.Loss(model, data.Validation, streams: 5, seqLen: 9);
+        double twice = Validation.Loss(model, data.Validation, streams: 5, seqLen: 9);
+
+        // The reference: one forward pass over the whole split, every prediction scored.
+        using var noGrad = torch.no_grad();
+        model.eval();
+        var ids = torch.tensor(data.Validation.Select(i => (long)i).ToArray()).reshape(-1, 1);
+        var (logits, _) = model.forward(ids[..^1], model.ZeroState(1));
+        double reference = torch.nn.functional.cross_entropy(logits.reshape(-1, data.Vocabulary.Count), ids[1..].reshape(-1)).item<float>();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(streamed, Is.EqualTo(reference).Within(1e-5));
+            Assert.That(twice, Is.EqualTo(again), "bit-identical on repeat");
+            Assert.That(again, Is.EqualTo(reference).Within(0.1), "more streams restart the state a few times, little else");
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+}

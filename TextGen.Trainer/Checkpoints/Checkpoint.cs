@@ -1,0 +1,217 @@
+using System.Text.Json;
+using TextGen.Runtime.Format;
+using TextGen.Trainer.Data;
+using TextGen.Trainer.Model;
+using TextGen.Trainer.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TextGen.Trainer.Checkpoints;
+
+/// <summary>
+/// One checkpoint directory: <c>checkpoint.json</c> (<see cref="CheckpointState"/>: step, config, vocabulary, data
+/// cursor, schedule and guard state), <c>model.bin</c> (weights), <c>optimizer.bin</c> (Adam's moments and step
+/// counts), <c>hidden.bin</c> (the carried hidden state of every stream) and <c>rng.bin</c> (torch's generator).
+/// Written as <c>NAME.tmp</c> and renamed into place, so a crash at any moment leaves a complete checkpoint.
+/// </summary>
+internal sealed class Checkpoint
+{
+    /// <summary>Directory name of the latest checkpoint inside a run directory.</summary>
+    public const string LatestName = "checkpoint";
+
+    /// <summary>Directory name of the best-validation checkpoint (with --keep-best).</summary>
+    public const string BestName = "best";
+
+    private const string StateFile = "checkpoint.json";
+    private const string ModelFile = "model.bin";
+    private const string OptimizerFile = "optimizer.bin";
+    private const string HiddenFile = "hidden.bin";
+    private const string RandomFile = "rng.bin";
+    private const string TempSuffix = ".tmp";
+    private const string OldSuffix = ".old";
+
+    private Checkpoint(string directory, CheckpointState state)
+    {
+        Directory = directory;
+        State = state;
+    }
+
+    /// <summary>The checkpoint directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Its <c>checkpoint.json</c>.</summary>
+    public CheckpointState State { get; }
+
+    /// <summary>
+    /// Writes a checkpoint to <paramref name="runDirectory"/>/<paramref name="name"/>: every file into
+    /// <c>NAME.tmp</c>, flushed to disk, <c>checkpoint.json</c> last; then the previous checkpoint moves to
+    /// <c>NAME.old</c>, <c>NAME.tmp</c> becomes <c>NAME</c> and <c>NAME.old</c> is deleted. <see cref="Open"/>
+    /// falls back to <c>NAME.old</c> when a crash struck between the two renames.
+    /// </summary>
+    /// <exception cref="CheckpointException">Anything could not be written; the previous checkpoint is intact and no temporary directory is left (unless deleting it failed too).</exception>
+    public static void Write(string runDirectory, string name, CheckpointState state, CharModel model, OptimizerHelper optimizer, RecurrentState hidden)
+    {
+        string final = Path.Combine(runDirectory, name), temp = final + TempSuffix, old = final + OldSuffix;
+        try
+        {
+            DeleteDirectory(temp);
+            System.IO.Directory.CreateDirectory(temp);
+            WriteFile(temp, ModelFile, stream => model.save(Writer(stream)));
+            WriteFile(temp, OptimizerFile, stream => optimizer.save_state_dict(Writer(stream)));
+            WriteFile(temp, HiddenFile, stream => WriteTensors(stream, hidden.Tensors()));
+            WriteFile(temp, RandomFile, stream =>
+            {
+                using var random = torch.get_rng_state();
+                WriteTensors(stream, new[] { random });
+            });
+            WriteFile(temp, StateFile, stream => JsonSerializer.Serialize(stream, state, TrainerJson.Default.CheckpointState));
+
+            if (System.IO.Directory.Exists(final))
+            {
+                DeleteDirectory(old);
+                System.IO.Directory.Move(final, old);
+            }
+            System.IO.Directory.Move(temp, final);
+            DeleteDirectory(old);
+        }
+        catch (Exception e)
+        {
+            // Whatever failed (a full disk is an IOException, a file-size limit an ArgumentOutOfRangeException,
+            // TorchSharp has its own), the checkpoint was not written and the temporary directory must go.
+            try
+            {
+                DeleteDirectory(temp);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // The write error below is the one worth reporting; a leftover NAME.tmp is never read.
+            }
+            throw new CheckpointException(final, $"cannot write checkpoint: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Opens the checkpoint at <paramref name="path"/>: a checkpoint directory itself, or a run directory, whose
+    /// latest checkpoint is used (or the previous one when a crash interrupted the last write).
+    /// </summary>
+    /// <exception cref="CheckpointException">No complete checkpoint is there, or its state is unreadable or invalid.</exception>
+    public static Checkpoint Open(string path)
+    {
+        if (!System.IO.Directory.Exists(path)) throw new CheckpointException(path, File.Exists(path) ? "is a file, not a run or checkpoint directory" : "no such directory");
+        string? directory = new[] { path, Path.Combine(path, LatestName), Path.Combine(path, LatestName + OldSuffix) }
+            .FirstOrDefault(d => File.Exists(Path.Combine(d, StateFile)));
+        if (directory is null) throw new CheckpointException(path, $"holds no checkpoint (no {StateFile} in it or in {LatestName}/)");
+
+        CheckpointState? state;
+        try
+        {
+            using var stream = File.OpenRead(Path.Combine(directory, StateFile));
+            state = JsonSerializer.Deserialize(stream, TrainerJson.Default.CheckpointState);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
+        {
+            throw new CheckpointException(directory, $"{StateFile} cannot be read: {e.Message}", e);
+        }
+        if (state is null) throw new CheckpointException(directory, $"{StateFile} is empty");
+        if (state.Format != CheckpointState.CurrentFormat) throw new CheckpointException(directory, $"checkpoint format {state.Format} is not supported (this trainer reads {CheckpointState.CurrentFormat})");
+        var problems = state.Config.Problems();
+        if (problems.Count > 0) throw new CheckpointException(directory, $"{StateFile} holds an invalid config: {string.Join("; ", problems)}");
+        try
+        {
+            _ = new Vocabulary(state.Vocabulary);
+            _ = new ModelArchitecture(state.Config.Arch, state.Config.Layers, state.Config.Hidden, state.Config.Embedding, state.Vocabulary);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(directory, $"{StateFile} holds an invalid vocabulary: {e.Message}", e);
+        }
+        return new Checkpoint(directory, state);
+    }
+
+    /// <summary>Loads the weights into <paramref name="model"/>, which must have the checkpoint's architecture.</summary>
+    public void LoadModel(CharModel model) => Read(ModelFile, stream => model.load(Reader(stream)));
+
+    /// <summary>Loads Adam's moments and step counts into the run's one optimizer.</summary>
+    public void LoadOptimizer(OptimizerHelper optimizer) => Read(OptimizerFile, stream => optimizer.load_state_dict(Reader(stream)));
+
+    /// <summary>The carried hidden state, checked against the model's shape and the stream count.</summary>
+    public RecurrentState LoadHidden(CharModel model, int streams)
+    {
+        var tensors = Read(HiddenFile, ReadTensors);
+        var expected = new long[] { model.Architecture.Layers, streams, model.Architecture.HiddenSize };
+        int count = model.Architecture.StateVectorsPerLayer;
+        if (tensors.Count != count || tensors.Any(t => !t.shape.SequenceEqual(expected)))
+        {
+            foreach (var t in tensors) t.Dispose();
+            throw new CheckpointException(Directory, $"{HiddenFile} does not hold {count} tensor(s) of shape ({string.Join(", ", expected)})");
+        }
+        return new RecurrentState(tensors[0], count == 2 ? tensors[1] : null);
+    }
+
+    /// <summary>Puts torch's global generator (dropout's randomness) back where it was.</summary>
+    public void RestoreTorchRandom()
+    {
+        var tensors = Read(RandomFile, ReadTensors);
+        if (tensors.Count != 1) throw new CheckpointException(Directory, $"{RandomFile} does not hold one generator state");
+        using var state = tensors[0];
+        torch.set_rng_state(state);
+    }
+
+    private void Read(string file, Action<Stream> read) => Read<int>(file, stream =>
+    {
+        read(stream);
+        return 0;
+    });
+
+    private T Read<T>(string file, Func<Stream, T> read)
+    {
+        string path = Path.Combine(Directory, file);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return read(stream);
+        }
+        catch (Exception e) when (e is not CheckpointException)
+        {
+            // TorchSharp reports a truncated or mismatched file with assorted exception types; all mean the same here.
+            throw new CheckpointException(path, $"cannot be loaded: {e.Message}", e);
+        }
+    }
+
+    private static void WriteFile(string directory, string name, Action<Stream> write)
+    {
+        using var stream = new FileStream(Path.Combine(directory, name), FileMode.CreateNew, FileAccess.Write);
+        write(stream);
+        stream.Flush(flushToDisk: true);
+    }
+
+    // TorchSharp's Stream overloads close the stream, which must stay open to be flushed to disk; its
+    // BinaryWriter/BinaryReader overloads leave them open.
+    private static BinaryWriter Writer(Stream stream) => new(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+
+    private static BinaryReader Reader(Stream stream) => new(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+
+    private static void WriteTensors(Stream stream, IEnumerable<Tensor> tensors)
+    {
+        var writer = Writer(stream);
+        var list = tensors.ToList();
+        writer.Write(list.Count);
+        foreach (var t in list) t.Save(writer);
+    }
+
+    private static List<Tensor> ReadTensors(Stream stream)
+    {
+        var reader = Reader(stream);
+        int count = reader.ReadInt32();
+        if (count < 0 || count > 2) throw new InvalidDataException($"tensor count {count} is out of range");
+        var tensors = new List<Tensor>(count);
+        for (int i = 0; i < count; i++) tensors.Add(TensorExtensionMethods.Load(reader).DetachFromDisposeScope());
+        return tensors;
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        if (System.IO.Directory.Exists(path)) System.IO.Directory.Delete(path, recursive: true);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text;
+using System.Text.Json;
+
+namespace TextGen.Trainer.Training;
+
+/// <summary>One evaluation of a run, as one line of metrics.jsonl.</summary>
+/// <param name="Step">Optimizer steps taken.</param>
+/// <param name="Epoch">Passes over the training split, fractional.</param>
+/// <param name="Lr">Learning rate of the last step.</param>
+/// <param name="TrainLoss">Mean training loss since the previous evaluation (nats per character).</param>
+/// <param name="ValLoss">Loss on the whole validation split (nats per character).</param>
+/// <param name="CharsPerSec">Training characters per second of step time since the previous evaluation.</param>
+/// <param name="ElapsedSeconds">Training time of the run so far, across sessions.</param>
+internal sealed record EvaluationRecord(long Step, double Epoch, double Lr, double TrainLoss, double ValLoss, double CharsPerSec, double ElapsedSeconds);
+
+/// <summary>
+/// DIR/metrics.jsonl: one JSON object per evaluation with step, epoch, lr, train_loss, val_loss, chars_per_sec and
+/// elapsed_s. Lines are appended and flushed as they happen, so a plot can follow a live run.
+/// </summary>
+internal sealed class MetricsLog
+{
+    /// <summary>File name inside a run directory.</summary>
+    public const string FileName = "metrics.jsonl";
+
+    private readonly string _path;
+
+    /// <summary>The log of the run in <paramref name="runDirectory"/>.</summary>
+    public MetricsLog(string runDirectory) => _path = Path.Combine(runDirectory, FileName);
+
+    /// <summary>Appends one line.</summary>
+    public void Append(EvaluationRecord record)
+    {
+        using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write);
+        using (var json = new Utf8JsonWriter(stream))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("step", record.Step);
+            json.WriteNumber("epoch", Math.Round(record.Epoch, 4));
+            json.WriteNumber("lr", record.Lr);
+            WriteLoss(json, "train_loss", record.TrainLoss);
+            WriteLoss(json, "val_loss", record.ValLoss);
+            json.WriteNumber("chars_per_sec", Math.Round(record.CharsPerSec, 1));
+            json.WriteNumber("elapsed_s", Math.Round(record.ElapsedSeconds, 3));
+            json.WriteEndObject();
+        }
+        stream.WriteByte((byte)'\n');
+    }
+
+    /// <summary>
+    /// Drops lines after <paramref name="step"/>: a resumed or rolled-back run repeats those steps and writes them again.
+    /// </summary>
+    public void TruncateAfter(long step)
+    {
+        if (!File.Exists(_path)) return;
+        var kept = File.ReadAllLines(_path).Where(line => StepOf(line) is long s && s <= step).ToList();
+        string temp = _path + ".tmp";
+        File.WriteAllLines(temp, kept, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        File.Move(temp, _path, overwrite: true);
+    }
+
+    private static long? StepOf(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("step", out var step) && step.TryGetInt64(out long value) ? value : null;
+        }
+        catch (JsonException)
+        {
+            return null; // a line torn by a crash mid-write
+        }
+    }
+
+    // JSON has no NaN; a diverged loss is written as null rather than breaking every reader of the file.
+    private static void WriteLoss(Utf8JsonWriter json, string name, double value)
+    {
+        if (double.IsFinite(value)) json.WriteNumber(name, value);
+        else json.WriteNull(name);
+    }
+}

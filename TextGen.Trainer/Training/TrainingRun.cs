@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using System.Reflection;
+using TextGen.Runtime.Format;
+using TextGen.Trainer.Checkpoints;
+using TextGen.Trainer.Data;
+using TextGen.Trainer.Model;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TextGen.Trainer.Training;
+
+/// <summary>How a training session ended.</summary>
+internal enum TrainingEnd
+{
+    /// <summary>The budget is used up; the final checkpoint is written.</summary>
+    Completed,
+
+    /// <summary>Ctrl+C or SIGTERM; a checkpoint of the current step is written.</summary>
+    Interrupted,
+
+    /// <summary>The divergence guard stopped the run; the last good checkpoint is kept as it was.</summary>
+    Diverged,
+}
+
+/// <summary>The end of a session and what to tell the user.</summary>
+internal sealed record TrainingOutcome(TrainingEnd End, long Step, string Message);
+
+/// <summary>
+/// One training run in a directory: the model, the one Adam optimizer, the batch walk and its carried state, and
+/// the loop that trains them. Everything is restored from a checkpoint on resume, so a resumed run is
+/// bit-identical to one that never stopped.
+/// </summary>
+internal sealed class TrainingRun : IDisposable
+{
+    private const int MaxRollbacks = 8;
+
+    private readonly string _directory;
+    private readonly TrainingConfig _config;
+    private readonly Corpus _corpus;
+    private readonly TrainingData _data;
+    private readonly CharModel _model;
+    private readonly Parameter[] _parameters;
+    private readonly Adam _optimizer; // constructed once, in the constructor; checkpoints restore it, nothing re-creates it
+    private readonly LearningRateSchedule _schedule;
+    private readonly MetricsLog _metrics;
+
+    private TruncatedBpttBatches _batches;
+    private RecurrentState _carried;
+    private long _step;
+    private double _elapsedBefore; // training seconds of earlier sessions
+    private readonly Stopwatch _session = new();
+    private double _lrScale = 1;
+    private int _rollbacks;
+    private DivergenceGuard _guard = new(DivergenceState.Initial);
+    private double _bestValLoss = double.PositiveInfinity;
+    private double? _valLoss;
+    private double _trainLossSum;
+    private long _trainLossCount;
+    private double _stepSeconds; // step time since the last evaluation, for chars/s
+    private long _stepChars;
+    private double _lastLr;
+
+    private TrainingRun(string directory, TrainingConfig config, Corpus corpus, TrainingData data)
+    {
+        _directory = directory;
+        _config = config;
+        _corpus = corpus;
+        _data = data;
+        if (config.Threads > 0) torch.set_num_threads(config.Threads);
+        torch.manual_seed(config.Seed);
+        var architecture = new ModelArchitecture(config.Arch, config.Layers, config.Hidden, config.Embedding, data.Vocabulary.Scalars);
+        _model = new CharModel(architecture, config.Dropout);
+        _parameters = _model.parameters().ToArray();
+        _optimizer = torch.optim.Adam(_parameters, lr: config.Lr);
+        _schedule = new LearningRateSchedule(config);
+        _metrics = new MetricsLog(directory);
+        _batches = new TruncatedBpttBatches(data.Training, config.Batch, config.SeqLen, TruncatedBpttBatches.Start(config.Seed));
+        _carried = _model.ZeroState(config.Batch);
+    }
+
+    /// <summary>Version of this trainer, recorded in checkpoints and exported files.</summary>
+    public static string Version { get; } =
+        typeof(TrainingRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>The run's model.</summary>
+    public CharModel Model => _model;
+
+    /// <summary>The run's one optimizer.</summary>
+    public Adam Optimizer => _optimizer;
+
+    /// <summary>Steps taken.</summary>
+    public long Step => _step;
+
+    /// <summary>The run's settings.</summary>
+    public TrainingConfig Config => _config;
+
+    /// <summary>Training seconds of the run so far, across sessions.</summary>
+    public double ElapsedSeconds => _elapsedBefore + _session.Elapsed.TotalSeconds;
+
+    /// <summary>
+    /// Starts a run in <paramref name="directory"/> (created) and writes its step-0 checkpoint, so that a crash,
+    /// a resume or a divergence rollback always has a checkpoint to go back to.
+    /// </summary>
+    /// <exception cref="CorpusException">The corpus is too short for the config.</exception>
+    /// <exception cref="CheckpointException">The directory cannot be written.</exception>
+    public static TrainingRun Start(TrainingConfig config, Corpus corpus, string directory)
+    {
+        var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen);
+        Directory.CreateDirectory(directory);
+        var run = new TrainingRun(directory, config, corpus, data);
+        run.SaveCheckpoint(Checkpoint.LatestName);
+        return run;
+    }
+
+    /// <summary>Reopens the run in <paramref name="directory"/> at its latest checkpoint.</summary>
+    /// <param name="directory">The run directory.</param>
+    /// <param name="resetOptimizer">Start Adam from scratch instead of restoring it: the blog's mistake, kept only to demonstrate it.</param>
+    /// <exception cref="CheckpointException">The checkpoint is missing or unreadable.</exception>
+    /// <exception cref="CorpusException">The corpus is missing or changed since the checkpoint.</exception>
+    public static TrainingRun Resume(string directory, bool resetOptimizer)
+    {
+        var checkpoint = Checkpoint.Open(directory);
+        var state = checkpoint.State;
+        var corpus = Corpus.Load(state.Config.Corpus);
+        if (corpus.Sha256 != state.CorpusSha256)
+        {
+            throw new CorpusException(corpus.Path, $"changed since the checkpoint was written (sha256 {corpus.Sha256}, the run trained on {state.CorpusSha256}); a resume needs the same text");
+        }
+        var data = TrainingData.Split(corpus, state.Config.ValFraction, state.Config.Batch, state.Config.SeqLen, new Vocabulary(state.Vocabulary));
+        var run = new TrainingRun(directory, state.Config, corpus, data);
+        run.Restore(checkpoint, restoreOptimizer: !resetOptimizer);
+        run._elapsedBefore = state.ElapsedSeconds;
+        run._metrics.TruncateAfter(state.Step);
+        return run;
+    }
+
+    /// <summary>Trains until <paramref name="budget"/> is spent, <paramref name="cancel"/> fires, or the guard stops the run.</summary>
+    public TrainingOutcome Train(TrainingBudget budget, ITrainingReporter reporter, CancellationToken cancel)
+    {
+        long startStep = _step;
+        double startSeconds = ElapsedSeconds;
+        _session.Start();
+        try
+        {
+            while (!budget.IsSpent(_step, ElapsedSeconds))
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    SaveCheckpoint(Checkpoint.LatestName);
+                    return new TrainingOutcome(TrainingEnd.Interrupted, _step, $"interrupted at step {_step}; checkpoint written, continue with: resume {_directory}");
+                }
+
+                double lr = _schedule.At(_step) * _lrScale;
+                double loss = TrainStep(lr);
+                if (_guard.Observe(loss) is string divergence)
+                {
+                    if (_config.OnDivergence == DivergenceAction.Stop || _rollbacks >= MaxRollbacks) return Diverged(divergence, lr);
+                    RollBack(divergence, lr, reporter);
+                    continue;
+                }
+
+                _step++;
+                _trainLossSum += loss;
+                _trainLossCount++;
+                reporter.Stepped(new StepReport(_step, loss, lr, budget.Fraction(startStep, startSeconds, _step, ElapsedSeconds)));
+                if (_step % _config.EvalEvery == 0) Evaluate(reporter);
+                if (_step % _config.CheckpointEvery == 0) SaveCheckpoint(Checkpoint.LatestName);
+            }
+            if (_valLoss is null && _step > startStep) Evaluate(reporter);
+            SaveCheckpoint(Checkpoint.LatestName);
+            return new TrainingOutcome(TrainingEnd.Completed, _step, $"trained to step {_step}, best validation loss {_bestValLoss:F4}");
+        }
+        finally
+        {
+            _session.Stop();
+        }
+    }
+
+    // One step of truncated BPTT: the chunk's forward pass starts from the carried state, whose graph was cut.
+    private double TrainStep(double lr)
+    {
+        long started = Stopwatch.GetTimestamp();
+        using var scope = torch.NewDisposeScope();
+        var batch = _batches.Next();
+        if (batch.StartsEpoch)
+        {
+            _carried.Dispose();
+            _carried = _model.ZeroState(_config.Batch);
+        }
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+
+        var (logits, next) = _model.forward(batch.Inputs, _carried);
+        var loss = nn.functional.cross_entropy(logits.reshape(-1, _data.Vocabulary.Count), batch.Targets.reshape(-1));
+        _optimizer.zero_grad();
+        loss.backward();
+        nn.utils.clip_grad_norm_(_parameters, _config.Clip);
+        _optimizer.step();
+
+        _carried.Dispose();
+        _carried = next.Detached();
+        _valLoss = null;
+        _lastLr = lr;
+        _stepSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _stepChars += _batches.CharactersPerBatch;
+        return loss.item<float>();
+    }
+
+    private void Evaluate(ITrainingReporter reporter)
+    {
+        double valLoss = Validation.Loss(_model, _data.Validation, _config.Batch, _config.SeqLen);
+        var record = new EvaluationRecord(
+            _step,
+            _batches.EpochProgress,
+            _lastLr,
+            _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
+            valLoss,
+            _stepSeconds > 0 ? _stepChars / _stepSeconds : 0,
+            ElapsedSeconds);
+        _metrics.Append(record);
+        reporter.Evaluated(record);
+        (_trainLossSum, _trainLossCount, _stepSeconds, _stepChars) = (0, 0, 0, 0);
+        _valLoss = valLoss;
+        if (valLoss < _bestValLoss)
+        {
+            _bestValLoss = valLoss;
+            if (_config.KeepBest) SaveCheckpoint(Checkpoint.BestName);
+        }
+    }
+
+    private TrainingOutcome Diverged(string divergence, double lr)
+    {
+        string retry = _config.OnDivergence == DivergenceAction.Rollback
+            ? $"it diverged again after {_rollbacks} rollbacks that halved the rate each time"
+            : $"try --lr {_config.Lr / 10:G3}, or --on-divergence rollback to retry from the last checkpoint at half the rate";
+        var last = Checkpoint.Open(_directory).State.Step;
+        return new TrainingOutcome(TrainingEnd.Diverged, _step,
+            $"training diverged at step {_step + 1}: {divergence}. The learning rate ({lr:G3}) is the likely cause; {retry}. " +
+            $"The last good checkpoint (step {last}) is kept in {Path.Combine(_directory, Checkpoint.LatestName)}.");
+    }
+
+    private void RollBack(string divergence, double lr, ITrainingReporter reporter)
+    {
+        long divergedAt = _step + 1;
+        double scale = _lrScale / 2;
+        int rollbacks = _rollbacks + 1;
+        Restore(Checkpoint.Open(_directory), restoreOptimizer: true);
+        (_lrScale, _rollbacks) = (scale, rollbacks);
+        _metrics.TruncateAfter(_step);
+        reporter.Note($"step {divergedAt}: {divergence} at learning rate {lr:G3}; rolled back to step {_step} and halved the rate (now {scale:G3} × schedule)");
+    }
+
+    private void Restore(Checkpoint checkpoint, bool restoreOptimizer)
+    {
+        var state = checkpoint.State;
+        checkpoint.LoadModel(_model);
+        if (restoreOptimizer) checkpoint.LoadOptimizer(_optimizer);
+        checkpoint.RestoreTorchRandom();
+        var carried = checkpoint.LoadHidden(_model, _config.Batch);
+        _carried.Dispose();
+        _carried = carried;
+        _batches = new TruncatedBpttBatches(_data.Training, _config.Batch, _config.SeqLen, state.Cursor);
+        _step = state.Step;
+        _lrScale = state.LrScale;
+        _rollbacks = state.Rollbacks;
+        _guard = new DivergenceGuard(state.Guard);
+        _bestValLoss = state.BestValLoss;
+        _valLoss = state.ValLoss;
+        _trainLossSum = state.TrainLossSum;
+        _trainLossCount = state.TrainLossCount;
+        (_stepSeconds, _stepChars) = (0, 0);
+    }
+
+    private void SaveCheckpoint(string name)
+    {
+        var state = new CheckpointState
+        {
+            TrainerVersion = Version,
+            Config = _config,
+            Vocabulary = _data.Vocabulary.Scalars.ToArray(),
+            CorpusName = _corpus.Name,
+            CorpusSha256 = _corpus.Sha256,
+            Step = _step,
+            ElapsedSeconds = ElapsedSeconds,
+            Cursor = _batches.Cursor,
+            LrScale = _lrScale,
+            Rollbacks = _rollbacks,
+            Guard = _guard.State,
+            BestValLoss = _bestValLoss,
+            ValLoss = _valLoss,
+            TrainLossSum = _trainLossSum,
+            TrainLossCount = _trainLossCount,
+        };
+        Checkpoint.Write(_directory, name, state, _model, _optimizer, _carried);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _carried.Dispose();
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+}
