@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
 #endif
@@ -16,14 +17,13 @@ internal static class FixedOrderSum
     /// <summary>Lanes a sum is spread over: the widest vector of floats any supported CPU has (AVX-512).</summary>
     public const int Lanes = 16;
 
-    /// <summary>The pairwise tree over 16 lanes (consumed: the span is overwritten).</summary>
-    public static float Tree(Span<float> lanes)
+    /// <summary>The pairwise tree over 16 lanes, spelled out (a loop writing partial sums back would stall on store-to-load forwarding).</summary>
+    public static float Tree(ReadOnlySpan<float> lanes)
     {
-        for (int width = Lanes / 2; width >= 1; width /= 2)
-        {
-            for (int l = 0; l < width; l++) lanes[l] += lanes[l + width];
-        }
-        return lanes[0];
+        float e0 = lanes[0] + lanes[8], e1 = lanes[1] + lanes[9], e2 = lanes[2] + lanes[10], e3 = lanes[3] + lanes[11];
+        float e4 = lanes[4] + lanes[12], e5 = lanes[5] + lanes[13], e6 = lanes[6] + lanes[14], e7 = lanes[7] + lanes[15];
+        float f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7;
+        return (f0 + f2) + (f1 + f3);
     }
 
     /// <summary>Sum of <paramref name="values"/> in the fixed order, one element at a time.</summary>
@@ -37,9 +37,11 @@ internal static class FixedOrderSum
 
 #if NET8_0_OR_GREATER
     /// <summary>The tree over 16 lanes held in one 512-bit vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Tree(Vector512<float> lanes) => Tree(lanes.GetLower(), lanes.GetUpper());
 
     /// <summary>The tree over lanes 0..7 in <paramref name="low"/> and 8..15 in <paramref name="high"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Tree(Vector256<float> low, Vector256<float> high)
     {
         Vector256<float> eight = low + high;

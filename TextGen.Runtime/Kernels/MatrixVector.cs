@@ -68,41 +68,64 @@ internal static class MatrixVector
         for (int j = 0; j < v.Length; j++) lanes[j % Lanes] += row[j] * v[j];
     }
 
-    /// <summary>The <see cref="Vector{T}"/> path: a 16-lane block is 16/Count vectors whose floats, in order, are the lanes.</summary>
+    /// <summary>
+    /// The <see cref="Vector{T}"/> path: a 16-lane block is 16/Count vectors (Count is 4, 8 or 16), accumulated in
+    /// locals a0..a3 of which the JIT keeps only those the width needs; stored in order, they are the lanes.
+    /// </summary>
     internal static void MultiplyPairVector(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
     {
         CheckShapes(w1, x, w2, h, bias, y);
-        Span<Vector<float>> lanes = stackalloc Vector<float>[Lanes / Vector<float>.Count];
+        int width = Vector<float>.Count;
+        Span<float> lanes = stackalloc float[Lanes];
         Span<float> xTail = stackalloc float[Lanes];
         Span<float> hTail = stackalloc float[Lanes];
-        Span<float> wTail = stackalloc float[Lanes];
+        Span<float> w1Tail = stackalloc float[Lanes];
+        Span<float> w2Tail = stackalloc float[Lanes];
         PadTail(x, xTail);
         PadTail(h, hTail);
+        w1Tail.Clear();
+        w2Tail.Clear();
+        int perBlock = Lanes / width;
         for (int r = 0; r < y.Length; r++)
         {
-            lanes.Clear();
-            AccumulateVector(w1.Slice(r * x.Length, x.Length), x, xTail, wTail, lanes);
-            AccumulateVector(w2.Slice(r * h.Length, h.Length), h, hTail, wTail, lanes);
-            y[r] = FixedOrderSum.Tree(MemoryMarshal.Cast<Vector<float>, float>(lanes)) + bias[r];
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                ReadOnlySpan<float> row = part == 0 ? w1.Slice(r * x.Length, x.Length) : w2.Slice(r * h.Length, h.Length);
+                int whole = v.Length - v.Length % Lanes;
+                scoped ReadOnlySpan<Vector<float>> wv = MemoryMarshal.Cast<float, Vector<float>>(row.Slice(0, whole));
+                scoped ReadOnlySpan<Vector<float>> vv = MemoryMarshal.Cast<float, Vector<float>>(v.Slice(0, whole));
+                // the whole blocks, then the zero-padded tail as one more block
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    for (int k = 0; k < wv.Length; k += perBlock)
+                    {
+                        a0 += wv[k] * vv[k];
+                        if (width <= 8) a1 += wv[k + 1] * vv[k + 1];
+                        if (width == 4)
+                        {
+                            a2 += wv[k + 2] * vv[k + 2];
+                            a3 += wv[k + 3] * vv[k + 3];
+                        }
+                    }
+                    if (whole == v.Length) break;
+                    Span<float> wTail = part == 0 ? w1Tail : w2Tail;
+                    CopyTail(row, wTail);
+                    wv = MemoryMarshal.Cast<float, Vector<float>>(wTail);
+                    vv = MemoryMarshal.Cast<float, Vector<float>>(part == 0 ? xTail : hTail);
+                    whole = v.Length;
+                }
+            }
+            a0.CopyTo(lanes);
+            if (width <= 8) a1.CopyTo(lanes.Slice(width));
+            if (width == 4)
+            {
+                a2.CopyTo(lanes.Slice(8));
+                a3.CopyTo(lanes.Slice(12));
+            }
+            y[r] = FixedOrderSum.Tree(lanes) + bias[r];
         }
-    }
-
-    private static void AccumulateVector(ReadOnlySpan<float> row, ReadOnlySpan<float> v, ReadOnlySpan<float> vTail, Span<float> wTail, Span<Vector<float>> lanes)
-    {
-        int whole = v.Length - v.Length % Lanes;
-        for (int j = 0; j < whole; j += Lanes) AccumulateBlock(row.Slice(j, Lanes), v.Slice(j, Lanes), lanes);
-        if (whole < v.Length)
-        {
-            PadTail(row, wTail);
-            AccumulateBlock(wTail, vTail, lanes);
-        }
-    }
-
-    private static void AccumulateBlock(ReadOnlySpan<float> w16, ReadOnlySpan<float> v16, Span<Vector<float>> lanes)
-    {
-        ReadOnlySpan<Vector<float>> w = MemoryMarshal.Cast<float, Vector<float>>(w16);
-        ReadOnlySpan<Vector<float>> v = MemoryMarshal.Cast<float, Vector<float>>(v16);
-        for (int k = 0; k < lanes.Length; k++) lanes[k] += w[k] * v[k];
     }
 
     /// <summary>
@@ -115,6 +138,18 @@ internal static class MatrixVector
         source.Slice(source.Length - source.Length % Lanes).CopyTo(block);
     }
 
+    /// <summary>
+    /// The last <c>Length mod 16</c> elements into the front of <paramref name="block"/>, whose rest the caller
+    /// cleared once. A plain loop: a call inside a row loop would make the JIT spill the accumulators to memory
+    /// (every vector register is caller-saved on x64 Linux).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyTail(ReadOnlySpan<float> source, Span<float> block)
+    {
+        int whole = source.Length - source.Length % Lanes;
+        for (int k = whole; k < source.Length; k++) block[k - whole] = source[k];
+    }
+
     private static void CheckShapes(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
     {
         if (w1.Length != (long)y.Length * x.Length) throw new ArgumentException($"W1 holds {w1.Length} floats, not {y.Length}×{x.Length}", nameof(w1));
@@ -125,60 +160,74 @@ internal static class MatrixVector
 #if NET8_0_OR_GREATER
     /// <summary>
     /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. Two rows at a time give the CPU four
-    /// independent add chains; an odd last row is computed twice, writing the same value.
+    /// independent add chains; an odd last row is computed twice, writing the same value. The accumulators stay
+    /// locals of this method (a helper taking them by reference would make the JIT keep them in memory).
     /// </summary>
     internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         CheckShapes(w1, x, w2, h, bias, y);
+        TMultiplyAdd madd = default;
         Span<float> xTail = stackalloc float[Lanes];
         Span<float> hTail = stackalloc float[Lanes];
-        Span<float> wTail = stackalloc float[Lanes];
+        Span<float> w1Tail = stackalloc float[Lanes];
+        Span<float> w2Tail = stackalloc float[Lanes];
         PadTail(x, xTail);
         PadTail(h, hTail);
+        w1Tail.Clear();
+        w2Tail.Clear();
         int last = y.Length - 1;
-        for (int r0 = 0; r0 <= last; r0 += 2)
+        for (int r0 = 0; r0 <= last; r0 += 4)
         {
-            int r1 = Math.Min(r0 + 1, last);
+            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
             Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
-            Accumulate2x256<TMultiplyAdd>(w1, x, xTail, wTail, r0, r1, ref low0, ref high0, ref low1, ref high1);
-            Accumulate2x256<TMultiplyAdd>(w2, h, hTail, wTail, r0, r1, ref low0, ref high0, ref low1, ref high1);
+            Vector256<float> low2 = default, high2 = default, low3 = default, high3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ReadOnlySpan<float> w = part == 0 ? w1 : w2;
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                int n = v.Length;
+                int whole = n - n % Lanes;
+                ref float wRef = ref MemoryMarshal.GetReference(w);
+                ref float vRef = ref MemoryMarshal.GetReference(v);
+                nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                {
+                    Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
+                    Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
+                    low0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j), vLow, low0);
+                    high0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j + 8), vHigh, high0);
+                    low1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j), vLow, low1);
+                    high1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j + 8), vHigh, high1);
+                    low2 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row2 + j), vLow, low2);
+                    high2 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row2 + j + 8), vHigh, high2);
+                    low3 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row3 + j), vLow, low3);
+                    high3 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row3 + j + 8), vHigh, high3);
+                }
+                if (whole < n)
+                {
+                    Span<float> wTail = part == 0 ? w1Tail : w2Tail;
+                    ref float tRef = ref MemoryMarshal.GetReference(part == 0 ? xTail : hTail);
+                    ref float wtRef = ref MemoryMarshal.GetReference(wTail);
+                    Vector256<float> vLow = Vector256.LoadUnsafe(ref tRef), vHigh = Vector256.LoadUnsafe(ref tRef, 8);
+                    CopyTail(w.Slice(r0 * n, n), wTail);
+                    low0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low0);
+                    high0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high0);
+                    CopyTail(w.Slice(r1 * n, n), wTail);
+                    low1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low1);
+                    high1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high1);
+                    CopyTail(w.Slice(r2 * n, n), wTail);
+                    low2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low2);
+                    high2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high2);
+                    CopyTail(w.Slice(r3 * n, n), wTail);
+                    low3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low3);
+                    high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
+                }
+            }
+            y[r3] = FixedOrderSum.Tree(low3, high3) + bias[r3];
+            y[r2] = FixedOrderSum.Tree(low2, high2) + bias[r2];
             y[r1] = FixedOrderSum.Tree(low1, high1) + bias[r1];
             y[r0] = FixedOrderSum.Tree(low0, high0) + bias[r0];
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate2x256<TMultiplyAdd>(ReadOnlySpan<float> w, ReadOnlySpan<float> v, ReadOnlySpan<float> vTail, Span<float> wTail, int r0, int r1,
-        ref Vector256<float> low0, ref Vector256<float> high0, ref Vector256<float> low1, ref Vector256<float> high1)
-        where TMultiplyAdd : struct, IMultiplyAdd
-    {
-        TMultiplyAdd madd = default;
-        int n = v.Length;
-        int whole = n - n % Lanes;
-        ref float wRef = ref MemoryMarshal.GetReference(w);
-        ref float vRef = ref MemoryMarshal.GetReference(v);
-        nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n;
-        for (nuint j = 0; j < (nuint)whole; j += Lanes)
-        {
-            Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
-            Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
-            low0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j), vLow, low0);
-            high0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j + 8), vHigh, high0);
-            low1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j), vLow, low1);
-            high1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j + 8), vHigh, high1);
-        }
-        if (whole < n)
-        {
-            ref float tRef = ref MemoryMarshal.GetReference(vTail);
-            ref float wtRef = ref MemoryMarshal.GetReference(wTail);
-            Vector256<float> vLow = Vector256.LoadUnsafe(ref tRef), vHigh = Vector256.LoadUnsafe(ref tRef, 8);
-            PadTail(w.Slice(r0 * n, n), wTail);
-            low0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low0);
-            high0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high0);
-            PadTail(w.Slice(r1 * n, n), wTail);
-            low1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low1);
-            high1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high1);
         }
     }
 
@@ -190,56 +239,56 @@ internal static class MatrixVector
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         CheckShapes(w1, x, w2, h, bias, y);
+        TMultiplyAdd madd = default;
         Span<float> xTail = stackalloc float[Lanes];
         Span<float> hTail = stackalloc float[Lanes];
-        Span<float> wTail = stackalloc float[Lanes];
+        Span<float> w1Tail = stackalloc float[Lanes];
+        Span<float> w2Tail = stackalloc float[Lanes];
         PadTail(x, xTail);
         PadTail(h, hTail);
+        w1Tail.Clear();
+        w2Tail.Clear();
         int last = y.Length - 1;
         for (int r0 = 0; r0 <= last; r0 += 4)
         {
             int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            Accumulate4x512<TMultiplyAdd>(w1, x, xTail, wTail, r0, r1, r2, r3, ref a0, ref a1, ref a2, ref a3);
-            Accumulate4x512<TMultiplyAdd>(w2, h, hTail, wTail, r0, r1, r2, r3, ref a0, ref a1, ref a2, ref a3);
+            for (int part = 0; part < 2; part++)
+            {
+                ReadOnlySpan<float> w = part == 0 ? w1 : w2;
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                int n = v.Length;
+                int whole = n - n % Lanes;
+                ref float wRef = ref MemoryMarshal.GetReference(w);
+                ref float vRef = ref MemoryMarshal.GetReference(v);
+                nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                {
+                    Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
+                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row0 + j), vj, a0);
+                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row1 + j), vj, a1);
+                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row2 + j), vj, a2);
+                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row3 + j), vj, a3);
+                }
+                if (whole < n)
+                {
+                    Span<float> wTail = part == 0 ? w1Tail : w2Tail;
+                    ref float wtRef = ref MemoryMarshal.GetReference(wTail);
+                    Vector512<float> vt = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(part == 0 ? xTail : hTail));
+                    CopyTail(w.Slice(r0 * n, n), wTail);
+                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a0);
+                    CopyTail(w.Slice(r1 * n, n), wTail);
+                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a1);
+                    CopyTail(w.Slice(r2 * n, n), wTail);
+                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a2);
+                    CopyTail(w.Slice(r3 * n, n), wTail);
+                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
+                }
+            }
             y[r3] = FixedOrderSum.Tree(a3) + bias[r3];
             y[r2] = FixedOrderSum.Tree(a2) + bias[r2];
             y[r1] = FixedOrderSum.Tree(a1) + bias[r1];
             y[r0] = FixedOrderSum.Tree(a0) + bias[r0];
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate4x512<TMultiplyAdd>(ReadOnlySpan<float> w, ReadOnlySpan<float> v, ReadOnlySpan<float> vTail, Span<float> wTail, int r0, int r1, int r2, int r3,
-        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-        where TMultiplyAdd : struct, IMultiplyAdd
-    {
-        TMultiplyAdd madd = default;
-        int n = v.Length;
-        int whole = n - n % Lanes;
-        ref float wRef = ref MemoryMarshal.GetReference(w);
-        ref float vRef = ref MemoryMarshal.GetReference(v);
-        nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
-        for (nuint j = 0; j < (nuint)whole; j += Lanes)
-        {
-            Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
-            a0 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row0 + j), vj, a0);
-            a1 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row1 + j), vj, a1);
-            a2 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row2 + j), vj, a2);
-            a3 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row3 + j), vj, a3);
-        }
-        if (whole < n)
-        {
-            ref float wtRef = ref MemoryMarshal.GetReference(wTail);
-            Vector512<float> vt = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(vTail));
-            PadTail(w.Slice(r0 * n, n), wTail);
-            a0 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a0);
-            PadTail(w.Slice(r1 * n, n), wTail);
-            a1 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a1);
-            PadTail(w.Slice(r2 * n, n), wTail);
-            a2 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a2);
-            PadTail(w.Slice(r3 * n, n), wTail);
-            a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
         }
     }
 #endif
