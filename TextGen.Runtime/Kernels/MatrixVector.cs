@@ -117,12 +117,14 @@ internal static class MatrixVector
                     whole = v.Length;
                 }
             }
-            a0.CopyTo(lanes);
-            if (width <= 8) a1.CopyTo(lanes.Slice(width));
+            // netstandard2.1 has no Vector<T>.CopyTo(Span<T>); a reinterpreting store works on every target.
+            var laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
+            laneVectors[0] = a0;
+            if (width <= 8) laneVectors[1] = a1;
             if (width == 4)
             {
-                a2.CopyTo(lanes.Slice(8));
-                a3.CopyTo(lanes.Slice(12));
+                laneVectors[2] = a2;
+                laneVectors[3] = a3;
             }
             y[r] = FixedOrderSum.Tree(lanes) + bias[r];
         }
