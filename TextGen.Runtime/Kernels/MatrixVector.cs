@@ -77,6 +77,7 @@ internal static class MatrixVector
         CheckShapes(w1, x, w2, h, bias, y);
         int width = Vector<float>.Count;
         Span<float> lanes = stackalloc float[Lanes];
+        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
         Span<float> xTail = stackalloc float[Lanes];
         Span<float> hTail = stackalloc float[Lanes];
         Span<float> w1Tail = stackalloc float[Lanes];
@@ -117,12 +118,12 @@ internal static class MatrixVector
                     whole = v.Length;
                 }
             }
-            a0.CopyTo(lanes);
-            if (width <= 8) a1.CopyTo(lanes.Slice(width));
+            laneVectors[0] = a0;
+            if (width <= 8) laneVectors[1] = a1;
             if (width == 4)
             {
-                a2.CopyTo(lanes.Slice(8));
-                a3.CopyTo(lanes.Slice(12));
+                laneVectors[2] = a2;
+                laneVectors[3] = a3;
             }
             y[r] = FixedOrderSum.Tree(lanes) + bias[r];
         }
