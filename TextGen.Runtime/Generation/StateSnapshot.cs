@@ -18,12 +18,6 @@ internal ref struct StateSnapshotWriter
 
     public int Position { get; private set; }
 
-    public void WriteBytes(ReadOnlySpan<byte> value)
-    {
-        value.CopyTo(_destination.Slice(Position));
-        Position += value.Length;
-    }
-
     public void WriteByte(byte value) => _destination[Position++] = value;
 
     public void WriteUInt16(ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(Advance(2), value);
@@ -90,8 +84,6 @@ internal ref struct StateSnapshotReader
         foreach (byte b in bytes) hash = unchecked((hash ^ b) * 1099511628211UL);
         return hash;
     }
-
-    public ReadOnlySpan<byte> ReadBytes(int count) => Take(count);
 
     public byte ReadByte() => Take(1)[0];
 

@@ -77,6 +77,7 @@ internal static class MatrixVector
         CheckShapes(w1, x, w2, h, bias, y);
         int width = Vector<float>.Count;
         Span<float> lanes = stackalloc float[Lanes];
+        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
         Span<float> xTail = stackalloc float[Lanes];
         Span<float> hTail = stackalloc float[Lanes];
         Span<float> w1Tail = stackalloc float[Lanes];
@@ -117,8 +118,6 @@ internal static class MatrixVector
                     whole = v.Length;
                 }
             }
-            // netstandard2.1 has no Vector<T>.CopyTo(Span<T>); a reinterpreting store works on every target.
-            var laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
             laneVectors[0] = a0;
             if (width <= 8) laneVectors[1] = a1;
             if (width == 4)
