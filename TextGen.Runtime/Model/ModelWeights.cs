@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using TextGen.Runtime.Cells;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Kernels;
@@ -54,20 +52,11 @@ internal sealed class ModelWeights
         return new LayerInput(Layers[0].InputWeights, Embedding.AsSpan(token * e, e), Layers[0].Bias);
     }
 
-    /// <summary>Decodes and checks every tensor <paramref name="file"/>'s architecture requires.</summary>
-    /// <exception cref="ModelFormatException">A tensor is missing, has the wrong shape or size, or a dtype this runtime cannot run.</exception>
-    public static ModelWeights FromFile(ModelFile file, string source, int maxInputTableFloats)
+    /// <summary>Decodes the tensors of <paramref name="file"/>, which its constructor has already validated against the architecture.</summary>
+    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats)
     {
         ModelArchitecture a = file.Architecture;
-        var byName = new Dictionary<string, ModelTensor>(StringComparer.Ordinal);
-        foreach (ModelTensor t in file.Tensors) byName[t.Name] = t;
-        foreach (TensorSpec spec in a.ExpectedTensors())
-        {
-            if (!byName.TryGetValue(spec.Name, out ModelTensor? t)) throw new ModelFormatException(source, $"tensor '{spec.Name}' is missing");
-            if (!t.Shape.SequenceEqual(spec.Shape))
-                throw new ModelFormatException(source, $"tensor '{spec.Name}' has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", spec.Shape)}]");
-        }
-        float[] Values(string name) => Float32Values(byName[name], source);
+        float[] Values(string name) => file.GetTensor(name).ToFloat32Array();
 
         int hidden = a.HiddenSize;
         int gateRows = a.GateCount * hidden;
@@ -121,26 +110,5 @@ internal sealed class ModelWeights
             MatrixVector.Multiply(strict, first.InputWeights, embedding.AsSpan(t * e, e), first.Bias, table.AsSpan(t * gateRows, gateRows));
         }
         return table;
-    }
-
-    /// <summary>The values of an f32 tensor (little-endian bytes in the file, whatever this machine's byte order).</summary>
-    private static float[] Float32Values(ModelTensor tensor, string source)
-    {
-        if (tensor.DType != TensorDType.F32)
-            throw new ModelFormatException(source, $"tensor '{tensor.Name}' is {tensor.DType}; this runtime version runs f32 weights only");
-        long count = tensor.ElementCount;
-        ReadOnlySpan<byte> bytes = tensor.Data.Span;
-        if (bytes.Length != count * sizeof(float))
-            throw new ModelFormatException(source, $"tensor '{tensor.Name}' holds {bytes.Length} bytes, expected {count * sizeof(float)} for {count} f32 values");
-        var values = new float[count];
-        if (BitConverter.IsLittleEndian)
-        {
-            MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values);
-        }
-        else
-        {
-            for (int i = 0; i < values.Length; i++) values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(bytes.Slice(i * sizeof(float))));
-        }
-        return values;
     }
 }

@@ -38,30 +38,29 @@ public sealed class TextModel
 
     /// <summary>Loads a <c>*.tgm</c> weight file from disk.</summary>
     /// <exception cref="ModelFormatException">The file is missing, unreadable or malformed, or holds weights this runtime cannot run.</exception>
-    public static TextModel Load(string path) => FromFile(ModelFile.ReadFile(path), path);
+    public static TextModel Load(string path) => FromFile(ModelFile.ReadFile(path));
 
     /// <summary>Loads a weight file from a stream (e.g. an asset in a game's pack), read to its end.</summary>
     /// <param name="stream">The file's bytes.</param>
     /// <param name="sourceName">Path or asset name used in error messages.</param>
     /// <exception cref="ModelFormatException">The contents are malformed or hold weights this runtime cannot run.</exception>
-    public static TextModel Load(Stream stream, string sourceName) => FromFile(ModelFile.Read(stream, sourceName), sourceName);
+    public static TextModel Load(Stream stream, string sourceName) => FromFile(ModelFile.Read(stream, sourceName));
 
     /// <summary>Loads a weight file held in memory.</summary>
     /// <param name="bytes">The whole file.</param>
     /// <param name="sourceName">Path or asset name used in error messages.</param>
     /// <exception cref="ModelFormatException">The contents are malformed or hold weights this runtime cannot run.</exception>
-    public static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName) => FromFile(ModelFile.Read(bytes, sourceName), sourceName);
+    public static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName) => FromFile(ModelFile.Read(bytes, sourceName));
 
     /// <summary>Builds a model from weight-file contents already in memory (e.g. straight from the trainer).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="file"/> is null.</exception>
-    /// <exception cref="ModelFormatException">A tensor is missing, has the wrong shape, or a dtype this runtime cannot run.</exception>
-    public static TextModel FromFile(ModelFile file) => FromFile(file, "in-memory model");
+    public static TextModel FromFile(ModelFile file) => FromFile(file, ModelWeights.DefaultMaxInputTableFloats);
 
     /// <summary>As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first layer without its input table.</summary>
-    internal static TextModel FromFile(ModelFile file, string sourceName, int maxInputTableFloats = ModelWeights.DefaultMaxInputTableFloats)
+    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats)
     {
         if (file is null) throw new ArgumentNullException(nameof(file));
-        ModelWeights weights = ModelWeights.FromFile(file, sourceName, maxInputTableFloats);
+        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats);
         return new TextModel(file, weights, ComputeFingerprint(file));
     }
 
@@ -99,13 +98,9 @@ public sealed class TextModel
         AppendInt(a.HiddenSize);
         AppendInt(a.EmbeddingSize);
         foreach (int scalar in a.Vocabulary) AppendInt(scalar);
-        var byName = file.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        foreach (TensorSpec spec in a.ExpectedTensors())
-        {
-            ModelTensor tensor = byName[spec.Name];
-            AppendInt((int)tensor.DType);
-            sha.AppendData(tensor.Data.Span);
-        }
+        foreach (ModelTensor tensor in file.Tensors) AppendInt((int)tensor.DType);
+        // The file already hashed every weight byte; hashing its digest avoids a second pass over megabytes at load.
+        sha.AppendData(file.TensorSha256Bytes.ToArray());
         Span<byte> digest = stackalloc byte[32];
         sha.TryGetHashAndReset(digest, out _);
         return BinaryPrimitives.ReadUInt64LittleEndian(digest);

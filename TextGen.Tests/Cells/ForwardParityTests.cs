@@ -32,7 +32,7 @@ internal sealed class ForwardParityTests
         ModelFile file = RandomModels.Create(RandomModels.Architecture(cell, layers, hidden, embedding, vocab: 11), seed: layers * 100 + hidden);
         var model = TextModel.FromFile(file);
         // Embedding models also run without the first-layer input table (the path huge vocabularies take).
-        var models = embedding == 0 ? new[] { model } : new[] { model, TextModel.FromFile(file, "no table", maxInputTableFloats: 0) };
+        var models = embedding == 0 ? new[] { model } : new[] { model, TextModel.FromFile(file, maxInputTableFloats: 0) };
         int[] tokens = Enumerable.Range(0, Steps).Select(i => (i * 7 + 3) % 11).ToArray();
         foreach (TextModel m in models)
         foreach (KernelPath path in AllKernelPaths.Paths)
@@ -55,9 +55,9 @@ internal sealed class ForwardParityTests
     {
         ModelFile file = RandomModels.Create(RandomModels.Architecture(CellKind.Gru, 2, 16, 8, vocab: 20), seed: 5);
         TextGenerator withTable = TextModel.FromFile(file).CreateGenerator();
-        TextGenerator without = TextModel.FromFile(file, "no table", maxInputTableFloats: 0).CreateGenerator();
+        TextGenerator without = TextModel.FromFile(file, maxInputTableFloats: 0).CreateGenerator();
         Assert.That(TextModel.FromFile(file).Weights.InputTable, Is.Not.Empty);
-        Assert.That(TextModel.FromFile(file, "no table", 0).Weights.InputTable, Is.Empty);
+        Assert.That(TextModel.FromFile(file, 0).Weights.InputTable, Is.Empty);
         for (int t = 0; t < 20; t++)
         {
             withTable.FeedToken(t);
