@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Generation;
+using TextGen.Runtime.Model;
+using TextGen.Runtime.Sampling;
+
+namespace TextGen.Tests.Artifacts;
+
+/// <summary>The weight files in <c>artifacts/</c>, as the demo ships them, and the demo scene run as a user would.</summary>
+public sealed class ShippedModelTests
+{
+    private static readonly string[] ShippedFiles = { "shakespeare.tgm", "count123.tgm" };
+
+    private static string ArtifactPath(string fileName) => Path.Combine(AppContext.BaseDirectory, "artifacts", fileName);
+
+    [TestCaseSource(nameof(ShippedFiles))]
+    public void ShippedFileLoadsAndMatchesTheDigestOnItsModelCard(string fileName)
+    {
+        // Reading verifies both stored SHA-256 digests; the card's digest ties the file to the documented training run.
+        ModelFile file = ModelFile.ReadFile(ArtifactPath(fileName));
+        string card = File.ReadAllText(Path.Combine(RepositoryRoot(), "artifacts", "README.md"));
+        var recorded = Regex.Match(card, $@"`{Regex.Escape(fileName)}`[^\n]*?tensor_sha256 `([0-9a-f]{{64}})`");
+
+        Assert.That(recorded.Success, Is.True, $"artifacts/README.md records no tensor_sha256 for {fileName}");
+        Assert.That(file.TensorSha256, Is.EqualTo(recorded.Groups[1].Value));
+        Assert.That(file.Metadata["corpus_sha256"].String, Has.Length.EqualTo(64));
+    }
+
+    [Test]
+    public void Count123ContinuesThePatternExactlyFromEveryValidPrime()
+    {
+        var model = TextModel.Load(ArtifactPath("count123.tgm"));
+        var generator = model.CreateGenerator(new GeneratorOptions { Sampling = new SamplingOptions { Temperature = 0 } });
+        string pattern = string.Concat(Enumerable.Repeat("1 2 3 ", 400));
+        var buffer = new char[1000];
+        int primes = 0;
+        for (int start = 0; start < 6; start++)
+        {
+            for (int length = 1; length <= 12; length++)
+            {
+                string prime = pattern.Substring(start, length);
+                generator.Reset();
+                generator.Prime(prime);
+                int written = 0;
+                while (written < buffer.Length) written += generator.Generate(buffer.AsSpan(written));
+                Assert.That(new string(buffer), Is.EqualTo(pattern.Substring(start + length, 1000)), $"prime \"{prime}\"");
+                primes++;
+            }
+        }
+        Assert.That(primes, Is.EqualTo(72));
+    }
+
+    [Test]
+    public void DemoSceneRunsHeadlessAndEndsCleanly()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "TextGen.Demo.dll"), "--duration", "4" }) start.ArgumentList.Add(arg);
+        using var demo = Process.Start(start)!;
+        var error = demo.StandardError.ReadToEndAsync();
+        string output = demo.StandardOutput.ReadToEnd();
+        Assert.That(demo.WaitForExit(60_000), Is.True, "the scene ends by itself");
+
+        Assert.That(demo.ExitCode, Is.EqualTo(0), error.Result);
+        Assert.That(error.Result, Is.Empty);
+        Assert.That(output, Does.Contain("MERCUTIO:"));
+        Assert.That(output, Does.Not.Contain("\u001b["), "no colour codes when output is redirected");
+        Assert.That(output, Does.Contain("-- scene over --"));
+        Assert.That(output, Does.Match(@"generation speed:\s+\d+ chars/s"));
+        Assert.That(output, Does.Match(@"worst frame time:\s+[\d.]+ ms"));
+        Assert.That(output, Does.Match(@"bytes allocated:\s+\d+"));
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "TextGen.sln"))) return directory.FullName;
+        }
+        throw new DirectoryNotFoundException("TextGen.sln not found above the test assembly");
+    }
+}
