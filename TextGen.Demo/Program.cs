@@ -1,1 +1,3 @@
-Console.WriteLine("TextGen demo");
+using TextGen.Demo;
+
+return DemoCommandLine.Run(args, Console.In, Console.Out, Console.Error);

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace TextGen.Runtime.Format;
 
 /// <summary>
@@ -39,19 +41,18 @@ public sealed class ModelArchitecture
     public ModelArchitecture(CellKind cell, int layers, int hiddenSize, int embeddingSize, IReadOnlyList<int> vocabulary)
     {
         if (!Enum.IsDefined(typeof(CellKind), cell)) throw new ArgumentException($"unknown cell kind {(int)cell}", nameof(cell));
-        if (layers < 1 || layers > MaxLayers) throw new ArgumentException($"layer count {layers} is outside 1..{MaxLayers}", nameof(layers));
-        if (hiddenSize < 1 || hiddenSize > MaxHiddenSize) throw new ArgumentException($"hidden size {hiddenSize} is outside 1..{MaxHiddenSize}", nameof(hiddenSize));
-        if (embeddingSize < 0 || embeddingSize > MaxEmbeddingSize) throw new ArgumentException($"embedding size {embeddingSize} is outside 0..{MaxEmbeddingSize}", nameof(embeddingSize));
+        Require(LayersProblem(layers), nameof(layers));
+        Require(HiddenSizeProblem(hiddenSize), nameof(hiddenSize));
+        Require(EmbeddingSizeProblem(embeddingSize), nameof(embeddingSize));
         if (vocabulary is null) throw new ArgumentNullException(nameof(vocabulary));
-        if (vocabulary.Count < 1 || vocabulary.Count > MaxVocabularySize) throw new ArgumentException($"vocabulary size {vocabulary.Count} is outside 1..{MaxVocabularySize}", nameof(vocabulary));
+        Require(VocabularySizeProblem(vocabulary.Count), nameof(vocabulary));
 
-        var seen = new HashSet<int>();
+        var firstIdOf = new Dictionary<int, int>(vocabulary.Count);
         _vocabulary = new int[vocabulary.Count];
         for (int i = 0; i < vocabulary.Count; i++)
         {
             int scalar = vocabulary[i];
-            if (!IsUnicodeScalar(scalar)) throw new ArgumentException($"vocabulary entry {i} (0x{scalar:X}) is not a Unicode scalar value", nameof(vocabulary));
-            if (!seen.Add(scalar)) throw new ArgumentException($"vocabulary entry {i} (U+{scalar:X4}) is a duplicate", nameof(vocabulary));
+            Require(VocabularyEntryProblem(i, scalar, firstIdOf), nameof(vocabulary));
             _vocabulary[i] = scalar;
         }
 
@@ -142,6 +143,39 @@ public sealed class ModelArchitecture
         long total = 0;
         foreach (var spec in ExpectedTensors()) total += spec.ElementCount;
         return total;
+    }
+
+    // The checks below are shared with the file reader, so a file and a constructor call are held to the same rules.
+    // They take long so the reader can pass any integer the file holds without first narrowing it.
+
+    internal static string? LayersProblem(long layers)
+        => layers is < 1 or > MaxLayers ? $"layer count {layers} is outside 1..{MaxLayers}" : null;
+
+    internal static string? HiddenSizeProblem(long hiddenSize)
+        => hiddenSize is < 1 or > MaxHiddenSize ? $"hidden size {hiddenSize} is outside 1..{MaxHiddenSize}" : null;
+
+    internal static string? EmbeddingSizeProblem(long embeddingSize)
+        => embeddingSize is < 0 or > MaxEmbeddingSize ? $"embedding size {embeddingSize} is outside 0..{MaxEmbeddingSize} (0 means one-hot)" : null;
+
+    internal static string? VocabularySizeProblem(long count)
+        => count is < 1 or > MaxVocabularySize ? $"vocabulary size {count} is outside 1..{MaxVocabularySize}" : null;
+
+    /// <summary>Checks entry <paramref name="id"/> and records it in <paramref name="firstIdOf"/> (scalar → first id).</summary>
+    internal static string? VocabularyEntryProblem(int id, long scalar, Dictionary<int, int> firstIdOf)
+    {
+        if (scalar is < 0 or > 0x10FFFF || !IsUnicodeScalar((int)scalar))
+        {
+            string shown = scalar < 0 ? scalar.ToString(CultureInfo.InvariantCulture) : $"0x{scalar:X}";
+            return $"vocabulary entry {id} ({shown}) is not a Unicode scalar value (surrogates and values above 0x10FFFF are not characters)";
+        }
+        if (firstIdOf.TryGetValue((int)scalar, out int first)) return $"vocabulary entry {id} (U+{scalar:X4}) duplicates entry {first}";
+        firstIdOf.Add((int)scalar, id);
+        return null;
+    }
+
+    private static void Require(string? problem, string parameter)
+    {
+        if (problem is not null) throw new ArgumentException(problem, parameter);
     }
 
     /// <summary>True for 0..0x10FFFF excluding the surrogate range, the values a <c>System.Text.Rune</c> can hold.</summary>

@@ -98,7 +98,7 @@ internal static class TrainerCommandLine
         var warmup = new Option<int?>("--warmup") { Description = "Warmup steps of the cosine schedule [default: a tenth of --steps, at most 100]", HelpName = "N" };
         var decayEvery = Number("--decay-every", "Steps between decays of the step schedule", Defaults.DecayEvery);
         var decayFactor = Number("--decay-factor", "Factor of each decay of the step schedule", Defaults.DecayFactor);
-        var dropout = Number("--dropout", "Dropout between recurrent layers", Defaults.Dropout);
+        var dropout = Number("--dropout", "Dropout between recurrent layers and before the output layer", Defaults.Dropout);
         var clip = Number("--clip", "Gradient-norm clipping threshold", Defaults.Clip);
         var steps = new Option<long?>("--steps") { Description = $"Steps to train [default: {Defaults.Steps}]", HelpName = "N" };
         var minutes = new Option<double?>("--minutes") { Description = "Train for this many minutes instead of --steps", HelpName = "M" };

@@ -14,12 +14,13 @@ internal sealed class CharModel : nn.Module<Tensor, RecurrentState, (Tensor Logi
 #pragma warning disable IDE1006 // lower-case: TorchSharp registers submodules under their field names
     private readonly Embedding? embedding; // weight (vocab, embedding); null in one-hot mode
     private readonly nn.Module rnn;        // per layer k: weight_ih_lk (gates*hidden, input), weight_hh_lk (gates*hidden, hidden), two biases (gates*hidden)
+    private readonly Dropout top;          // no weights; on the last layer's output, as char-rnn does, since nn.LSTM's dropout skips it
     private readonly Linear head;          // weight (vocab, hidden), bias (vocab)
 #pragma warning restore IDE1006
 
     /// <summary>Builds a freshly initialized model (PyTorch's default initialization, drawn from the global torch generator).</summary>
     /// <param name="architecture">Cell, layers, sizes and vocabulary.</param>
-    /// <param name="dropout">Dropout between stacked recurrent layers while training.</param>
+    /// <param name="dropout">Dropout between stacked recurrent layers and on the last layer's output, while training.</param>
     public CharModel(ModelArchitecture architecture, double dropout) : base(nameof(CharModel))
     {
         Architecture = architecture;
@@ -31,6 +32,7 @@ internal sealed class CharModel : nn.Module<Tensor, RecurrentState, (Tensor Logi
             CellKind.Gru => nn.GRU(input, hidden, layers, dropout: dropout),
             _ => nn.LSTM(input, hidden, layers, dropout: dropout),
         };
+        top = nn.Dropout(dropout);
         head = nn.Linear(hidden, architecture.VocabularySize);
         RegisterComponents();
     }
@@ -55,7 +57,7 @@ internal sealed class CharModel : nn.Module<Tensor, RecurrentState, (Tensor Logi
             RNN plain => Single(plain.forward(x, state.H)),
             _ => throw new InvalidOperationException("unknown recurrent module"),
         };
-        return (head.forward(output), next);
+        return (head.forward(top.forward(output)), next);
     }
 
     private static (Tensor, RecurrentState) Lstm(LSTM lstm, Tensor x, RecurrentState state)

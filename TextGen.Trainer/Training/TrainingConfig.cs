@@ -72,7 +72,7 @@ internal sealed record TrainingConfig
     /// <summary>Factor of each decay of the step schedule.</summary>
     public double DecayFactor { get; init; } = 0.5;
 
-    /// <summary>Dropout between stacked recurrent layers.</summary>
+    /// <summary>Dropout between stacked recurrent layers and on the last layer's output.</summary>
     public double Dropout { get; init; } = 0.1;
 
     /// <summary>Largest global gradient L2 norm; larger gradients are scaled down to it.</summary>

@@ -1,0 +1,115 @@
+namespace TextGen.Runtime.Format;
+
+/// <summary>
+/// Moves weight-file bytes between storage and memory: bounded reads from streams and disk that turn every I/O
+/// failure into a <see cref="ModelFormatException"/>, and atomic writes that never leave a half-written model behind.
+/// </summary>
+internal static class ModelFileStorage
+{
+    private const int UnknownLengthFirstBuffer = 64 * 1024;
+
+    /// <summary>Reads <paramref name="stream"/> from its position to its end, refusing more than <paramref name="maxBytes"/>.</summary>
+    public static ReadOnlyMemory<byte> ReadStream(Stream stream, string source, int maxBytes)
+    {
+        if (stream is null) throw new ArgumentNullException(nameof(stream));
+        try
+        {
+            if (!stream.CanRead) throw new ModelFormatException(source, "the stream is not readable");
+
+            // A seekable stream says how much is coming, so an oversized asset is refused before reading it and the
+            // buffer is allocated once. Otherwise the buffer grows as data arrives, and reading stops one byte past the limit.
+            long announced = stream.CanSeek ? stream.Length - stream.Position : -1;
+            if (announced > maxBytes) throw TooLarge(source, announced, maxBytes);
+
+            var buffer = new byte[announced >= 0 ? announced + 1 : Math.Min(UnknownLengthFirstBuffer, maxBytes + 1L)];
+            int filled = 0;
+            while (true)
+            {
+                if (filled == buffer.Length)
+                {
+                    if (filled > maxBytes) throw TooLarge(source, filled, maxBytes);
+                    Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, maxBytes + 1L));
+                }
+                int read = stream.Read(buffer, filled, buffer.Length - filled);
+                if (read == 0) break;
+                filled += read;
+            }
+            if (filled > maxBytes) throw TooLarge(source, filled, maxBytes);
+            return new ReadOnlyMemory<byte>(buffer, 0, filled);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException)
+        {
+            throw new ModelFormatException(source, $"cannot read the stream: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads the file at <paramref name="path"/>, refusing more than <paramref name="maxBytes"/>.</summary>
+    public static ReadOnlyMemory<byte> ReadFile(string path, int maxBytes)
+    {
+        if (path is null) throw new ArgumentNullException(nameof(path));
+        try
+        {
+            if (Directory.Exists(path)) throw new ModelFormatException(path, "the path is a directory, not a model file");
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            return ReadStream(stream, path, maxBytes);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new ModelFormatException(path, "the file does not exist", e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new ModelFormatException(path, "the directory does not exist", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ModelFormatException(path, $"access denied: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or NotSupportedException)
+        {
+            throw new ModelFormatException(path, $"cannot open the file: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/>, flushes it to disk, then
+    /// renames it over <paramref name="path"/>, so readers see the old file or the new one, never a mix.
+    /// </summary>
+    public static void WriteFileAtomically(string path, byte[] bytes)
+    {
+        if (path is null) throw new ArgumentNullException(nameof(path));
+        string target = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(target) ?? throw new IOException($"{path}: has no parent directory");
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(bytes, 0, bytes.Length);
+                stream.Flush(flushToDisk: true);
+            }
+            if (File.Exists(target)) File.Replace(temporary, target, destinationBackupFileName: null);
+            else File.Move(temporary, target);
+        }
+        catch
+        {
+            DeleteQuietly(temporary);
+            throw;
+        }
+    }
+
+    // Cleanup after a failed write must not replace the exception that explains the failure.
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static ModelFormatException TooLarge(string source, long bytes, int maxBytes)
+        => new(source, $"the file is larger than the {maxBytes}-byte limit (at least {bytes} bytes)");
+}

@@ -1,0 +1,28 @@
+using System.Globalization;
+
+namespace TextGen.Runtime.Generation;
+
+/// <summary>Text given to a generator holds a character that is not in the model's vocabulary.</summary>
+public sealed class UnknownCharacterException : Exception
+{
+    internal UnknownCharacterException(int codePoint, int position)
+        : base(Describe(codePoint, position))
+    {
+        CodePoint = codePoint;
+        Position = position;
+    }
+
+    /// <summary>The character's Unicode code point (for a lone surrogate, the surrogate's code unit).</summary>
+    public int CodePoint { get; }
+
+    /// <summary>Index of the character's first UTF-16 unit in the text.</summary>
+    public int Position { get; }
+
+    private static string Describe(int codePoint, int position)
+    {
+        string code = "U+" + codePoint.ToString("X4", CultureInfo.InvariantCulture);
+        if (codePoint >= 0xD800 && codePoint <= 0xDFFF) return $"The lone surrogate {code} at position {position} is not a character; the text is not well-formed UTF-16.";
+        string shown = char.IsControl((char)Math.Min(codePoint, 0xFFFF)) ? string.Empty : $"'{char.ConvertFromUtf32(codePoint)}' ";
+        return $"The character {shown}({code}) at position {position} is not in the model's vocabulary.";
+    }
+}

@@ -1,0 +1,105 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+#if NET8_0_OR_GREATER
+using System.Runtime.Intrinsics;
+#endif
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// A function of one float, written once per width. Each width must perform the same IEEE operations in the same
+/// order as the scalar form, so that every path gives the same bits (the tests check it).
+/// </summary>
+internal interface IElementwiseOperator
+{
+    float Invoke(float x);
+
+    Vector<float> Invoke(Vector<float> x);
+#if NET8_0_OR_GREATER
+    Vector256<float> Invoke(Vector256<float> x);
+
+    Vector512<float> Invoke(Vector512<float> x);
+#endif
+}
+
+/// <summary>
+/// <c>destination[i] = op(source[i])</c>: the widest vectors first, then a scalar tail. Source and destination may be
+/// the same span (each element is read before it is written).
+/// </summary>
+internal static class Elementwise
+{
+    public static void Map<TOperator>(KernelPath path, TOperator op, ReadOnlySpan<float> source, Span<float> destination)
+        where TOperator : struct, IElementwiseOperator
+    {
+        switch (path)
+        {
+#if NET8_0_OR_GREATER
+            case KernelPath.Vector512:
+                MapVector512(op, source, destination);
+                break;
+            case KernelPath.Vector256:
+                MapVector256(op, source, destination);
+                break;
+#endif
+            case KernelPath.Vector:
+                MapVector(op, source, destination);
+                break;
+            default:
+                MapScalar(op, source, destination);
+                break;
+        }
+    }
+
+    internal static void MapScalar<TOperator>(TOperator op, ReadOnlySpan<float> source, Span<float> destination)
+        where TOperator : struct, IElementwiseOperator
+    {
+        CheckLengths(source, destination);
+        for (int i = 0; i < source.Length; i++) destination[i] = op.Invoke(source[i]);
+    }
+
+    internal static void MapVector<TOperator>(TOperator op, ReadOnlySpan<float> source, Span<float> destination)
+        where TOperator : struct, IElementwiseOperator
+    {
+        CheckLengths(source, destination);
+        int whole = source.Length - source.Length % Vector<float>.Count;
+        ReadOnlySpan<Vector<float>> from = MemoryMarshal.Cast<float, Vector<float>>(source.Slice(0, whole));
+        Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, whole));
+        for (int k = 0; k < from.Length; k++) to[k] = op.Invoke(from[k]);
+        for (int i = whole; i < source.Length; i++) destination[i] = op.Invoke(source[i]);
+    }
+
+#if NET8_0_OR_GREATER
+    internal static void MapVector256<TOperator>(TOperator op, ReadOnlySpan<float> source, Span<float> destination)
+        where TOperator : struct, IElementwiseOperator
+    {
+        CheckLengths(source, destination);
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref float to = ref MemoryMarshal.GetReference(destination);
+        int whole = source.Length - source.Length % Vector256<float>.Count;
+        for (int i = 0; i < whole; i += Vector256<float>.Count)
+        {
+            op.Invoke(Vector256.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+        }
+        for (int i = whole; i < source.Length; i++) destination[i] = op.Invoke(source[i]);
+    }
+
+    internal static void MapVector512<TOperator>(TOperator op, ReadOnlySpan<float> source, Span<float> destination)
+        where TOperator : struct, IElementwiseOperator
+    {
+        CheckLengths(source, destination);
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref float to = ref MemoryMarshal.GetReference(destination);
+        int whole = source.Length - source.Length % Vector512<float>.Count;
+        for (int i = 0; i < whole; i += Vector512<float>.Count)
+        {
+            op.Invoke(Vector512.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+        }
+        for (int i = whole; i < source.Length; i++) destination[i] = op.Invoke(source[i]);
+    }
+#endif
+
+    private static void CheckLengths(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        if (source.Length != destination.Length) throw new ArgumentException($"source holds {source.Length} floats, destination {destination.Length}", nameof(destination));
+    }
+}

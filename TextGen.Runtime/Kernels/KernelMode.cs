@@ -1,0 +1,61 @@
+using System.Numerics;
+#if NET8_0_OR_GREATER
+using System.Runtime.Intrinsics;
+#endif
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// The instruction width a kernel runs with. Every path evaluates the same operations in the same order (see
+/// <see cref="FixedOrderSum"/>); they differ only in speed, and the tests force each one.
+/// </summary>
+internal enum KernelPath
+{
+    /// <summary>Plain C# loops: the reference the other paths are tested against.</summary>
+    Scalar,
+
+    /// <summary><see cref="Vector{T}"/>, the widest path netstandard2.1 (Unity, older engines) can use.</summary>
+    Vector,
+#if NET8_0_OR_GREATER
+    /// <summary><see cref="Vector256{T}"/>: AVX2 on x64.</summary>
+    Vector256,
+
+    /// <summary><see cref="Vector512{T}"/>: AVX-512 on x64.</summary>
+    Vector512,
+#endif
+}
+
+/// <summary>How the kernels run for one caller: the instruction width and whether products may be fused into sums.</summary>
+internal readonly struct KernelMode
+{
+    public KernelMode(KernelPath path, bool strict)
+    {
+        Path = path;
+        Strict = strict;
+    }
+
+    public KernelPath Path { get; }
+
+    /// <summary>
+    /// True: every product is rounded before it is added (never a fused multiply-add), so every path on every CPU
+    /// produces the same bits. False: the 256/512-bit paths use FMA where the CPU has it, which changes the last bits
+    /// between machines but not between runs on one machine.
+    /// </summary>
+    public bool Strict { get; }
+
+    /// <summary>The fastest path this process's hardware accelerates.</summary>
+    public static KernelPath BestPath { get; } = DetectBestPath();
+
+    public static KernelMode Best(bool strict) => new(BestPath, strict);
+
+    private static KernelPath DetectBestPath()
+    {
+#if NET8_0_OR_GREATER
+        if (Vector512.IsHardwareAccelerated) return KernelPath.Vector512;
+        if (Vector256.IsHardwareAccelerated) return KernelPath.Vector256;
+#endif
+        // A 16-lane block must split into whole vectors; every real Vector<float> is 4, 8 or 16 wide.
+        if (Vector.IsHardwareAccelerated && FixedOrderSum.Lanes % Vector<float>.Count == 0) return KernelPath.Vector;
+        return KernelPath.Scalar;
+    }
+}

@@ -1,0 +1,297 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+#if NET8_0_OR_GREATER
+using System.Runtime.Intrinsics;
+#endif
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// The hot spot: almost all of a step's time goes here, streaming each weight matrix once per character.
+/// <c>y[r] = W1[r,:]·x + W2[r,:]·h + bias[r]</c> in one pass over the rows of both matrices (a layer's input and
+/// hidden weights). Each row's products go to the lanes of <see cref="FixedOrderSum"/> (x's from lane 0, then h's
+/// from lane 0 again), the lane tree reduces them, and the bias is added last. Every path follows that order.
+/// </summary>
+internal static class MatrixVector
+{
+    private const int Lanes = FixedOrderSum.Lanes;
+
+    /// <summary><c>y = W·x + bias</c>. W: (y.Length, x.Length), row-major.</summary>
+    public static void Multiply(KernelMode mode, ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y)
+        => MultiplyPair(mode, w, x, ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, bias, y);
+
+    /// <summary><c>y = W1·x + W2·h + bias</c>. W1: (y.Length, x.Length), W2: (y.Length, h.Length), row-major.</summary>
+    public static void MultiplyPair(KernelMode mode, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        switch (mode.Path)
+        {
+#if NET8_0_OR_GREATER
+            case KernelPath.Vector512 when mode.Strict:
+                MultiplyPairVector512<RoundedMultiplyAdd>(w1, x, w2, h, bias, y);
+                break;
+            case KernelPath.Vector512:
+                MultiplyPairVector512<FusedMultiplyAdd>(w1, x, w2, h, bias, y);
+                break;
+            case KernelPath.Vector256 when mode.Strict:
+                MultiplyPairVector256<RoundedMultiplyAdd>(w1, x, w2, h, bias, y);
+                break;
+            case KernelPath.Vector256:
+                MultiplyPairVector256<FusedMultiplyAdd>(w1, x, w2, h, bias, y);
+                break;
+#endif
+            case KernelPath.Vector:
+                MultiplyPairVector(w1, x, w2, h, bias, y);
+                break;
+            default:
+                MultiplyPairScalar(w1, x, w2, h, bias, y);
+                break;
+        }
+    }
+
+    /// <summary>The reference: the definition of the summation order, one product at a time.</summary>
+    internal static void MultiplyPairScalar(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        CheckShapes(w1, x, w2, h, bias, y);
+        Span<float> lanes = stackalloc float[Lanes];
+        for (int r = 0; r < y.Length; r++)
+        {
+            lanes.Clear();
+            AccumulateScalar(w1.Slice(r * x.Length, x.Length), x, lanes);
+            AccumulateScalar(w2.Slice(r * h.Length, h.Length), h, lanes);
+            y[r] = FixedOrderSum.Tree(lanes) + bias[r];
+        }
+    }
+
+    private static void AccumulateScalar(ReadOnlySpan<float> row, ReadOnlySpan<float> v, Span<float> lanes)
+    {
+        for (int j = 0; j < v.Length; j++) lanes[j % Lanes] += row[j] * v[j];
+    }
+
+    /// <summary>
+    /// The <see cref="Vector{T}"/> path: a 16-lane block is 16/Count vectors (Count is 4, 8 or 16), accumulated in
+    /// locals a0..a3 of which the JIT keeps only those the width needs; stored in order, they are the lanes.
+    /// </summary>
+    internal static void MultiplyPairVector(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        CheckShapes(w1, x, w2, h, bias, y);
+        int width = Vector<float>.Count;
+        Span<float> lanes = stackalloc float[Lanes];
+        Span<float> xTail = stackalloc float[Lanes];
+        Span<float> hTail = stackalloc float[Lanes];
+        Span<float> w1Tail = stackalloc float[Lanes];
+        Span<float> w2Tail = stackalloc float[Lanes];
+        PadTail(x, xTail);
+        PadTail(h, hTail);
+        w1Tail.Clear();
+        w2Tail.Clear();
+        int perBlock = Lanes / width;
+        for (int r = 0; r < y.Length; r++)
+        {
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                ReadOnlySpan<float> row = part == 0 ? w1.Slice(r * x.Length, x.Length) : w2.Slice(r * h.Length, h.Length);
+                int whole = v.Length - v.Length % Lanes;
+                scoped ReadOnlySpan<Vector<float>> wv = MemoryMarshal.Cast<float, Vector<float>>(row.Slice(0, whole));
+                scoped ReadOnlySpan<Vector<float>> vv = MemoryMarshal.Cast<float, Vector<float>>(v.Slice(0, whole));
+                // the whole blocks, then the zero-padded tail as one more block
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    for (int k = 0; k < wv.Length; k += perBlock)
+                    {
+                        a0 += wv[k] * vv[k];
+                        if (width <= 8) a1 += wv[k + 1] * vv[k + 1];
+                        if (width == 4)
+                        {
+                            a2 += wv[k + 2] * vv[k + 2];
+                            a3 += wv[k + 3] * vv[k + 3];
+                        }
+                    }
+                    if (whole == v.Length) break;
+                    Span<float> wTail = part == 0 ? w1Tail : w2Tail;
+                    CopyTail(row, wTail);
+                    wv = MemoryMarshal.Cast<float, Vector<float>>(wTail);
+                    vv = MemoryMarshal.Cast<float, Vector<float>>(part == 0 ? xTail : hTail);
+                    whole = v.Length;
+                }
+            }
+            // netstandard2.1 has no Vector<T>.CopyTo(Span<T>); a reinterpreting store works on every target.
+            var laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
+            laneVectors[0] = a0;
+            if (width <= 8) laneVectors[1] = a1;
+            if (width == 4)
+            {
+                laneVectors[2] = a2;
+                laneVectors[3] = a3;
+            }
+            y[r] = FixedOrderSum.Tree(lanes) + bias[r];
+        }
+    }
+
+    /// <summary>
+    /// Copies the last <c>Length mod 16</c> elements into a zeroed 16-float block. The padding adds +0 products,
+    /// which leave every lane unchanged: a lane starts at +0 and round-to-nearest never turns it into −0.
+    /// </summary>
+    private static void PadTail(ReadOnlySpan<float> source, Span<float> block)
+    {
+        block.Clear();
+        source.Slice(source.Length - source.Length % Lanes).CopyTo(block);
+    }
+
+    /// <summary>
+    /// The last <c>Length mod 16</c> elements into the front of <paramref name="block"/>, whose rest the caller
+    /// cleared once. A plain loop: a call inside a row loop would make the JIT spill the accumulators to memory
+    /// (every vector register is caller-saved on x64 Linux).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyTail(ReadOnlySpan<float> source, Span<float> block)
+    {
+        int whole = source.Length - source.Length % Lanes;
+        for (int k = whole; k < source.Length; k++) block[k - whole] = source[k];
+    }
+
+    private static void CheckShapes(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        if (w1.Length != (long)y.Length * x.Length) throw new ArgumentException($"W1 holds {w1.Length} floats, not {y.Length}×{x.Length}", nameof(w1));
+        if (w2.Length != (long)y.Length * h.Length) throw new ArgumentException($"W2 holds {w2.Length} floats, not {y.Length}×{h.Length}", nameof(w2));
+        if (bias.Length != y.Length) throw new ArgumentException($"bias holds {bias.Length} floats, not {y.Length}", nameof(bias));
+    }
+
+#if NET8_0_OR_GREATER
+    /// <summary>
+    /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. Two rows at a time give the CPU four
+    /// independent add chains; an odd last row is computed twice, writing the same value. The accumulators stay
+    /// locals of this method (a helper taking them by reference would make the JIT keep them in memory).
+    /// </summary>
+    internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        CheckShapes(w1, x, w2, h, bias, y);
+        TMultiplyAdd madd = default;
+        Span<float> xTail = stackalloc float[Lanes];
+        Span<float> hTail = stackalloc float[Lanes];
+        Span<float> w1Tail = stackalloc float[Lanes];
+        Span<float> w2Tail = stackalloc float[Lanes];
+        PadTail(x, xTail);
+        PadTail(h, hTail);
+        w1Tail.Clear();
+        w2Tail.Clear();
+        int last = y.Length - 1;
+        for (int r0 = 0; r0 <= last; r0 += 4)
+        {
+            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
+            Vector256<float> low2 = default, high2 = default, low3 = default, high3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ReadOnlySpan<float> w = part == 0 ? w1 : w2;
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                int n = v.Length;
+                int whole = n - n % Lanes;
+                ref float wRef = ref MemoryMarshal.GetReference(w);
+                ref float vRef = ref MemoryMarshal.GetReference(v);
+                nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                {
+                    Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
+                    Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
+                    low0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j), vLow, low0);
+                    high0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j + 8), vHigh, high0);
+                    low1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j), vLow, low1);
+                    high1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j + 8), vHigh, high1);
+                    low2 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row2 + j), vLow, low2);
+                    high2 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row2 + j + 8), vHigh, high2);
+                    low3 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row3 + j), vLow, low3);
+                    high3 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row3 + j + 8), vHigh, high3);
+                }
+                if (whole < n)
+                {
+                    Span<float> wTail = part == 0 ? w1Tail : w2Tail;
+                    ref float tRef = ref MemoryMarshal.GetReference(part == 0 ? xTail : hTail);
+                    ref float wtRef = ref MemoryMarshal.GetReference(wTail);
+                    Vector256<float> vLow = Vector256.LoadUnsafe(ref tRef), vHigh = Vector256.LoadUnsafe(ref tRef, 8);
+                    CopyTail(w.Slice(r0 * n, n), wTail);
+                    low0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low0);
+                    high0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high0);
+                    CopyTail(w.Slice(r1 * n, n), wTail);
+                    low1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low1);
+                    high1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high1);
+                    CopyTail(w.Slice(r2 * n, n), wTail);
+                    low2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low2);
+                    high2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high2);
+                    CopyTail(w.Slice(r3 * n, n), wTail);
+                    low3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low3);
+                    high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
+                }
+            }
+            y[r3] = FixedOrderSum.Tree(low3, high3) + bias[r3];
+            y[r2] = FixedOrderSum.Tree(low2, high2) + bias[r2];
+            y[r1] = FixedOrderSum.Tree(low1, high1) + bias[r1];
+            y[r0] = FixedOrderSum.Tree(low0, high0) + bias[r0];
+        }
+    }
+
+    /// <summary>
+    /// The 512-bit path: one vector holds a row's 16 lanes. Four rows at a time give the CPU four independent add
+    /// chains; the last block repeats the final row when the row count is not a multiple of four.
+    /// </summary>
+    internal static void MultiplyPairVector512<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        CheckShapes(w1, x, w2, h, bias, y);
+        TMultiplyAdd madd = default;
+        Span<float> xTail = stackalloc float[Lanes];
+        Span<float> hTail = stackalloc float[Lanes];
+        Span<float> w1Tail = stackalloc float[Lanes];
+        Span<float> w2Tail = stackalloc float[Lanes];
+        PadTail(x, xTail);
+        PadTail(h, hTail);
+        w1Tail.Clear();
+        w2Tail.Clear();
+        int last = y.Length - 1;
+        for (int r0 = 0; r0 <= last; r0 += 4)
+        {
+            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ReadOnlySpan<float> w = part == 0 ? w1 : w2;
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                int n = v.Length;
+                int whole = n - n % Lanes;
+                ref float wRef = ref MemoryMarshal.GetReference(w);
+                ref float vRef = ref MemoryMarshal.GetReference(v);
+                nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                {
+                    Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
+                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row0 + j), vj, a0);
+                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row1 + j), vj, a1);
+                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row2 + j), vj, a2);
+                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row3 + j), vj, a3);
+                }
+                if (whole < n)
+                {
+                    Span<float> wTail = part == 0 ? w1Tail : w2Tail;
+                    ref float wtRef = ref MemoryMarshal.GetReference(wTail);
+                    Vector512<float> vt = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(part == 0 ? xTail : hTail));
+                    CopyTail(w.Slice(r0 * n, n), wTail);
+                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a0);
+                    CopyTail(w.Slice(r1 * n, n), wTail);
+                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a1);
+                    CopyTail(w.Slice(r2 * n, n), wTail);
+                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a2);
+                    CopyTail(w.Slice(r3 * n, n), wTail);
+                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
+                }
+            }
+            y[r3] = FixedOrderSum.Tree(a3) + bias[r3];
+            y[r2] = FixedOrderSum.Tree(a2) + bias[r2];
+            y[r1] = FixedOrderSum.Tree(a1) + bias[r1];
+            y[r0] = FixedOrderSum.Tree(a0) + bias[r0];
+        }
+    }
+#endif
+}

@@ -1,0 +1,124 @@
+using TextGen.Demo;
+using TextGen.Runtime.Format;
+using TextGen.Tests.Support;
+
+namespace TextGen.Tests.Demo;
+
+/// <summary>The demo's <c>generate</c>, <c>--interactive</c> and error handling, run in-process on a small model.</summary>
+public sealed class DemoCommandLineTests
+{
+    private string _directory = "";
+    private string _model = "";
+
+    [SetUp]
+    public void CreateModel()
+    {
+        _directory = Directory.CreateTempSubdirectory("textgen-demo-").FullName;
+        _model = Path.Combine(_directory, "small.tgm");
+        RandomModels.Create(RandomModels.Architecture(CellKind.Lstm, layers: 2, hidden: 16, vocab: 40), seed: 7, scale: 1.5f).WriteFile(_model);
+    }
+
+    [TearDown]
+    public void DeleteModel() => Directory.Delete(_directory, recursive: true);
+
+    [Test]
+    public void GenerateIsDeterministicForASeed()
+    {
+        var first = Run("generate", "--model", _model, "--prime", "ABC", "--length", "200", "--seed", "42", "--temperature", "1");
+        var second = Run("generate", "--model", _model, "--prime", "ABC", "--length", "200", "--seed", "42", "--temperature", "1");
+        var other = Run("generate", "--model", _model, "--prime", "ABC", "--length", "200", "--seed", "43", "--temperature", "1");
+
+        Assert.That(first.Code, Is.EqualTo(DemoCommandLine.Ok), first.Error);
+        Assert.That(first.Output, Has.Length.EqualTo(200));
+        Assert.That(second.Output, Is.EqualTo(first.Output));
+        Assert.That(other.Output, Is.Not.EqualTo(first.Output));
+        Assert.That(first.Error, Is.Empty);
+    }
+
+    [Test]
+    public void GeneratePrintsOnlyTheTextBeforeTheStopString()
+    {
+        var full = Run("generate", "--model", _model, "--prime", "AB", "--length", "300", "--seed", "3", "--top-k", "5", "--top-p", "0.9");
+        Assert.That(full.Code, Is.EqualTo(DemoCommandLine.Ok), full.Error);
+        string stop = full.Output.Substring(100, 2);
+        int at = full.Output.IndexOf(stop, StringComparison.Ordinal);
+
+        var stopped = Run("generate", "--model", _model, "--prime", "AB", "--length", "300", "--seed", "3", "--top-k", "5", "--top-p", "0.9", "--stop", stop);
+
+        Assert.That(stopped.Code, Is.EqualTo(DemoCommandLine.Ok), stopped.Error);
+        Assert.That(stopped.Output, Is.EqualTo(full.Output[..at]));
+    }
+
+    [Test]
+    public void MissingModelFileIsAFailureNamingTheFile()
+    {
+        string missing = Path.Combine(_directory, "nope.tgm");
+        var result = Run("generate", "--model", missing, "--prime", "A");
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Failure));
+        Assert.That(result.Error, Does.Contain(missing));
+        Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
+        Assert.That(result.Output, Is.Empty);
+    }
+
+    [Test]
+    public void CorruptModelFileIsAFailureNamingTheFile()
+    {
+        byte[] bytes = File.ReadAllBytes(_model);
+        bytes[bytes.Length / 2] ^= 0x10;
+        string corrupt = Path.Combine(_directory, "corrupt.tgm");
+        File.WriteAllBytes(corrupt, bytes);
+
+        var result = Run("generate", "--model", corrupt, "--prime", "A");
+
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Failure));
+        Assert.That(result.Error, Does.StartWith(corrupt));
+        Assert.That(result.Error, Does.Not.Contain("   at "));
+    }
+
+    [Test]
+    public void UnknownPrimeCharacterIsAUsageErrorNamingIt()
+    {
+        var result = Run("generate", "--model", _model, "--prime", "AB\u00e9");
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
+        Assert.That(result.Error, Does.Contain("--prime").And.Contain("U+00E9").And.Contain("position 2"));
+        Assert.That(result.Output, Is.Empty);
+    }
+
+    [TestCase("--temperature", "-1")]
+    [TestCase("--temperature", "NaN")]
+    [TestCase("--top-p", "0")]
+    [TestCase("--top-k", "-3")]
+    [TestCase("--length", "-5")]
+    [TestCase("--length", "many")]
+    public void NonsenseOptionValueIsAUsageErrorNamingTheOption(string option, string value)
+    {
+        var result = Run("generate", "--model", _model, "--prime", "A", option, value);
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
+        Assert.That(result.Error, Does.Contain(option));
+        Assert.That(result.Output, Is.Empty);
+    }
+
+    [Test]
+    public void InteractiveContinuesEachPrimeAndReportsUnknownCharacters()
+    {
+        var result = Run(new StringReader("ABC\nA\u00e9\nABC\n"), "--interactive", "--model", _model, "--length", "50", "--seed", "9");
+        var direct = Run("generate", "--model", _model, "--prime", "ABC", "--length", "50", "--seed", "9");
+
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Ok), result.Error);
+        var sessions = result.Output.Split("prime> ");
+        Assert.That(sessions, Has.Length.EqualTo(5), result.Output);
+        Assert.That(sessions[1], Is.EqualTo("ABC" + direct.Output + Environment.NewLine), "a prime and its continuation, as generate prints it");
+        Assert.That(sessions[2], Does.Contain("U+00E9"));
+        Assert.That(sessions[3], Is.EqualTo(sessions[1]), "each prime starts from a fresh state");
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args) => Run(TextReader.Null, args);
+
+    private static (int Code, string Output, string Error) Run(TextReader input, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = DemoCommandLine.Run(args, input, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}

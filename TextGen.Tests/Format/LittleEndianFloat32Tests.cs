@@ -1,0 +1,96 @@
+using System.Numerics;
+using TextGen.Runtime.Format;
+
+namespace TextGen.Tests.Format;
+
+/// <summary>The fast paths of the f32 encoding against their scalar twins, which are also the big-endian paths.</summary>
+public sealed class LittleEndianFloat32Tests
+{
+    // Lengths around the vector width, so whole blocks, partial blocks and tails are all covered.
+    private static IEnumerable<int> Lengths() => Enumerable.Range(0, 3 * Vector<uint>.Count + 2).Append(1000);
+
+    private static float[] RandomFloats(int length, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            // Random bit patterns with the exponent kept below all-ones: every finite class, subnormals included.
+            int bits = random.Next() & ~0x0080_0000;
+            values[i] = BitConverter.Int32BitsToSingle(random.Next(2) == 0 ? bits : bits | int.MinValue);
+        }
+        return values;
+    }
+
+    [TestCaseSource(nameof(Lengths))]
+    public void EncodeAndDecodeMatchTheScalarPaths(int length)
+    {
+        float[] values = RandomFloats(length, seed: length);
+        byte[] fast = new byte[length * 4];
+        byte[] scalar = new byte[length * 4];
+
+        LittleEndianFloat32.Encode(values, fast);
+        LittleEndianFloat32.EncodeScalar(values, scalar);
+        Assert.That(fast, Is.EqualTo(scalar));
+
+        float[] decoded = new float[length];
+        float[] decodedScalar = new float[length];
+        LittleEndianFloat32.Decode(fast, decoded);
+        LittleEndianFloat32.DecodeScalar(fast, decodedScalar);
+        Assert.That(decoded.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(values.Select(BitConverter.SingleToInt32Bits)));
+        Assert.That(decodedScalar.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(values.Select(BitConverter.SingleToInt32Bits)));
+    }
+
+    [Test]
+    public void EncodingIsLittleEndian()
+    {
+        byte[] bytes = new byte[8];
+
+        LittleEndianFloat32.EncodeScalar(new[] { 1.0f, -2.5f }, bytes);
+
+        Assert.That(bytes, Is.EqualTo(new byte[] { 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x20, 0xC0 }));
+    }
+
+    [TestCaseSource(nameof(Lengths))]
+    public void FiniteDataHasNoNonFiniteIndex(int length)
+    {
+        byte[] bytes = new byte[length * 4];
+        LittleEndianFloat32.Encode(RandomFloats(length, seed: 7 * length), bytes);
+
+        Assert.That(LittleEndianFloat32.IndexOfNonFinite(bytes), Is.EqualTo(-1));
+        Assert.That(LittleEndianFloat32.IndexOfNonFiniteScalar(bytes), Is.EqualTo(-1));
+    }
+
+    [Test]
+    public void FirstNonFiniteValueIsFoundAtEveryPosition()
+    {
+        foreach (int length in Lengths().Where(n => n > 0))
+        {
+            for (int position = 0; position < length; position++)
+            {
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.Int32BitsToSingle(0x7F80_0001) })
+                {
+                    float[] values = RandomFloats(length, seed: position);
+                    values[position] = bad;
+                    if (position + 1 < length) values[length - 1] = float.NaN;
+                    byte[] bytes = new byte[length * 4];
+                    LittleEndianFloat32.Encode(values, bytes);
+
+                    int expected = position;
+                    Assert.That(LittleEndianFloat32.IndexOfNonFinite(bytes), Is.EqualTo(expected), $"length {length}, position {position}");
+                    Assert.That(LittleEndianFloat32.IndexOfNonFiniteScalar(bytes), Is.EqualTo(expected));
+                }
+            }
+        }
+    }
+
+    [Test]
+    public void ExtremeFiniteValuesAreFinite()
+    {
+        float[] values = { float.MaxValue, float.MinValue, float.Epsilon, -float.Epsilon, 0f, -0f, BitConverter.Int32BitsToSingle(0x7F7F_FFFF) };
+        byte[] bytes = new byte[values.Length * 4];
+        LittleEndianFloat32.Encode(values, bytes);
+
+        Assert.That(LittleEndianFloat32.IndexOfNonFinite(bytes), Is.EqualTo(-1));
+    }
+}

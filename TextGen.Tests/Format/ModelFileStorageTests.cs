@@ -1,0 +1,217 @@
+using TextGen.Runtime.Format;
+using TextGen.Tests.Support;
+
+namespace TextGen.Tests.Format;
+
+/// <summary>Loading from paths and streams that fail, and writes that must not lose the previous file.</summary>
+public sealed class ModelFileStorageTests
+{
+    private string _directory = "";
+
+    [SetUp]
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("tgm-storage-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
+
+    private static ModelFile Model(int seed = 1) => RandomModels.Create(RandomModels.Architecture(CellKind.Lstm), seed);
+
+    [Test]
+    public void MissingFileIsNamed()
+    {
+        string path = Path.Combine(_directory, "absent.tgm");
+
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.ReadFile(path))!;
+
+        Assert.That(e.Message, Is.EqualTo($"{path}: the file does not exist"));
+        Assert.That(e.InnerException, Is.InstanceOf<FileNotFoundException>());
+    }
+
+    [Test]
+    public void MissingDirectoryIsNamed()
+    {
+        string path = Path.Combine(_directory, "no-such-dir", "model.tgm");
+
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.ReadFile(path))!;
+
+        Assert.That(e.Message, Is.EqualTo($"{path}: the directory does not exist"));
+    }
+
+    [Test]
+    public void DirectoryPathIsRefused()
+    {
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.ReadFile(_directory))!;
+
+        Assert.That(e.Message, Is.EqualTo($"{_directory}: the path is a directory, not a model file"));
+    }
+
+    [Test]
+    public void EmptyPathIsRefused()
+    {
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.ReadFile(""))!;
+
+        Assert.That(e.Problem, Does.StartWith("cannot open the file"));
+    }
+
+    [Test]
+    public void MalformedFileOnDiskIsNamedByItsPath()
+    {
+        string path = Path.Combine(_directory, "broken.tgm");
+        byte[] bytes = Model().ToBytes();
+        File.WriteAllBytes(path, bytes[..^1]);
+
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.ReadFile(path))!;
+
+        Assert.That(e.FileName, Is.EqualTo(path));
+        Assert.That(e.Message, Does.Contain("truncated"));
+    }
+
+    [Test]
+    public void FailingStreamIsReported()
+    {
+        using var stream = new FailingStream();
+
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.Read(stream, "pack://models/a"))!;
+
+        Assert.That(e.Message, Is.EqualTo("pack://models/a: cannot read the stream: the disk went away"));
+    }
+
+    [Test]
+    public void DisposedAndWriteOnlyStreamsAreReported()
+    {
+        var disposed = new MemoryStream(Model().ToBytes());
+        disposed.Dispose();
+        Assert.That(() => ModelFile.Read(disposed, "disposed"), Throws.TypeOf<ModelFormatException>().With.Message.StartsWith("disposed: "));
+
+        using var writeOnly = new FileStream(Path.Combine(_directory, "w"), FileMode.Create, FileAccess.Write);
+        Assert.That(() => ModelFile.Read(writeOnly, "write-only"), Throws.TypeOf<ModelFormatException>().With.Message.EqualTo("write-only: the stream is not readable"));
+    }
+
+    [Test]
+    public void SeekableStreamAnnouncingMoreThanTheLimitIsRefusedWithoutReading()
+    {
+        using var stream = new HugeSeekableStream(ModelFile.MaxFileBytes + 1L);
+
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.Read(stream, "huge"))!;
+
+        Assert.That(e.Message, Does.Contain($"larger than the {ModelFile.MaxFileBytes}-byte limit"));
+        Assert.That(stream.BytesRead, Is.Zero);
+    }
+
+    [Test]
+    public void EndlessStreamIsCutOffAtTheLimit()
+    {
+        const int limit = 300_000;
+        using var stream = new EndlessStream();
+
+        var e = Assert.Throws<ModelFormatException>(() => ModelFileStorage.ReadStream(stream, "endless", limit))!;
+
+        Assert.That(e.Message, Does.Contain($"larger than the {limit}-byte limit"));
+        Assert.That(stream.BytesRead, Is.EqualTo(limit + 1), "reading stops one byte past the limit");
+    }
+
+    [Test]
+    public void WritingOverADirectoryFailsAndLeavesItIntact()
+    {
+        string target = Path.Combine(_directory, "model.tgm");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "keep.txt"), "precious");
+
+        Assert.That(() => Model().WriteFile(target), Throws.InstanceOf<IOException>().Or.InstanceOf<UnauthorizedAccessException>());
+
+        Assert.That(File.ReadAllText(Path.Combine(target, "keep.txt")), Is.EqualTo("precious"));
+        Assert.That(Directory.GetFileSystemEntries(_directory), Is.EqualTo(new[] { target }), "the temporary file is deleted");
+    }
+
+    [Test]
+    public void WritingIntoAMissingDirectoryFailsWithoutCreatingAnything()
+    {
+        string target = Path.Combine(_directory, "missing", "model.tgm");
+
+        Assert.That(() => Model().WriteFile(target), Throws.InstanceOf<DirectoryNotFoundException>());
+
+        Assert.That(Directory.GetFileSystemEntries(_directory), Is.Empty);
+    }
+
+    [Test]
+    public void ReplacingAFileLeavesOpenReadersOnTheOldBytes()
+    {
+        string target = Path.Combine(_directory, "model.tgm");
+        Model(seed: 1).WriteFile(target);
+        byte[] before = File.ReadAllBytes(target);
+
+        using var reader = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        Model(seed: 2).WriteFile(target);
+
+        // The rename swaps whole files: the open handle still sees every old byte, and the path the new ones.
+        Assert.That(ModelFile.Read(reader, target).ToBytes(), Is.EqualTo(before));
+        Assert.That(ModelFile.ReadFile(target).TensorSha256, Is.EqualTo(Model(seed: 2).TensorSha256));
+        Assert.That(Directory.GetFiles(_directory), Is.EqualTo(new[] { target }));
+    }
+
+    [Test]
+    public void WriteToAFailingStreamReportsTheIOError()
+    {
+        Assert.That(() => Model().Write(new FailingStream()), Throws.InstanceOf<IOException>().With.Message.EqualTo("the disk is full"));
+    }
+
+    /// <summary>A stream whose device has failed.</summary>
+    private sealed class FailingStream : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new IOException("the disk went away");
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("the disk is full");
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    /// <summary>A seekable stream that claims a length it never has to deliver.</summary>
+    private sealed class HugeSeekableStream(long length) : Stream
+    {
+        public long BytesRead { get; private set; }
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get; set; }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            BytesRead += count;
+            return count;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>A non-seekable stream that never ends, like a hostile network peer.</summary>
+    private sealed class EndlessStream : Stream
+    {
+        public long BytesRead { get; private set; }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            buffer.AsSpan(offset, count).Fill(0x91);
+            BytesRead += count;
+            return count;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

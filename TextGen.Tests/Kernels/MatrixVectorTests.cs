@@ -1,0 +1,92 @@
+using TextGen.Runtime.Kernels;
+
+namespace TextGen.Tests.Kernels;
+
+internal sealed class MatrixVectorTests
+{
+    private static readonly int[] RowCounts = { 0, 1, 2, 3, 4, 5, 7, 9, 17 };
+    private static readonly int[] InputWidths = { 0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100 };
+    private static readonly int[] HiddenWidths = { 0, 1, 5, 16, 23 };
+
+    [Test]
+    public void ScalarReferenceMatchesDoublePrecisionDotProducts()
+    {
+        var random = new Random(11);
+        foreach (int rows in RowCounts)
+        foreach (int n1 in InputWidths)
+        foreach (int n2 in HiddenWidths)
+        {
+            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2);
+            var y = new float[rows];
+            MatrixVector.MultiplyPairScalar(w1, x, w2, h, bias, y);
+            for (int r = 0; r < rows; r++)
+            {
+                double expected = bias[r];
+                for (int j = 0; j < n1; j++) expected += (double)w1[r * n1 + j] * x[j];
+                for (int j = 0; j < n2; j++) expected += (double)w2[r * n2 + j] * h[j];
+                Assert.That(y[r], Is.EqualTo(expected).Within(1e-5), $"rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+            }
+        }
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void EveryPathMatchesTheScalarReference(KernelMode mode)
+    {
+        var random = new Random(12);
+        foreach (int rows in RowCounts)
+        foreach (int n1 in InputWidths)
+        foreach (int n2 in HiddenWidths)
+        {
+            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2);
+            var expected = new float[rows];
+            var actual = new float[rows];
+            MatrixVector.MultiplyPairScalar(w1, x, w2, h, bias, expected);
+            MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
+            for (int r = 0; r < rows; r++)
+            {
+                if (mode.Strict) Assert.That(BitConverter.SingleToInt32Bits(actual[r]), Is.EqualTo(BitConverter.SingleToInt32Bits(expected[r])), $"strict {mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+                else Assert.That(actual[r], Is.EqualTo(expected[r]).Within(1e-5), $"{mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+            }
+        }
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void MultiplyIsThePairWithoutTheSecondMatrix(KernelMode mode)
+    {
+        var random = new Random(13);
+        var (w, x, _, _, bias) = RandomProblem(random, 6, 19, 0);
+        var y = new float[6];
+        MatrixVector.Multiply(mode, w, x, bias, y);
+        for (int r = 0; r < 6; r++)
+        {
+            double expected = bias[r];
+            for (int j = 0; j < 19; j++) expected += (double)w[r * 19 + j] * x[j];
+            Assert.That(y[r], Is.EqualTo(expected).Within(1e-5));
+        }
+    }
+
+    [Test]
+    public void ShapeMismatchIsRefused()
+    {
+        var y = new float[2];
+        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairScalar(new float[5], new float[3], default, default, new float[2], y));
+        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairVector512<RoundedMultiplyAdd>(new float[6], new float[3], new float[3], new float[2], new float[2], y));
+        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairVector256<RoundedMultiplyAdd>(new float[6], new float[3], default, default, new float[1], y));
+    }
+
+    [Test]
+    public void FixedOrderSumMatchesDoublePrecision()
+    {
+        var random = new Random(14);
+        foreach (int n in new[] { 0, 1, 15, 16, 17, 65, 300 })
+        {
+            float[] values = AllKernelPaths.RandomFloats(random, n);
+            double expected = values.Sum(v => (double)v);
+            Assert.That(FixedOrderSum.Sum(values), Is.EqualTo(expected).Within(1e-5), $"n {n}");
+        }
+    }
+
+    private static (float[] W1, float[] X, float[] W2, float[] H, float[] Bias) RandomProblem(Random random, int rows, int n1, int n2)
+        => (AllKernelPaths.RandomFloats(random, rows * n1, 0.5f), AllKernelPaths.RandomFloats(random, n1), AllKernelPaths.RandomFloats(random, rows * n2, 0.5f),
+            AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
+}
