@@ -36,7 +36,7 @@ internal static class TrainerThroughput
 
     private static int Measure(string? corpusPath, int hidden, int steps, int rounds, int threads)
     {
-        OpenMpWaitPolicy.PreferPassive(); // as the trainer's Program does, for both loops alike
+        LibTorchEnvironment.Configure(); // as the trainer's Program does, for both loops alike
         if (threads > 0) torch.set_num_threads(threads);
 
         string work = Path.Combine(Path.GetTempPath(), "textgen-throughput-" + Guid.NewGuid().ToString("N"));

@@ -6,7 +6,7 @@ using TextGen.Trainer.Native;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
-OpenMpWaitPolicy.PreferPassive();
+LibTorchEnvironment.Configure();
 
 using var signals = new StopSignals();
 return TrainerCommandLine.Run(args, Console.Out, Console.Error, signals.Token);
