@@ -4,6 +4,7 @@ using System.Text;
 using TextGen.Runtime.Format;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Model;
+using TextGen.Trainer.Native;
 using TextGen.Trainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -35,6 +36,7 @@ internal static class TrainerThroughput
 
     private static int Measure(string? corpusPath, int hidden, int steps, int rounds, int threads)
     {
+        LibTorchEnvironment.Configure(); // as the trainer's Program does, for both loops alike
         if (threads > 0) torch.set_num_threads(threads);
 
         string work = Path.Combine(Path.GetTempPath(), "textgen-throughput-" + Guid.NewGuid().ToString("N"));

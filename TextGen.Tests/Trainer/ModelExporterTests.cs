@@ -39,7 +39,8 @@ public sealed class ModelExporterTests
             Assert.That(file.Metadata["corpus_name"].String, Is.EqualTo("corpus.txt"));
             Assert.That(file.Metadata["corpus_sha256"].String, Is.EqualTo(corpus.Sha256));
             Assert.That(file.Metadata["steps"].Number, Is.EqualTo(20));
-            Assert.That(file.Metadata["best_val_loss"].Number, Is.EqualTo(Checkpoint.Open(directory).State.BestValLoss));
+            Assert.That(file.Metadata["best_validation_loss"].Number, Is.EqualTo(Checkpoint.Open(directory).State.BestValLoss));
+            Assert.That(file.Metadata["validation_loss"].Number, Is.EqualTo(Checkpoint.Open(directory).State.ValLoss));
             Assert.That(file.Metadata["trainer_version"].String, Is.EqualTo(TrainingRun.Version));
             var storedConfig = JsonSerializer.Deserialize(file.Metadata["config"].String, TrainerJson.Default.TrainingConfig);
             Assert.That(storedConfig, Is.EqualTo(config));

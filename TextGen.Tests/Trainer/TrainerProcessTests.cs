@@ -30,6 +30,31 @@ public sealed class TrainerProcessTests
     ];
 
     [Test]
+    public void TrainStopResumeInSeparateProcessesEqualsOneRun()
+    {
+        string straight = _sandbox.PathOf("straight"), split = _sandbox.PathOf("split");
+        var whole = TrainerProcess.Run(Train(straight, 40));
+        var first = TrainerProcess.Run(Train(split, 20));
+        var second = TrainerProcess.Run(["resume", split, "--steps", "20"]);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((whole.ExitCode, first.ExitCode, second.ExitCode), Is.EqualTo((0, 0, 0)), whole.Error + first.Error + second.Error);
+            Assert.That(second.Output, Does.Contain($"resuming {split} at step 20"));
+            foreach (var file in new[] { "model.bin", "optimizer.bin", "hidden.bin", "rng.bin" })
+            {
+                Assert.That(
+                    File.ReadAllBytes(Path.Combine(split, Checkpoint.LatestName, file)),
+                    Is.EqualTo(File.ReadAllBytes(Path.Combine(straight, Checkpoint.LatestName, file))), file);
+            }
+            var a = ModelFile.ReadFile(Path.Combine(straight, "model.tgm"));
+            var b = ModelFile.ReadFile(Path.Combine(split, "model.tgm"));
+            Assert.That(b.Tensors.Select(t => t.Data.ToArray()), Is.EqualTo(a.Tensors.Select(t => t.Data.ToArray())));
+            Assert.That(b.Metadata["steps"].Number, Is.EqualTo(40));
+        }
+    }
+
+    [Test]
     [Platform("Linux")]
     public void SigintWritesACheckpointAndExitsCleanly()
     {

@@ -9,7 +9,7 @@ using TextGen.Trainer.Training;
 namespace TextGen.Trainer.Cli;
 
 /// <summary>
-/// The command line: <c>train</c>, <c>resume</c> and <c>export</c>. Exit codes: 0 done (or interrupted with a
+/// The command line: <c>train</c>, <c>resume</c>, <c>export</c>, <c>eval</c>, <c>inspect</c> and <c>sample</c>. Exit codes: 0 done (or interrupted with a
 /// checkpoint), 1 failure, 2 usage error; every message goes to standard error without a stack trace.
 /// </summary>
 internal static class TrainerCommandLine
@@ -23,8 +23,6 @@ internal static class TrainerCommandLine
     /// <summary>Exit code of a usage error: unknown or missing option, nonsense value.</summary>
     public const int Usage = 2;
 
-    private static readonly TrainingConfig Defaults = TrainingConfig.Defaults;
-
     /// <summary>Parses <paramref name="args"/> and runs the command.</summary>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="output">Standard output; a live progress bar is only drawn when this is the console.</param>
@@ -34,9 +32,12 @@ internal static class TrainerCommandLine
     {
         var root = new RootCommand("TextGen trainer: char-level RNN/GRU/LSTM training on TorchSharp, exported for TextGen.Runtime.")
         {
-            TrainCommand(output, cancel),
-            ResumeCommand(output, cancel),
-            ExportCommand(output),
+            TrainingCommands.Train(output, cancel),
+            TrainingCommands.Resume(output, cancel),
+            ModelCommands.Export(output),
+            ModelCommands.Evaluate(output),
+            ModelCommands.Inspect(output),
+            ModelCommands.Sample(output),
         };
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -80,185 +81,16 @@ internal static class TrainerCommandLine
         return error.Message;
     }
 
-    // ---------------------------------------------------------------- train
-
-    private static Command TrainCommand(TextWriter output, CancellationToken cancel)
-    {
-        var corpus = new Option<string>("--corpus") { Description = "UTF-8 training text", Required = true, HelpName = "PATH" };
-        var outDir = new Option<string>("--out") { Description = "New run directory: checkpoints, metrics.jsonl, model.tgm", Required = true, HelpName = "DIR" };
-        var arch = Choice("--arch", "Recurrent cell", Defaults.Arch.ToString().ToLowerInvariant(), "lstm", "gru", "rnn");
-        var layers = Number("--layers", "Stacked recurrent layers", Defaults.Layers);
-        var hidden = Number("--hidden", "Hidden units per layer", Defaults.Hidden);
-        var embedding = Number("--embedding", "Embedding width; 0 feeds one-hot vectors", Defaults.Embedding);
-        var seqLen = Number("--seq-len", "Characters per stream per step (BPTT truncation length)", Defaults.SeqLen);
-        var batch = Number("--batch", "Parallel streams per step", Defaults.Batch);
-        var lr = Number("--lr", "Adam learning rate", Defaults.Lr);
-        var schedule = Choice("--schedule", "Learning-rate schedule: constant; cosine (linear warmup, then down to lr/10); step (times --decay-factor every --decay-every steps)",
-            Defaults.Schedule.ToString().ToLowerInvariant(), "constant", "cosine", "step");
-        var warmup = new Option<int?>("--warmup") { Description = "Warmup steps of the cosine schedule [default: a tenth of --steps, at most 100]", HelpName = "N" };
-        var decayEvery = Number("--decay-every", "Steps between decays of the step schedule", Defaults.DecayEvery);
-        var decayFactor = Number("--decay-factor", "Factor of each decay of the step schedule", Defaults.DecayFactor);
-        var dropout = Number("--dropout", "Dropout between recurrent layers and before the output layer", Defaults.Dropout);
-        var clip = Number("--clip", "Gradient-norm clipping threshold", Defaults.Clip);
-        var steps = new Option<long?>("--steps") { Description = $"Steps to train [default: {Defaults.Steps}]", HelpName = "N" };
-        var minutes = new Option<double?>("--minutes") { Description = "Train for this many minutes instead of --steps", HelpName = "M" };
-        var evalEvery = Number("--eval-every", "Steps between validations on the whole validation split", Defaults.EvalEvery);
-        var checkpointEvery = Number("--checkpoint-every", "Steps between checkpoints", Defaults.CheckpointEvery);
-        var seed = Number("--seed", "Seed of initialization, dropout and the data walk", Defaults.Seed);
-        var threads = Number("--threads", "libtorch threads; 0 uses every core", Defaults.Threads);
-        var valFraction = Number("--val-fraction", "Share at the end of the corpus held out for validation", Defaults.ValFraction);
-        var keepBest = new Option<bool>("--keep-best") { Description = "Keep the best-validation checkpoint in DIR/best and export model.tgm from it" };
-        var onDivergence = Choice("--on-divergence", "stop: end the run naming the learning rate; rollback: reload the last checkpoint and halve the rate",
-            "stop", "stop", "rollback");
-
-        var command = new Command("train", "Train a new model; writes DIR/model.tgm at the end.")
-        {
-            corpus, outDir, arch, layers, hidden, embedding, seqLen, batch, lr, schedule, warmup, decayEvery, decayFactor,
-            dropout, clip, steps, minutes, evalEvery, checkpointEvery, seed, threads, valFraction, keepBest, onDivergence,
-        };
-        command.SetAction(parse =>
-        {
-            long? stepCount = parse.GetValue(steps);
-            double? minuteCount = parse.GetValue(minutes);
-            if (stepCount is not null && minuteCount is not null) throw new UsageException("give either --steps or --minutes, not both");
-            var config = new TrainingConfig
-            {
-                Corpus = parse.GetRequiredValue(corpus),
-                Arch = Enum.Parse<CellKind>(parse.GetRequiredValue(arch), ignoreCase: true),
-                Layers = parse.GetValue(layers),
-                Hidden = parse.GetValue(hidden),
-                Embedding = parse.GetValue(embedding),
-                SeqLen = parse.GetValue(seqLen),
-                Batch = parse.GetValue(batch),
-                Lr = parse.GetValue(lr),
-                Schedule = Enum.Parse<ScheduleKind>(parse.GetRequiredValue(schedule), ignoreCase: true),
-                Warmup = parse.GetValue(warmup),
-                DecayEvery = parse.GetValue(decayEvery),
-                DecayFactor = parse.GetValue(decayFactor),
-                Dropout = parse.GetValue(dropout),
-                Clip = parse.GetValue(clip),
-                Steps = minuteCount is null ? stepCount ?? Defaults.Steps : null,
-                Minutes = minuteCount,
-                EvalEvery = parse.GetValue(evalEvery),
-                CheckpointEvery = parse.GetValue(checkpointEvery),
-                Seed = parse.GetValue(seed),
-                Threads = parse.GetValue(threads),
-                ValFraction = parse.GetValue(valFraction),
-                KeepBest = parse.GetValue(keepBest),
-                OnDivergence = Enum.Parse<DivergenceAction>(parse.GetRequiredValue(onDivergence), ignoreCase: true),
-            };
-            var problems = config.Problems();
-            if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
-            return Train(config, parse.GetRequiredValue(outDir), output, cancel);
-        });
-        return command;
-    }
-
-    private static int Train(TrainingConfig config, string directory, TextWriter output, CancellationToken cancel)
-    {
-        if (File.Exists(directory)) throw new UsageException($"--out {directory} is a file; give a directory for the run");
-        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
-        {
-            throw new UsageException($"--out {directory} already exists and is not empty; continue it with `resume {directory}` or choose a new directory");
-        }
-        var corpus = Corpus.Load(config.Corpus);
-
-        bool created = !Directory.Exists(directory);
-        TrainingRun run;
-        try
-        {
-            run = TrainingRun.Start(config, corpus, directory);
-        }
-        catch when (created)
-        {
-            // Nothing half-written: a run that could not write its first checkpoint leaves no directory behind.
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-            throw;
-        }
-        using (run)
-        {
-            output.WriteLine($"training {config.Arch.ToString().ToLowerInvariant()} {config.Layers}x{config.Hidden} on {corpus.Name} ({corpus.Scalars.Length} characters, {run.Model.Architecture.VocabularySize} symbols, {run.Model.Architecture.ParameterCount()} parameters) into {directory}");
-            return Finish(run, TrainingBudget.ForTrain(config), directory, output, cancel);
-        }
-    }
-
-    // ---------------------------------------------------------------- resume
-
-    private static Command ResumeCommand(TextWriter output, CancellationToken cancel)
-    {
-        var directory = new Argument<string>("DIR") { Description = "Run directory written by train" };
-        var steps = new Option<long?>("--steps") { Description = "Train this many more steps (default: up to the run's original --steps or --minutes)", HelpName = "N" };
-        var minutes = new Option<double?>("--minutes") { Description = "Train this many more minutes", HelpName = "M" };
-        var resetOptimizer = new Option<bool>("--reset-optimizer")
-        {
-            Description = "Start a fresh Adam instead of restoring its state. This is the blog's mistake, kept only to demonstrate it: expect a worse model.",
-        };
-        var command = new Command("resume", "Continue a run from its latest checkpoint, bit-identically.") { directory, steps, minutes, resetOptimizer };
-        command.SetAction(parse =>
-        {
-            long? more = parse.GetValue(steps);
-            double? extra = parse.GetValue(minutes);
-            if (more is not null && extra is not null) throw new UsageException("give either --steps or --minutes, not both");
-            if (more is < 1) throw new UsageException($"--steps must be at least 1 (got {more})");
-            if (extra is double m && (!double.IsFinite(m) || m <= 0)) throw new UsageException($"--minutes must be a finite number above 0 (got {m})");
-
-            string dir = parse.GetRequiredValue(directory);
-            bool reset = parse.GetValue(resetOptimizer);
-            using var run = TrainingRun.Resume(dir, reset);
-            if (reset) output.WriteLine("warning: --reset-optimizer discards Adam's moment estimates and step counts; this reproduces the blog's mistake");
-            output.WriteLine($"resuming {dir} at step {run.Step}");
-            return Finish(run, TrainingBudget.ForResume(run.Config, run.Step, run.ElapsedSeconds, more, extra), dir, output, cancel);
-        });
-        return command;
-    }
-
-    private static int Finish(TrainingRun run, TrainingBudget budget, string directory, TextWriter output, CancellationToken cancel)
-    {
-        var outcome = TrainingConsole.Run(output, Math.Max(1, run.Config.EvalEvery / 5), reporter => run.Train(budget, reporter, cancel));
-        if (outcome.End == TrainingEnd.Diverged) throw new TrainingDivergedException(outcome.Message);
-        output.WriteLine(outcome.Message);
-        if (outcome.End == TrainingEnd.Completed)
-        {
-            string source = run.Config.KeepBest && Directory.Exists(Path.Combine(directory, Checkpoint.BestName))
-                ? Path.Combine(directory, Checkpoint.BestName)
-                : directory;
-            string model = Path.Combine(directory, "model.tgm");
-            ModelExporter.FromCheckpoint(Checkpoint.Open(source)).WriteFile(model);
-            output.WriteLine($"wrote {model}");
-        }
-        return Ok;
-    }
-
-    // ---------------------------------------------------------------- export
-
-    private static Command ExportCommand(TextWriter output)
-    {
-        var directory = new Argument<string>("DIR") { Description = "Run directory (its latest checkpoint) or a checkpoint directory such as DIR/best" };
-        var file = new Option<string>("--out") { Description = "Weight file to write", Required = true, HelpName = "FILE" };
-        var dtype = Choice("--dtype", "Tensor encoding", "f32", "f32");
-        var command = new Command("export", "Write a checkpoint as a TextGen.Runtime weight file (*.tgm).") { directory, file, dtype };
-        command.SetAction(parse =>
-        {
-            string path = parse.GetRequiredValue(file);
-            if (Directory.Exists(path)) throw new UsageException($"--out {path} is a directory; give a file name such as model.tgm");
-            var model = ModelExporter.FromCheckpoint(Checkpoint.Open(parse.GetRequiredValue(directory)));
-            model.WriteFile(path);
-            output.WriteLine($"wrote {path} ({model.Architecture.ParameterCount()} parameters, step {model.Metadata["steps"]})");
-            return Ok;
-        });
-        return command;
-    }
-
-    // ---------------------------------------------------------------- options
-
-    private static Option<T> Number<T>(string name, string description, T defaultValue) => new(name)
+    /// <summary>An option with a default value, shown in help.</summary>
+    public static Option<T> Number<T>(string name, string description, T defaultValue) => new(name)
     {
         Description = description,
         DefaultValueFactory = _ => defaultValue,
         HelpName = typeof(T) == typeof(double) ? "X" : "N",
     };
 
-    private static Option<string> Choice(string name, string description, string defaultValue, params string[] choices)
+    /// <summary>A string option limited to <paramref name="choices"/>.</summary>
+    public static Option<string> Choice(string name, string description, string defaultValue, params string[] choices)
     {
         var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         option.AcceptOnlyFromAmong(choices);

@@ -10,6 +10,9 @@ namespace TextGen.Trainer.Export;
 /// <summary>Turns a checkpoint into the Runtime's weight file, with the provenance a game developer needs.</summary>
 internal static class ModelExporter
 {
+    /// <summary>Metadata key of the run's full config, as JSON.</summary>
+    public const string ConfigKey = "config";
+
     /// <summary>The weight file of <paramref name="checkpoint"/>: its weights as f32 and its metadata.</summary>
     public static ModelFile FromCheckpoint(Checkpoint checkpoint)
     {
@@ -45,11 +48,11 @@ internal static class ModelExporter
             ["corpus_name"] = state.CorpusName,
             ["corpus_sha256"] = state.CorpusSha256,
             ["steps"] = state.Step,
-            ["config"] = JsonSerializer.Serialize(state.Config, TrainerJson.Default.TrainingConfig),
+            [ConfigKey] = JsonSerializer.Serialize(state.Config, TrainerJson.Default.TrainingConfig),
             ["trainer_version"] = state.TrainerVersion,
         };
-        if (double.IsFinite(state.BestValLoss)) metadata["best_val_loss"] = state.BestValLoss;
-        if (state.ValLoss is double valLoss) metadata["val_loss"] = valLoss;
+        if (double.IsFinite(state.BestValLoss)) metadata["best_validation_loss"] = state.BestValLoss;
+        if (state.ValLoss is double valLoss) metadata["validation_loss"] = valLoss;
         return new ModelFile(model.Architecture, tensors, metadata);
     }
 }

@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using TextGen.Runtime.Evaluation;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Model;
+using TextGen.Trainer.Checkpoints;
+using TextGen.Trainer.Cli;
+using TextGen.Trainer.Data;
+using TextGen.Trainer.Export;
+using TextGen.Trainer.Training;
+
+namespace TextGen.Tests.Trainer;
+
+public sealed class ModelCommandsTests
+{
+    private TrainingSandbox _sandbox = null!;
+    private TrainingConfig _config = null!;
+    private string _run = null!;
+    private string _model = null!;
+
+    [OneTimeSetUp]
+    public void TrainOnce()
+    {
+        _sandbox = new TrainingSandbox();
+        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus()) with { Steps = 60, EvalEvery = 30 };
+        _run = _sandbox.PathOf("run");
+        using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), _run))
+        {
+            run.Train(new TrainingBudget(60, null), new RecordingReporter(), CancellationToken.None);
+        }
+        _model = _sandbox.PathOf("model.tgm");
+        Assert.That(Run("export", _run, "--out", _model).Code, Is.Zero);
+    }
+
+    [OneTimeTearDown]
+    public void TearDown() => _sandbox.Dispose();
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        var error = new StringWriter(CultureInfo.InvariantCulture);
+        int code = TrainerCommandLine.Run(args, output, error, CancellationToken.None);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static JsonElement LastJsonLine(string output) =>
+        JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+
+    [Test]
+    public void ExportRoundTripsThroughTheRuntimeFormat()
+    {
+        var expected = ModelExporter.FromCheckpoint(Checkpoint.Open(_run));
+        var read = ModelFile.ReadFile(_model);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(read.Tensors.Select(t => (t.Name, t.DType, string.Join(",", t.Shape))), Is.EqualTo(expected.Tensors.Select(t => (t.Name, t.DType, string.Join(",", t.Shape)))));
+            Assert.That(read.Tensors.Select(t => t.Data.ToArray()), Is.EqualTo(expected.Tensors.Select(t => t.Data.ToArray())));
+            Assert.That(read.Metadata, Is.EquivalentTo(expected.Metadata));
+            Assert.That(read.Architecture.Vocabulary, Is.EqualTo(expected.Architecture.Vocabulary));
+        }
+    }
+
+    [Test]
+    public void EvalScoresTheValidationSplitWithTheRuntime()
+    {
+        var (code, output, error) = Run("eval", "--model", _model, "--corpus", _config.Corpus);
+        var json = LastJsonLine(output);
+
+        var corpus = Corpus.Load(_config.Corpus);
+        var data = TrainingData.Split(corpus, _config.ValFraction, _config.Batch, _config.SeqLen);
+        using var model = new TextGen.Trainer.Model.CharModel(
+            new ModelArchitecture(_config.Arch, _config.Layers, _config.Hidden, _config.Embedding, data.Vocabulary.Scalars), dropout: 0);
+        Checkpoint.Open(_run).LoadModel(model);
+        double torchLoss = Validation.Loss(model, data.Validation, streams: 1, seqLen: 64);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.Zero, error);
+            Assert.That(json.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "loss_nats", "bits_per_char", "chars", "unknown_chars" }));
+            Assert.That(json.GetProperty("chars").GetInt64(), Is.EqualTo(data.Validation.Length - 1));
+            Assert.That(json.GetProperty("unknown_chars").GetInt64(), Is.Zero);
+            Assert.That(json.GetProperty("loss_nats").GetDouble(), Is.EqualTo(torchLoss).Within(1e-5), "the Runtime scores as TorchSharp does");
+            Assert.That(json.GetProperty("bits_per_char").GetDouble(), Is.EqualTo(json.GetProperty("loss_nats").GetDouble() / Math.Log(2)).Within(1e-12));
+        }
+    }
+
+    [Test]
+    public void EvalAllScoresTheWholeTextAndCountsUnknownCharacters()
+    {
+        string other = _sandbox.WriteBytes("other.txt", Encoding.UTF8.GetBytes("the cat sat on the mat. Ünknown ÿ"));
+        var (code, output, _) = Run("eval", "--model", _model, "--corpus", other, "--split", "all");
+        var json = LastJsonLine(output);
+        var expected = TextEvaluator.Evaluate(TextModel.Load(_model), File.ReadAllText(other));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(json.GetProperty("unknown_chars").GetInt64(), Is.EqualTo(expected.UnknownCharactersSkipped).And.GreaterThanOrEqualTo(3));
+            Assert.That(json.GetProperty("chars").GetInt64(), Is.EqualTo(expected.CharactersScored));
+            Assert.That(json.GetProperty("loss_nats").GetDouble(), Is.EqualTo(expected.NatsPerCharacter));
+        }
+    }
+
+    [Test]
+    public void InspectJsonDescribesTheFile()
+    {
+        var (code, output, _) = Run("inspect", _model, "--json");
+        var json = JsonDocument.Parse(output).RootElement;
+        var file = ModelFile.ReadFile(_model);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(output.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one JSON object on one line");
+            Assert.That(json.GetProperty("tensor_sha256").GetString(), Is.EqualTo(file.TensorSha256));
+            Assert.That(json.GetProperty("cell").GetString(), Is.EqualTo("lstm"));
+            Assert.That(json.GetProperty("layers").GetInt32(), Is.EqualTo(2));
+            Assert.That(json.GetProperty("vocabulary_size").GetInt32(), Is.EqualTo(file.Architecture.VocabularySize));
+            Assert.That(json.GetProperty("parameters").GetInt64(), Is.EqualTo(file.Architecture.ParameterCount()));
+            Assert.That(json.GetProperty("dtypes").GetProperty("f32").GetInt32(), Is.EqualTo(file.Tensors.Count));
+            Assert.That(json.GetProperty("metadata").GetProperty("steps").GetDouble(), Is.EqualTo(60));
+            Assert.That(json.GetProperty("metadata").GetProperty("corpus_name").GetString(), Is.EqualTo("corpus.txt"));
+        }
+    }
+
+    [Test]
+    public void InspectTextNamesArchitectureAndMetadata()
+    {
+        var (code, output, _) = Run("inspect", _model);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(output, Does.Contain("lstm, 2 layer(s) x 16 hidden, embedding 8"));
+            Assert.That(output, Does.Contain("vocabulary    18 characters: \\n .abcdeghimnorstw"));
+            Assert.That(output, Does.Contain("steps = 60"));
+        }
+    }
+
+    [Test]
+    public void SampleIsReproducibleBySeedAndStartsWithThePrime()
+    {
+        string[] args = ["sample", "--model", _model, "--prime", "the cat", "--length", "120", "--seed", "7"];
+        var first = Run(args);
+        var again = Run(args);
+        var other = Run(["sample", "--model", _model, "--prime", "the cat", "--length", "120", "--seed", "8"]);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first.Code, Is.Zero);
+            Assert.That(first.Output, Does.StartWith("the cat"));
+            Assert.That(first.Output.TrimEnd('\n'), Has.Length.EqualTo("the cat".Length + 120));
+            Assert.That(again.Output, Is.EqualTo(first.Output));
+            Assert.That(other.Output, Is.Not.EqualTo(first.Output));
+        }
+    }
+
+    [Test]
+    public void SampleRejectsAPrimeWithUnknownCharacters()
+    {
+        var (code, output, error) = Run("sample", "--model", _model, "--prime", "the Ünicorn");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.EqualTo(TrainerCommandLine.Usage));
+            Assert.That(error, Does.StartWith("--prime: The character 'Ü' (U+00DC) at position 4 is not in the model's vocabulary."));
+            Assert.That(output, Is.Empty);
+        }
+    }
+
+    [TestCase("--temperature", "-1", "--temperature must be a finite number of at least 0 (got -1)")]
+    [TestCase("--temperature", "NaN", "--temperature must be a finite number of at least 0 (got NaN)")]
+    [TestCase("--length", "-5", "--length must be between 0 and 10000000 (got -5)")]
+    [TestCase("--top-k", "-1", "--top-k must be at least 0 (got -1)")]
+    [TestCase("--seed", "-1", "--seed")]
+    public void SampleRejectsNonsenseOptions(string option, string value, string message)
+    {
+        var (code, _, error) = Run("sample", "--model", _model, option, value);
+        Assert.That(code, Is.EqualTo(TrainerCommandLine.Usage));
+        Assert.That(error, Does.Contain(message));
+    }
+
+    [Test]
+    public void MissingOrCorruptModelFilesFailWithTheirName()
+    {
+        string missing = _sandbox.PathOf("absent.tgm");
+        string corrupt = _sandbox.WriteBytes("corrupt.tgm", File.ReadAllBytes(_model)[..100]);
+        var results = new[]
+        {
+            Run("eval", "--model", missing, "--corpus", _config.Corpus),
+            Run("inspect", corrupt),
+            Run("sample", "--model", corrupt),
+        };
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(results.Select(r => r.Code), Is.All.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(results[0].Error, Does.StartWith(missing + ": "));
+            Assert.That(results[1].Error, Does.StartWith(corrupt + ": "));
+            Assert.That(results[2].Error, Does.StartWith(corrupt + ": "));
+            Assert.That(results.Select(r => r.Error), Has.None.Contains("   at "));
+        }
+    }
+}

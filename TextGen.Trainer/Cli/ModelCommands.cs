@@ -1,0 +1,235 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using TextGen.Runtime.Evaluation;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Generation;
+using TextGen.Runtime.Model;
+using TextGen.Runtime.Sampling;
+using TextGen.Trainer.Checkpoints;
+using TextGen.Trainer.Data;
+using TextGen.Trainer.Export;
+using TextGen.Trainer.Training;
+using static TextGen.Trainer.Cli.TrainerCommandLine;
+
+namespace TextGen.Trainer.Cli;
+
+/// <summary>
+/// The commands about exported models: <c>export</c> writes one; <c>eval</c>, <c>inspect</c> and <c>sample</c> read
+/// one with TextGen.Runtime, exactly as a game would, with no TorchSharp involved.
+/// </summary>
+internal static class ModelCommands
+{
+    /// <summary><c>export DIR --out FILE [--dtype f32]</c>.</summary>
+    public static Command Export(TextWriter output)
+    {
+        var directory = new Argument<string>("DIR") { Description = "Run directory (its latest checkpoint) or a checkpoint directory such as DIR/best" };
+        var file = new Option<string>("--out") { Description = "Weight file to write", Required = true, HelpName = "FILE" };
+        var dtype = Choice("--dtype", "Tensor encoding", "f32", "f32");
+        var command = new Command("export", "Write a checkpoint as a TextGen.Runtime weight file (*.tgm).") { directory, file, dtype };
+        command.SetAction(parse =>
+        {
+            string path = parse.GetRequiredValue(file);
+            if (Directory.Exists(path)) throw new UsageException($"--out {path} is a directory; give a file name such as model.tgm");
+            var model = ModelExporter.FromCheckpoint(Checkpoint.Open(parse.GetRequiredValue(directory)));
+            model.WriteFile(path);
+            output.WriteLine($"wrote {path} ({model.Architecture.ParameterCount()} parameters, step {model.Metadata["steps"]})");
+            return Ok;
+        });
+        return command;
+    }
+
+    /// <summary><c>eval --model FILE --corpus PATH [--split val|all]</c>; the last stdout line is JSON.</summary>
+    public static Command Evaluate(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "Weight file (*.tgm)", Required = true, HelpName = "FILE" };
+        var corpusPath = new Option<string>("--corpus") { Description = "UTF-8 text to score", Required = true, HelpName = "PATH" };
+        var split = Choice("--split", "val: the last part of the corpus, split as the model's training run split it; all: the whole text", "val", "val", "all");
+        var command = new Command("eval", "Score a text with TextGen.Runtime: loss in nats and bits per character.") { modelPath, corpusPath, split };
+        command.SetAction(parse =>
+        {
+            var model = TextModel.Load(parse.GetRequiredValue(modelPath));
+            var corpus = Corpus.Load(parse.GetRequiredValue(corpusPath));
+            bool all = parse.GetRequiredValue(split) == "all";
+            double fraction = TrainingConfigOf(model.Metadata)?.ValFraction ?? TrainingConfig.Defaults.ValFraction;
+            int start = all ? 0 : Corpus.TrainingLength(corpus.Scalars.Length, fraction);
+
+            var text = new StringBuilder(corpus.Scalars.Length - start);
+            foreach (int scalar in corpus.Scalars.AsSpan(start)) text.Append(char.ConvertFromUtf32(scalar));
+            var result = TextEvaluator.Evaluate(model, text.ToString());
+            if (result.CharactersScored == 0)
+            {
+                throw new CorpusException(corpus.Path, $"its {(all ? "text" : "validation part")} holds fewer than two characters the model knows; nothing to score");
+            }
+
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(all ? "all" : $"validation split (last {fraction:0.###})")} of {corpus.Name}: {result.CharactersScored} characters scored, {result.UnknownCharactersSkipped} unknown skipped"));
+            output.WriteLine(Json(json =>
+            {
+                json.WriteNumber("loss_nats", result.NatsPerCharacter);
+                json.WriteNumber("bits_per_char", result.BitsPerCharacter);
+                json.WriteNumber("chars", result.CharactersScored);
+                json.WriteNumber("unknown_chars", result.UnknownCharactersSkipped);
+            }));
+            return Ok;
+        });
+        return command;
+    }
+
+    /// <summary><c>inspect FILE [--json]</c>.</summary>
+    public static Command Inspect(TextWriter output)
+    {
+        var path = new Argument<string>("FILE") { Description = "Weight file (*.tgm)" };
+        var asJson = new Option<bool>("--json") { Description = "Print one JSON object (with tensor_sha256, the hash over all tensor data)" };
+        var command = new Command("inspect", "Show a weight file's architecture, vocabulary, parameter count, dtypes and metadata.") { path, asJson };
+        command.SetAction(parse =>
+        {
+            string file = parse.GetRequiredValue(path);
+            var model = ModelFile.ReadFile(file);
+            var a = model.Architecture;
+            string vocabulary = string.Concat(a.Vocabulary.Select(char.ConvertFromUtf32));
+            var dtypes = model.Tensors.GroupBy(t => t.DType.ToString().ToLowerInvariant()).OrderBy(g => g.Key).ToList();
+            if (parse.GetValue(asJson))
+            {
+                output.WriteLine(Json(json =>
+                {
+                    json.WriteString("file", file);
+                    json.WriteString("format_version", model.FormatVersion.ToString());
+                    json.WriteString("cell", a.Cell.ToString().ToLowerInvariant());
+                    json.WriteNumber("layers", a.Layers);
+                    json.WriteNumber("hidden", a.HiddenSize);
+                    json.WriteNumber("embedding", a.EmbeddingSize);
+                    json.WriteNumber("vocabulary_size", a.VocabularySize);
+                    json.WriteString("vocabulary", vocabulary);
+                    json.WriteNumber("parameters", a.ParameterCount());
+                    json.WriteStartObject("dtypes");
+                    foreach (var group in dtypes) json.WriteNumber(group.Key, group.Count());
+                    json.WriteEndObject();
+                    json.WriteStartArray("tensors");
+                    foreach (var tensor in model.Tensors)
+                    {
+                        json.WriteStartObject();
+                        json.WriteString("name", tensor.Name);
+                        json.WriteString("dtype", tensor.DType.ToString().ToLowerInvariant());
+                        json.WriteStartArray("shape");
+                        foreach (int d in tensor.Shape) json.WriteNumberValue(d);
+                        json.WriteEndArray();
+                        json.WriteEndObject();
+                    }
+                    json.WriteEndArray();
+                    json.WriteStartObject("metadata");
+                    foreach (var (key, value) in model.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal))
+                    {
+                        if (value.IsString) json.WriteString(key, value.String);
+                        else json.WriteNumber(key, value.Number);
+                    }
+                    json.WriteEndObject();
+                    json.WriteString("tensor_sha256", model.TensorSha256);
+                }));
+                return Ok;
+            }
+
+            output.WriteLine(file);
+            output.WriteLine($"  format        {model.FormatVersion}");
+            output.WriteLine($"  model         {a.Cell.ToString().ToLowerInvariant()}, {a.Layers} layer(s) x {a.HiddenSize} hidden, {(a.IsOneHot ? "one-hot input" : $"embedding {a.EmbeddingSize}")}");
+            output.WriteLine($"  vocabulary    {a.VocabularySize} characters: {Printable(vocabulary)}");
+            output.WriteLine($"  parameters    {a.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} in {model.Tensors.Count} tensors ({string.Join(", ", dtypes.Select(g => $"{g.Count()} {g.Key}"))})");
+            output.WriteLine($"  tensor_sha256 {model.TensorSha256}");
+            output.WriteLine("  metadata");
+            foreach (var (key, value) in model.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal)) output.WriteLine($"    {key} = {value}");
+            return Ok;
+        });
+        return command;
+    }
+
+    /// <summary><c>sample --model FILE [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]</c>.</summary>
+    public static Command Sample(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "Weight file (*.tgm)", Required = true, HelpName = "FILE" };
+        var prime = new Option<string>("--prime") { Description = "Text to start from (printed before the sample)", DefaultValueFactory = _ => "", HelpName = "TEXT" };
+        var length = Number("--length", "Characters to generate", 500);
+        var temperature = Number("--temperature", "Below 1 is more predictable, above 1 more surprising, 0 always takes the most likely character", 0.8);
+        var topK = Number("--top-k", "Draw only from the K most likely characters; 0 = all", 0);
+        var seed = Number("--seed", "Seed of the Runtime's random generator: the same seed gives the same text", 0UL);
+        var command = new Command("sample", "Generate text with TextGen.Runtime.") { modelPath, prime, length, temperature, topK, seed };
+        command.SetAction(parse =>
+        {
+            int count = parse.GetValue(length);
+            double t = parse.GetValue(temperature);
+            int k = parse.GetValue(topK);
+            if (count < 0 || count > 10_000_000) throw new UsageException($"--length must be between 0 and 10000000 (got {count})");
+            if (!double.IsFinite(t) || t < 0) throw new UsageException($"--temperature must be a finite number of at least 0 (got {t})");
+            if (k < 0) throw new UsageException($"--top-k must be at least 0 (got {k})");
+
+            var model = TextModel.Load(parse.GetRequiredValue(modelPath));
+            var generator = model.CreateGenerator(new GeneratorOptions
+            {
+                Seed = parse.GetValue(seed),
+                MaxLength = count,
+                Sampling = new SamplingOptions { Temperature = t, TopK = k },
+            });
+            string start = parse.GetValue(prime) ?? "";
+            try
+            {
+                generator.Prime(start);
+            }
+            catch (UnknownCharacterException e)
+            {
+                throw new UsageException($"--prime: {e.Message}");
+            }
+            output.Write(start);
+            var buffer = new char[4096];
+            for (int n; (n = generator.Generate(buffer)) > 0;) output.Write(buffer, 0, n);
+            output.WriteLine();
+            return Ok;
+        });
+        return command;
+    }
+
+    // The run's config as the exporter stored it; null for files from elsewhere or with an unreadable config.
+    private static TrainingConfig? TrainingConfigOf(IReadOnlyDictionary<string, MetadataValue> metadata)
+    {
+        if (!metadata.TryGetValue(ModelExporter.ConfigKey, out var value) || !value.IsString) return null;
+        try
+        {
+            return JsonSerializer.Deserialize(value.String, TrainerJson.Default.TrainingConfig);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Json(Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        // Relaxed escaping keeps '+' and non-ASCII readable; nothing here is embedded in HTML.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            body(json);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    // Control characters shown as escapes, so a vocabulary with a newline stays on one line.
+    private static string Printable(string text)
+    {
+        var shown = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            shown.Append(c switch
+            {
+                '\n' => "\\n",
+                '\t' => "\\t",
+                '\r' => "\\r",
+                _ when char.IsControl(c) => $"\\u{(int)c:X4}",
+                _ => c.ToString(),
+            });
+        }
+        return shown.ToString();
+    }
+}
