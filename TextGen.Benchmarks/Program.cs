@@ -1,6 +1,10 @@
+using System.CommandLine;
 using TextGen.Benchmarks;
 
-if (args.Length > 0 && args[0] == "trainer-throughput") return TrainerThroughput.Run(args[1..]);
-Console.WriteLine("TextGen benchmarks");
-Console.WriteLine("  trainer-throughput [--corpus PATH] [--hidden N] [--steps N] [--rounds N] [--threads N]");
-return 0;
+var root = new RootCommand("TextGen measurements: speed and sample quality, printed for the docs and issue notes.")
+{
+    TrainerThroughput.Command(),
+    SampleWords.Command(),
+    GenerationSpeed.Command(),
+};
+return root.Parse(args).Invoke();

@@ -20,18 +20,18 @@ internal static class TrainerThroughput
 {
     private const int Batch = 32, SeqLen = 128, Embedding = 64, Layers = 2;
 
-    /// <summary>Parses the benchmark's options and runs it.</summary>
-    public static int Run(string[] args)
+    /// <summary>The <c>trainer-throughput</c> command.</summary>
+    public static Command Command()
     {
         var corpusOption = new Option<string?>("--corpus") { Description = "Text to train on (default: generated)" };
         var hiddenOption = new Option<int>("--hidden") { DefaultValueFactory = _ => 256 };
         var stepsOption = new Option<int>("--steps") { Description = "Timed steps per round", DefaultValueFactory = _ => 40 };
         var roundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
         var threadsOption = new Option<int>("--threads") { Description = "libtorch threads; 0 keeps its default", DefaultValueFactory = _ => 0 };
-        var command = new RootCommand("Trainer chars/s against a bare TorchSharp loop") { corpusOption, hiddenOption, stepsOption, roundsOption, threadsOption };
+        var command = new Command("trainer-throughput", "Trainer chars/s against a bare TorchSharp loop") { corpusOption, hiddenOption, stepsOption, roundsOption, threadsOption };
         command.SetAction(parse => Measure(
             parse.GetValue(corpusOption), parse.GetValue(hiddenOption), parse.GetValue(stepsOption), parse.GetValue(roundsOption), parse.GetValue(threadsOption)));
-        return command.Parse(args).Invoke();
+        return command;
     }
 
     private static int Measure(string? corpusPath, int hidden, int steps, int rounds, int threads)

@@ -10,6 +10,7 @@ internal sealed class Npc
 {
     private readonly string _cue;
     private readonly char[] _line;
+    private int _cueFed;
     private int _generated;
     private int _revealed;
 
@@ -36,19 +37,29 @@ internal sealed class Npc
     public string NameLine { get; }
 
     /// <summary>True when the model ended the line and every generated char was shown.</summary>
-    public bool LineDone => Generator.IsFinished && _revealed == _generated;
+    public bool LineDone => _cueFed == _cue.Length && Generator.IsFinished && _revealed == _generated;
 
-    /// <summary>Starts a new speech: feeds the cue so the next characters are this speaker's words.</summary>
+    /// <summary>Starts a new speech: the cue (the speaker's name) is fed first, so the next characters are their words.</summary>
     public void BeginLine()
     {
-        Generator.Prime(_cue);
+        _cueFed = 0;
         _generated = 0;
         _revealed = 0;
     }
 
-    /// <summary>Generates one more char of the line; false when the line is complete.</summary>
-    public bool GenerateOne()
+    /// <summary>
+    /// One unit of model work, so that a frame can stop whenever its budget is spent: feeds the next character of the
+    /// cue, or generates the next character of the line. False when the line is complete.
+    /// </summary>
+    public bool Step()
     {
+        if (_cueFed < _cue.Length)
+        {
+            int units = char.IsHighSurrogate(_cue[_cueFed]) ? 2 : 1;
+            Generator.Prime(_cue.AsSpan(_cueFed, units));
+            _cueFed += units;
+            return true;
+        }
         if (_generated == _line.Length) return false;
         int unit = Generator.NextChar();
         if (unit < 0) return false;

@@ -40,6 +40,7 @@ public sealed class ShippedModelTests
             for (int length = 1; length <= 12; length++)
             {
                 string prime = pattern.Substring(start, length);
+                if (prime == " ") continue; // a lone space could precede any digit: not a valid prime
                 generator.Reset();
                 generator.Prime(prime);
                 int written = 0;
@@ -48,7 +49,7 @@ public sealed class ShippedModelTests
                 primes++;
             }
         }
-        Assert.That(primes, Is.EqualTo(72));
+        Assert.That(primes, Is.EqualTo(69));
     }
 
     [Test]
