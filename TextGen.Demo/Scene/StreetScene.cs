@@ -83,8 +83,9 @@ internal sealed class StreetScene
 
             if (speaking)
             {
-                // Model work while twice the typical cost of a character still fits in the budget.
-                while (Stopwatch.GetTimestamp() - frameStart + 2 * charCost <= budget)
+                // Model work while twice the typical cost of a character still fits in the budget; at least one
+                // character per frame, so that a model slower than the budget still speaks, only more slowly.
+                do
                 {
                     long stepStart = Stopwatch.GetTimestamp();
                     if (!speaker.Step()) break;
@@ -93,6 +94,7 @@ internal sealed class StreetScene
                     charCost += (cost - charCost) / 8; // a moving average: one slow step (a GC, a preemption) must not starve the rest
                     chars++;
                 }
+                while (Stopwatch.GetTimestamp() - frameStart + 2 * charCost <= budget);
                 _output.Write(speaker.Reveal(RevealPerFrame));
                 if (speaker.LineDone)
                 {
