@@ -160,8 +160,8 @@ internal static class MatrixVector
 
 #if NET8_0_OR_GREATER
     /// <summary>
-    /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. Two rows at a time give the CPU four
-    /// independent add chains; an odd last row is computed twice, writing the same value. The accumulators stay
+    /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. Four rows at a time give the CPU eight
+    /// independent add chains; the last block repeats the final row when the row count is not a multiple of four. The accumulators stay
     /// locals of this method (a helper taking them by reference would make the JIT keep them in memory).
     /// </summary>
     internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
