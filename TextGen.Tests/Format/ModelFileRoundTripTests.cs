@@ -234,17 +234,11 @@ public sealed class ModelFileRoundTripTests
     }
 
     /// <summary>A non-seekable stream that hands out its bytes a few at a time, like a network or decompression stream.</summary>
-    internal sealed class TrickleStream(byte[] bytes, int chunk) : Stream
+    internal sealed class TrickleStream(byte[] bytes, int chunk) : ForwardOnlyStream
     {
         private int _position;
 
         public long BytesRead => _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -253,10 +247,5 @@ public sealed class ModelFileRoundTripTests
             _position += n;
             return n;
         }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -193,14 +193,9 @@ public sealed class ModelFileStorageTests
     }
 
     /// <summary>A non-seekable stream that never ends, like a hostile network peer.</summary>
-    private sealed class EndlessStream : Stream
+    private sealed class EndlessStream : ForwardOnlyStream
     {
         public long BytesRead { get; private set; }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -208,10 +203,5 @@ public sealed class ModelFileStorageTests
             BytesRead += count;
             return count;
         }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
