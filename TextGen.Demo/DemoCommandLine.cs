@@ -31,7 +31,9 @@ internal static class DemoCommandLine
         scene.AddTo(root);
         root.SetAction(parse =>
         {
-            if (parse.GetValue(interactive)) return Interactive(scene.Build(parse), Load(parse.GetRequiredValue(scene.Model)), input, output);
+            // Checked even for the scene, which ignores them: a nonsense value is a mistake worth naming, not skipping.
+            var settings = scene.Build(parse);
+            if (parse.GetValue(interactive)) return Interactive(settings, Load(parse.GetRequiredValue(scene.Model)), input, output);
             double seconds = parse.GetValue(duration), ms = parse.GetValue(budget);
             if (!(seconds > 0 && seconds <= 3600)) throw new UsageException($"--duration must be between 0 and 3600 seconds, not {seconds}");
             if (!(ms > 0 && ms < 1000 / StreetScene.FramesPerSecond)) throw new UsageException($"--budget-ms must be above 0 and below a frame ({1000 / StreetScene.FramesPerSecond:F1} ms), not {ms}");

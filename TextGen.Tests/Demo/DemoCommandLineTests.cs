@@ -50,29 +50,25 @@ public sealed class DemoCommandLineTests
     }
 
     [Test]
-    public void MissingModelFileIsAFailureNamingTheFile()
+    public void UnusableModelFileIsAFailureNamingTheFile(
+        [Values("missing", "directory", "unreadable", "empty", "corrupt")] string kind,
+        [Values] bool interactive)
     {
-        string missing = Path.Combine(_directory, "nope.tgm");
-        var result = Run("generate", "--model", missing, "--prime", "A");
+        string path = kind == "corrupt" ? Corrupt() : UnusableFiles.Create(_directory, kind);
+        var result = interactive ? Run(new StringReader("A\n"), "--interactive", "--model", path) : Run("generate", "--model", path, "--prime", "A");
         Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Failure));
-        Assert.That(result.Error, Does.Contain(missing));
+        Assert.That(result.Error, Does.StartWith(path + ": "));
         Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
         Assert.That(result.Output, Is.Empty);
     }
 
-    [Test]
-    public void CorruptModelFileIsAFailureNamingTheFile()
+    private string Corrupt()
     {
         byte[] bytes = File.ReadAllBytes(_model);
         bytes[bytes.Length / 2] ^= 0x10;
         string corrupt = Path.Combine(_directory, "corrupt.tgm");
         File.WriteAllBytes(corrupt, bytes);
-
-        var result = Run("generate", "--model", corrupt, "--prime", "A");
-
-        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Failure));
-        Assert.That(result.Error, Does.StartWith(corrupt));
-        Assert.That(result.Error, Does.Not.Contain("   at "));
+        return corrupt;
     }
 
     [Test]
@@ -90,12 +86,29 @@ public sealed class DemoCommandLineTests
     [TestCase("--top-k", "-3")]
     [TestCase("--length", "-5")]
     [TestCase("--length", "many")]
+    [TestCase("--temperature", "Infinity")]
+    [TestCase("--top-p", "1.5")]
+    [TestCase("--seed", "-1")]
+    [TestCase("--stop", "")]
     public void NonsenseOptionValueIsAUsageErrorNamingTheOption(string option, string value)
     {
         var result = Run("generate", "--model", _model, "--prime", "A", option, value);
         Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
         Assert.That(result.Error, Does.Contain(option));
         Assert.That(result.Output, Is.Empty);
+    }
+
+    [TestCase("--duration", "0")]
+    [TestCase("--duration", "NaN")]
+    [TestCase("--budget-ms", "0")]
+    [TestCase("--budget-ms", "20")]
+    [TestCase("--length", "-1")]
+    public void NonsenseSceneOptionIsAUsageErrorNamingTheOption(string option, string value)
+    {
+        var result = Run("--model", _model, option, value);
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
+        Assert.That(result.Error, Does.Contain(option));
+        Assert.That(result.Output, Is.Empty, "the scene does not start");
     }
 
     [Test]

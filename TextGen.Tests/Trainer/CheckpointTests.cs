@@ -66,6 +66,22 @@ public sealed class CheckpointTests
     }
 
     [Test]
+    public void CrashBetweenTheRenamesOfANamedCheckpointFallsBackToItsOldTwin()
+    {
+        // --keep-best writes DIR/best the same way; export DIR/best and the end of a run open it by that name.
+        string best = Path.Combine(_run, Checkpoint.BestName);
+        Directory.CreateDirectory(best + ".old");
+        foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(best + ".old", Path.GetFileName(file)));
+        var found = Checkpoint.Open(best);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(found.Directory, Is.EqualTo(best + ".old"));
+            Assert.That(found.State.Step, Is.EqualTo(10));
+            Assert.That(Checkpoint.Find(best + Path.DirectorySeparatorChar), Is.EqualTo(best + ".old"), "a trailing separator names the same directory");
+        }
+    }
+
+    [Test]
     public void CrashBeforeDeletingTheOldCheckpointUsesTheNewOne()
     {
         Directory.CreateDirectory(Latest + ".old");

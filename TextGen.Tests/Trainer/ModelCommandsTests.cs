@@ -1,14 +1,15 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using TextGen.Runtime.Evaluation;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Model;
+using TextGen.Tests.Support;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Cli;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Export;
 using TextGen.Trainer.Training;
+using static TextGen.Tests.Trainer.TrainerCommand;
 
 namespace TextGen.Tests.Trainer;
 
@@ -30,19 +31,11 @@ public sealed class ModelCommandsTests
             run.Train(new TrainingBudget(60, null), new RecordingReporter(), CancellationToken.None);
         }
         _model = _sandbox.PathOf("model.tgm");
-        Assert.That(Run("export", _run, "--out", _model).Code, Is.Zero);
+        Assert.That(Run("export", _run, "--out", _model).ExitCode, Is.Zero);
     }
 
     [OneTimeTearDown]
     public void TearDown() => _sandbox.Dispose();
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        int code = TrainerCommandLine.Run(args, output, error, CancellationToken.None);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private static JsonElement LastJsonLine(string output) =>
         JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
@@ -144,7 +137,7 @@ public sealed class ModelCommandsTests
         var other = Run(["sample", "--model", _model, "--prime", "the cat", "--length", "120", "--seed", "8"]);
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(first.Code, Is.Zero);
+            Assert.That(first.ExitCode, Is.Zero);
             Assert.That(first.Output, Does.StartWith("the cat"));
             Assert.That(first.Output.TrimEnd('\n'), Has.Length.EqualTo("the cat".Length + 120));
             Assert.That(again.Output, Is.EqualTo(first.Output));
@@ -177,23 +170,67 @@ public sealed class ModelCommandsTests
     }
 
     [Test]
-    public void MissingOrCorruptModelFilesFailWithTheirName()
+    public void UnusableModelFileFailsNamingIt(
+        [Values("eval", "inspect", "sample")] string command,
+        [Values("missing", "directory", "unreadable", "empty", "truncated")] string kind)
     {
-        string missing = _sandbox.PathOf("absent.tgm");
-        string corrupt = _sandbox.WriteBytes("corrupt.tgm", File.ReadAllBytes(_model)[..100]);
-        var results = new[]
+        string path = kind == "truncated" ? _sandbox.WriteBytes("truncated.tgm", File.ReadAllBytes(_model)[..100]) : UnusableFiles.Create(_sandbox.Root, kind);
+        var (code, output, error) = Run(command switch
         {
-            Run("eval", "--model", missing, "--corpus", _config.Corpus),
-            Run("inspect", corrupt),
-            Run("sample", "--model", corrupt),
-        };
+            "eval" => ["eval", "--model", path, "--corpus", _config.Corpus],
+            "inspect" => ["inspect", path],
+            _ => ["sample", "--model", path],
+        });
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(results.Select(r => r.Code), Is.All.EqualTo(TrainerCommandLine.Failure));
-            Assert.That(results[0].Error, Does.StartWith(missing + ": "));
-            Assert.That(results[1].Error, Does.StartWith(corrupt + ": "));
-            Assert.That(results[2].Error, Does.StartWith(corrupt + ": "));
-            Assert.That(results.Select(r => r.Error), Has.None.Contains("   at "));
+            Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(error, Does.StartWith(path + ": "));
+            Assert.That(error, Does.Not.Contain("   at "));
+            Assert.That(output, Is.Empty);
+        }
+    }
+
+    [Test]
+    public void EvalOfAnUnusableCorpusFailsNamingIt([Values("missing", "directory", "unreadable", "empty", "binary", "latin1")] string kind)
+    {
+        string corpus = _sandbox.WriteBadCorpus(kind);
+        var (code, output, error) = Run("eval", "--model", _model, "--corpus", corpus);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(error, Does.StartWith(corpus + ": "));
+            Assert.That(output, Is.Empty);
+        }
+    }
+
+    [Test]
+    public void ExportIntoAMissingDirectoryNamesIt()
+    {
+        string path = _sandbox.PathOf(Path.Combine("nowhere", "model.tgm"));
+        var (code, _, error) = Run("export", _run, "--out", path);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(error, Does.StartWith($"{path}: cannot write: the directory {_sandbox.PathOf("nowhere")} does not exist"));
+            Assert.That(Directory.Exists(_sandbox.PathOf("nowhere")), Is.False);
+        }
+    }
+
+    [Test]
+    public void ExportOfABrokenCheckpointWritesNoFile()
+    {
+        string broken = _sandbox.PathOf("broken"), path = _sandbox.PathOf("broken.tgm");
+        Directory.CreateDirectory(broken);
+        foreach (var file in Directory.GetFiles(Path.Combine(_run, Checkpoint.LatestName))) File.Copy(file, Path.Combine(broken, Path.GetFileName(file)));
+        string weights = Path.Combine(broken, "model.bin");
+        File.WriteAllBytes(weights, File.ReadAllBytes(weights)[..200]);
+
+        var (code, _, error) = Run("export", broken, "--out", path);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(error, Does.StartWith($"{weights}: cannot be loaded"));
+            Assert.That(Directory.GetFiles(_sandbox.Root, "*broken.tgm*"), Is.Empty, "no file and no temporary file");
         }
     }
 }

@@ -1,5 +1,5 @@
-using System.Globalization;
 using TextGen.Trainer.Cli;
+using static TextGen.Tests.Trainer.TrainerCommand;
 
 namespace TextGen.Tests.Trainer;
 
@@ -20,16 +20,8 @@ public sealed class TrainerCommandLineTests
     [TearDown]
     public void TearDown() => _sandbox.Dispose();
 
-    private (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        int code = TrainerCommandLine.Run(args, output, error, CancellationToken.None);
-        return (code, output.ToString(), error.ToString());
-    }
-
     // A tiny run's options, each replaced when the test gives it again (an option given twice is its own error).
-    private (int Code, string Output, string Error) Train(params string[] overrides)
+    private TrainerProcess.Result Train(params string[] overrides)
     {
         var options = new Dictionary<string, string>
         {
@@ -53,6 +45,17 @@ public sealed class TrainerCommandLineTests
     [TestCase("--val-fraction", "0", "--val-fraction must be above 0 and below 1 (got 0)")]
     [TestCase("--eval-every", "0", "--eval-every must be between 1 and")]
     [TestCase("--threads", "-2", "--threads must be between 0 and 1024 (got -2)")]
+    [TestCase("--hidden", "0", "--hidden must be between 1 and 8192 (got 0)")]
+    [TestCase("--layers", "0", "--layers must be between 1 and 16 (got 0)")]
+    [TestCase("--dropout", "1.5", "--dropout must be at least 0 and below 1 (got 1.5)")]
+    [TestCase("--dropout", "NaN", "--dropout must be at least 0 and below 1 (got NaN)")]
+    [TestCase("--threads", "-1", "--threads must be between 0 and 1024 (got -1)")]
+    [TestCase("--steps", "0", "--steps must be between 1 and")]
+    [TestCase("--checkpoint-every", "0", "--checkpoint-every must be between 1 and")]
+    [TestCase("--lr", "-0.5", "--lr must be a finite number above 0")]
+    [TestCase("--decay-factor", "0", "--decay-factor must be a finite number above 0 and at most 1 (got 0)")]
+    [TestCase("--warmup", "-1", "--warmup must be between 0 and")]
+    [TestCase("--val-fraction", "1", "--val-fraction must be above 0 and below 1 (got 1)")]
     [TestCase("--arch", "transformer", "--arch: Argument 'transformer' not recognized")]
     [TestCase("--schedule", "linear", "--schedule: Argument 'linear' not recognized")]
     [TestCase("--on-divergence", "ignore", "--on-divergence: Argument 'ignore' not recognized")]
@@ -102,34 +105,48 @@ public sealed class TrainerCommandLineTests
 
     [Test]
     public void BadCorpusFailsWithItsMessageAndWritesNothing(
-        [Values("missing", "directory", "empty", "binary", "latin1", "short")] string kind)
+        [Values("missing", "directory", "unreadable", "empty", "binary", "latin1", "short")] string kind,
+        [Values] bool outExists)
     {
-        _corpus = kind switch
-        {
-            "missing" => _sandbox.PathOf("missing.txt"),
-            "directory" => _sandbox.Root,
-            "empty" => _sandbox.WriteBytes("empty.txt", []),
-            "binary" => _sandbox.WriteBytes("binary.bin", [1, 2, 0, 3]),
-            "latin1" => _sandbox.WriteBytes("latin1.txt", [(byte)'c', (byte)'a', (byte)'f', 0xE9]),
-            _ => _sandbox.WriteBytes("short.txt", "too short"u8.ToArray()),
-        };
+        _corpus = _sandbox.WriteBadCorpus(kind);
+        if (outExists) Directory.CreateDirectory(_out);
         var (code, _, error) = Train();
         using (Assert.EnterMultipleScope())
         {
             Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
             Assert.That(error, Does.StartWith(_corpus + ": "));
             Assert.That(error, Does.Not.Contain("   at "));
-            Assert.That(Directory.Exists(_out), Is.False);
+            Assert.That(Directory.Exists(_out), Is.EqualTo(outExists), "--out is neither created nor removed");
+            if (outExists) Assert.That(Directory.GetFileSystemEntries(_out), Is.Empty, "an existing empty --out stays empty");
         }
     }
 
-    [Test]
-    public void ResumeWithoutACheckpointFails()
+    [TestCase("resume", "missing", "no such directory")]
+    [TestCase("resume", "file", "is a file, not a run or checkpoint directory")]
+    [TestCase("resume", "empty", "holds no checkpoint (no checkpoint.json in it or in checkpoint/)")]
+    [TestCase("resume", "interrupted", "holds no complete checkpoint: the run was stopped while writing its first one (checkpoint.tmp/); delete the directory and start again with train")]
+    [TestCase("export", "missing", "no such directory")]
+    [TestCase("export", "file", "is a file, not a run or checkpoint directory")]
+    [TestCase("export", "empty", "holds no checkpoint")]
+    [TestCase("export", "interrupted", "holds no complete checkpoint")]
+    public void RunDirectoryWithoutACheckpointFailsNamingIt(string command, string kind, string message)
     {
-        Directory.CreateDirectory(_out);
-        var (code, _, error) = Run("resume", _out);
-        Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
-        Assert.That(error, Does.Contain($"{_out}: holds no checkpoint"));
+        string model = _sandbox.PathOf("model.tgm");
+        if (kind == "file") _out = _corpus;
+        if (kind is "empty" or "interrupted") Directory.CreateDirectory(_out);
+        // What a kill during train's first checkpoint leaves: a partial temporary directory and nothing else.
+        if (kind == "interrupted")
+        {
+            Directory.CreateDirectory(Path.Combine(_out, "checkpoint.tmp"));
+            File.WriteAllBytes(Path.Combine(_out, "checkpoint.tmp", "model.bin"), [1, 2, 3]);
+        }
+        var (code, _, error) = Run(command == "resume" ? ["resume", _out] : ["export", _out, "--out", model]);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(error, Does.StartWith($"{_out}: {message}"));
+            Assert.That(File.Exists(model), Is.False);
+        }
     }
 
     [TestCase("--steps", "0", "--steps must be at least 1 (got 0)")]
@@ -142,22 +159,16 @@ public sealed class TrainerCommandLineTests
     }
 
     [Test]
-    public void ExportRejectsUnsupportedDtypeAndMissingRuns()
+    public void ExportRejectsUnsupportedDtype()
     {
-        var (dtypeCode, _, dtypeError) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"), "--dtype", "q8");
-        var (missingCode, _, missingError) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"));
-        using (Assert.EnterMultipleScope())
-        {
-            Assert.That(dtypeCode, Is.EqualTo(TrainerCommandLine.Usage));
-            Assert.That(dtypeError, Does.Contain("--dtype: Argument 'q8' not recognized"));
-            Assert.That(missingCode, Is.EqualTo(TrainerCommandLine.Failure));
-            Assert.That(missingError, Does.Contain($"{_out}: no such directory"));
-        }
+        var (code, _, error) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"), "--dtype", "q8");
+        Assert.That(code, Is.EqualTo(TrainerCommandLine.Usage));
+        Assert.That(error, Does.Contain("--dtype: Argument 'q8' not recognized"));
     }
 
     [Test]
     public void NoCommandIsAUsageError()
     {
-        Assert.That(Run().Code, Is.EqualTo(TrainerCommandLine.Usage));
+        Assert.That(Run().ExitCode, Is.EqualTo(TrainerCommandLine.Usage));
     }
 }

@@ -54,9 +54,11 @@ public sealed class TrainerProcessTests
         }
     }
 
-    [Test]
+    // Ctrl+C is SIGINT; SIGTERM is what a service manager or `kill` sends first. Both must end with a checkpoint.
+    [TestCase("INT")]
+    [TestCase("TERM")]
     [Platform("Linux")]
-    public void SigintWritesACheckpointAndExitsCleanly()
+    public void StopSignalWritesACheckpointAndExitsCleanly(string signal)
     {
         string directory = _sandbox.PathOf("interrupted");
         using var process = TrainerProcess.Start(Train(directory, 100_000));
@@ -67,7 +69,7 @@ public sealed class TrainerProcessTests
             seen.AppendLine(line);
             if (Regex.Match(line, @"^step\s+(\d+) \| loss") is { Success: true } m && int.Parse(m.Groups[1].Value) >= 6)
             {
-                using var kill = Process.Start("kill", $"-INT {process.Id}");
+                using var kill = Process.Start("kill", $"-{signal} {process.Id}");
                 kill.WaitForExit();
                 break;
             }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using TextGen.Runtime.Format;
+using TextGen.Tests.Support;
 using TextGen.Trainer.Model;
 using TextGen.Trainer.Training;
 
@@ -47,6 +48,18 @@ internal sealed class TrainingSandbox : IDisposable
         File.WriteAllBytes(path, bytes);
         return path;
     }
+
+    /// <summary>
+    /// A corpus with the problem <paramref name="kind"/>: one of <see cref="UnusableFiles"/>' kinds, or binary
+    /// (a NUL byte), latin1 (not UTF-8), or short (less than one batch).
+    /// </summary>
+    public string WriteBadCorpus(string kind) => kind switch
+    {
+        "binary" => WriteBytes("binary.bin", [1, 2, 0, 3]),
+        "latin1" => WriteBytes("latin1.txt", [(byte)'c', (byte)'a', (byte)'f', 0xE9]),
+        "short" => WriteBytes("short.txt", "too short"u8.ToArray()),
+        _ => UnusableFiles.Create(Root, kind),
+    };
 
     /// <summary>
     /// A tiny 2-layer LSTM with dropout (so torch's generator matters) and a step schedule (so the schedule position

@@ -87,7 +87,7 @@ internal sealed class Checkpoint
             {
                 // The write error below is the one worth reporting; a leftover NAME.tmp is never read.
             }
-            throw new CheckpointException(final, $"cannot write checkpoint: {e.Message}", e);
+            throw new CheckpointException(final, $"cannot write checkpoint: {FileSystemError.Describe(e)}", e);
         }
     }
 
@@ -98,11 +98,7 @@ internal sealed class Checkpoint
     /// <exception cref="CheckpointException">No complete checkpoint is there, or its state is unreadable or invalid.</exception>
     public static Checkpoint Open(string path)
     {
-        if (!System.IO.Directory.Exists(path)) throw new CheckpointException(path, File.Exists(path) ? "is a file, not a run or checkpoint directory" : "no such directory");
-        string? directory = new[] { path, Path.Combine(path, LatestName), Path.Combine(path, LatestName + OldSuffix) }
-            .FirstOrDefault(d => File.Exists(Path.Combine(d, StateFile)));
-        if (directory is null) throw new CheckpointException(path, $"holds no checkpoint (no {StateFile} in it or in {LatestName}/)");
-
+        string directory = Find(path) ?? throw new CheckpointException(path, Missing(path));
         CheckpointState? state;
         try
         {
@@ -127,6 +123,31 @@ internal sealed class Checkpoint
             throw new CheckpointException(directory, $"{StateFile} holds an invalid vocabulary: {e.Message}", e);
         }
         return new Checkpoint(directory, state);
+    }
+
+    /// <summary>
+    /// The complete checkpoint directory at <paramref name="path"/>, or null when there is none: the path itself,
+    /// else a run directory's latest checkpoint, else its <c>.old</c> twin. A checkpoint directory given by name
+    /// (<c>DIR/best</c>) that a crash caught between the two renames exists only as its <c>.old</c> twin.
+    /// </summary>
+    public static string? Find(string path)
+    {
+        string trimmed = Path.TrimEndingDirectorySeparator(path);
+        string[] candidates = System.IO.Directory.Exists(trimmed)
+            ? [trimmed, Path.Combine(trimmed, LatestName), Path.Combine(trimmed, LatestName + OldSuffix)]
+            : [trimmed + OldSuffix];
+        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, StateFile)));
+    }
+
+    private static string Missing(string path)
+    {
+        if (File.Exists(path)) return "is a file, not a run or checkpoint directory";
+        if (!System.IO.Directory.Exists(path)) return "no such directory";
+        // A run stopped while writing its first checkpoint has nothing to resume, and train refuses the non-empty
+        // directory; saying so is the only way out of that loop.
+        return System.IO.Directory.Exists(Path.Combine(path, LatestName + TempSuffix))
+            ? $"holds no complete checkpoint: the run was stopped while writing its first one ({LatestName}{TempSuffix}/); delete the directory and start again with train"
+            : $"holds no checkpoint (no {StateFile} in it or in {LatestName}/)";
     }
 
     /// <summary>Loads the weights into <paramref name="model"/>, which must have the checkpoint's architecture.</summary>

@@ -34,7 +34,7 @@ internal static class ModelCommands
             string path = parse.GetRequiredValue(file);
             if (Directory.Exists(path)) throw new UsageException($"--out {path} is a directory; give a file name such as model.tgm");
             var model = ModelExporter.FromCheckpoint(Checkpoint.Open(parse.GetRequiredValue(directory)));
-            model.WriteFile(path);
+            WriteModel(model, path);
             output.WriteLine($"wrote {path} ({model.Architecture.ParameterCount()} parameters, step {model.Metadata["steps"]})");
             return Ok;
         });

@@ -55,9 +55,15 @@ internal static class TrainerCommandLine
             error.WriteLine(e.Message);
             return Usage;
         }
-        catch (Exception e) when (e is TrainingDivergedException or CorpusException or CheckpointException or ModelFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TrainingDivergedException or CorpusException or CheckpointException or ModelFormatException)
         {
             error.WriteLine(e.Message);
+            return Failure;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Writes outside checkpoints (metrics.jsonl, model.tgm, the run directory); .NET's message names the file.
+            error.WriteLine(FileSystemError.Describe(e));
             return Failure;
         }
         catch (Exception e)
@@ -79,6 +85,27 @@ internal static class TrainerCommandLine
             }
         }
         return error.Message;
+    }
+
+    /// <summary>
+    /// Writes an exported model atomically; a failure names <paramref name="path"/> rather than the temporary file
+    /// beside it that .NET would name, and leaves neither behind.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file cannot be written: missing directory, full disk, read-only, denied.</exception>
+    public static void WriteModel(ModelFile model, string path)
+    {
+        try
+        {
+            model.WriteFile(path);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new ModelFormatException(path, $"cannot write: the directory {Path.GetDirectoryName(Path.GetFullPath(path))} does not exist", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelFormatException(path, $"cannot write: {FileSystemError.Describe(e)}", e);
+        }
     }
 
     /// <summary>An option with a default value, shown in help.</summary>

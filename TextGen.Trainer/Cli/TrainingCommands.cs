@@ -150,11 +150,10 @@ internal static class TrainingCommands
         output.WriteLine(outcome.Message);
         if (outcome.End == TrainingEnd.Completed)
         {
-            string source = run.Config.KeepBest && Directory.Exists(Path.Combine(directory, Checkpoint.BestName))
-                ? Path.Combine(directory, Checkpoint.BestName)
-                : directory;
+            string best = Path.Combine(directory, Checkpoint.BestName);
+            string source = run.Config.KeepBest && Checkpoint.Find(best) is not null ? best : directory;
             string model = Path.Combine(directory, "model.tgm");
-            ModelExporter.FromCheckpoint(Checkpoint.Open(source)).WriteFile(model);
+            WriteModel(ModelExporter.FromCheckpoint(Checkpoint.Open(source)), model);
             output.WriteLine($"wrote {model}");
         }
         return Ok;

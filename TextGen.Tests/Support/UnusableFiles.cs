@@ -1,0 +1,26 @@
+namespace TextGen.Tests.Support;
+
+/// <summary>
+/// The file problems every command-line file input must name in its message: a missing file, a directory, a file
+/// whose read fails, an empty file. Made real for a test process that runs as root, which permissions do not stop.
+/// </summary>
+internal static class UnusableFiles
+{
+    /// <summary>A path in <paramref name="directory"/> with the problem <paramref name="kind"/>: missing, directory, unreadable or empty.</summary>
+    public static string Create(string directory, string kind) => kind switch
+    {
+        "missing" => Path.Combine(directory, "absent.file"),
+        "directory" => directory,
+        // chmod 000 does not stop root, and a FIFO without a writer would hang the test. Reading one's own memory at
+        // address 0 fails with EIO for every user, so this file opens and then its read fails, as a bad disk's would.
+        "unreadable" => "/proc/self/mem",
+        "empty" => Empty(Path.Combine(directory, "empty.file")),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a kind of unusable file"),
+    };
+
+    private static string Empty(string path)
+    {
+        File.WriteAllBytes(path, []);
+        return path;
+    }
+}
