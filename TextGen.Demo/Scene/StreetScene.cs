@@ -56,8 +56,7 @@ internal sealed class StreetScene
     public SceneStats Play(TimeSpan maxDuration, TimeSpan generationBudget)
     {
         var npcs = Cast.Select((c, i) => new Npc(c.Name, _model.CreateGenerator(OptionsFor(c.Seed, c.Temperature)), NameLine(c.Name, 31 + i))).ToArray();
-        long charCost = WarmUp();
-        long budget = (long)(generationBudget.TotalSeconds * Stopwatch.Frequency);
+        WarmUp();
 
         var clock = new FrameClock(FramesPerSecond);
         long sceneStart = Stopwatch.GetTimestamp();
@@ -83,18 +82,9 @@ internal sealed class StreetScene
 
             if (speaking)
             {
-                // Model work while twice the typical cost of a character still fits in the budget; at least one
-                // character per frame, so that a model slower than the budget still speaks, only more slowly.
-                do
-                {
-                    long stepStart = Stopwatch.GetTimestamp();
-                    if (!speaker.Step()) break;
-                    long cost = Stopwatch.GetTimestamp() - stepStart;
-                    generationTicks += cost;
-                    charCost += (cost - charCost) / 8; // a moving average: one slow step (a GC, a preemption) must not starve the rest
-                    chars++;
-                }
-                while (Stopwatch.GetTimestamp() - frameStart + 2 * charCost <= budget);
+                long workStart = Stopwatch.GetTimestamp();
+                chars += speaker.Line.Advance(generationBudget);
+                generationTicks += Stopwatch.GetTimestamp() - workStart;
                 _output.Write(speaker.Reveal(RevealPerFrame));
                 if (speaker.LineDone)
                 {
@@ -130,18 +120,12 @@ internal sealed class StreetScene
         UnknownCharacters = UnknownCharacterHandling.Skip,
     };
 
-    // Runs the model before the first frame, so JIT compilation does not land in a frame, and returns the mean cost of a char.
-    private long WarmUp()
+    // Runs the model before the first frame, so that JIT compilation does not land in a frame.
+    private void WarmUp()
     {
-        var generator = _model.CreateGenerator(OptionsFor(0, 1));
-        generator.Prime("\n");
-        const int Chars = 64;
-        long start = Stopwatch.GetTimestamp();
-        for (int i = 0; i < Chars; i++)
-        {
-            if (generator.NextChar() < 0) generator.Prime("\n");
-        }
-        return (Stopwatch.GetTimestamp() - start) / Chars;
+        var line = new BudgetedLine(_model.CreateGenerator(OptionsFor(0, 1)), 64);
+        line.Begin("\n");
+        while (line.Step()) { }
     }
 
     private string NameLine(string name, int ansiColor) =>
