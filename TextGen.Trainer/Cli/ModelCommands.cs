@@ -22,20 +22,38 @@ namespace TextGen.Trainer.Cli;
 /// </summary>
 internal static class ModelCommands
 {
-    /// <summary><c>export DIR --out FILE [--dtype f32]</c>.</summary>
+    /// <summary><c>export DIR [--out FILE] [--onnx FILE] [--dtype f32]</c>: at least one of the two outputs.</summary>
     public static Command Export(TextWriter output)
     {
-        var directory = new Argument<string>("DIR") { Description = "Run directory (its latest checkpoint) or a checkpoint directory such as DIR/best" };
-        var file = new Option<string>("--out") { Description = "Weight file to write", Required = true, HelpName = "FILE" };
+        var source = new Argument<string>("DIR") { Description = "Run directory (its latest checkpoint), a checkpoint directory such as DIR/best, or a weight file (*.tgm) to convert to ONNX" };
+        var file = new Option<string>("--out") { Description = "Weight file to write (*.tgm)", HelpName = "FILE" };
+        var onnx = new Option<string>("--onnx") { Description = "ONNX file to write: one generation step (token and state in, logits and new state out)", HelpName = "FILE" };
         var dtype = Choice("--dtype", "Tensor encoding", "f32", "f32");
-        var command = new Command("export", "Write a checkpoint as a TextGen.Runtime weight file (*.tgm).") { directory, file, dtype };
+        var command = new Command("export", "Write a checkpoint as a TextGen.Runtime weight file (*.tgm) and/or an ONNX graph.") { source, file, onnx, dtype };
         command.SetAction(parse =>
         {
-            string path = parse.GetRequiredValue(file);
-            if (Directory.Exists(path)) throw new UsageException($"--out {path} is a directory; give a file name such as model.tgm");
-            var model = ModelExporter.FromCheckpoint(Checkpoint.Open(parse.GetRequiredValue(directory)));
-            WriteModel(model, path);
-            output.WriteLine($"wrote {path} ({model.Architecture.ParameterCount()} parameters, step {model.Metadata["steps"]})");
+            string? tgmPath = parse.GetValue(file);
+            string? onnxPath = parse.GetValue(onnx);
+            if (tgmPath is null && onnxPath is null) throw new UsageException("export needs --out FILE, --onnx FILE or both");
+            if (tgmPath is not null && Directory.Exists(tgmPath)) throw new UsageException($"--out {tgmPath} is a directory; give a file name such as model.tgm");
+            if (onnxPath is not null && Directory.Exists(onnxPath)) throw new UsageException($"--onnx {onnxPath} is a directory; give a file name such as model.onnx");
+
+            string from = parse.GetRequiredValue(source);
+            // An existing file or a *.tgm name is a weight file (ModelFile names its problem); anything else a run or checkpoint.
+            var model = File.Exists(from) || from.EndsWith(".tgm", StringComparison.OrdinalIgnoreCase)
+                ? ModelFile.ReadFile(from)
+                : ModelExporter.FromCheckpoint(Checkpoint.Open(from));
+            string steps = model.Metadata.TryGetValue("steps", out var step) ? $", step {step}" : "";
+            if (tgmPath is not null)
+            {
+                TrainerCommandLine.WriteOutput(tgmPath, model.WriteFile);
+                output.WriteLine($"wrote {tgmPath} ({model.Architecture.ParameterCount()} parameters{steps})");
+            }
+            if (onnxPath is not null)
+            {
+                TrainerCommandLine.WriteOutput(onnxPath, path => OnnxExporter.WriteFile(model, path));
+                output.WriteLine($"wrote {onnxPath} (ONNX opset {OnnxProto.OpsetVersion}, {model.Architecture.ParameterCount()} parameters{steps})");
+            }
             return Ok;
         });
         return command;

@@ -88,15 +88,15 @@ internal static class TrainerCommandLine
     }
 
     /// <summary>
-    /// Writes an exported model atomically; a failure names <paramref name="path"/> rather than the temporary file
-    /// beside it that .NET would name, and leaves neither behind.
+    /// Writes an output file through <paramref name="write"/> (which writes atomically); a failure names
+    /// <paramref name="path"/> rather than the temporary file beside it that .NET would name, and says why.
     /// </summary>
     /// <exception cref="ModelFormatException">The file cannot be written: missing directory, full disk, read-only, denied.</exception>
-    public static void WriteModel(ModelFile model, string path)
+    public static void WriteOutput(string path, Action<string> write)
     {
         try
         {
-            model.WriteFile(path);
+            write(path);
         }
         catch (DirectoryNotFoundException e)
         {

@@ -153,7 +153,7 @@ internal static class TrainingCommands
             string best = Path.Combine(directory, Checkpoint.BestName);
             string source = run.Config.KeepBest && Checkpoint.Find(best) is not null ? best : directory;
             string model = Path.Combine(directory, "model.tgm");
-            WriteModel(ModelExporter.FromCheckpoint(Checkpoint.Open(source)), model);
+            WriteOutput(model, ModelExporter.FromCheckpoint(Checkpoint.Open(source)).WriteFile);
             output.WriteLine($"wrote {model}");
         }
         return Ok;

@@ -1,0 +1,113 @@
+using Microsoft.ML.OnnxRuntime;
+using TextGen.Runtime.Format;
+using TextGen.Trainer.Export;
+
+namespace TextGen.Benchmarks.Engines;
+
+/// <summary>
+/// ONNX Runtime running the trainer's ONNX step graph (<see cref="OnnxExporter"/>) in its best setup for generating
+/// one character at a time: one intra-op thread (the Runtime is single-threaded too, and a batch of one has no
+/// parallel work worth a thread hand-off), all graph optimizations, and every input and output bound once to
+/// pinned managed arrays, so a step copies nothing and allocates nothing on the managed side.
+/// <para>
+/// The state outputs of one step are the state inputs of the next. Two state buffers take turns (ping-pong): step n
+/// reads buffer n mod 2 and writes the other, with one I/O binding prepared for each direction.
+/// </para>
+/// </summary>
+internal sealed class OnnxRuntimeEngine : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly long[] _token = new long[1];         // (1, 1) the input token id
+    private readonly float[] _logits;                     // (1, V) written by every step
+    private readonly float[][] _hidden;                   // 2 × (layers, 1, H) ping-pong h buffers
+    private readonly float[][] _cell;                     // 2 × (layers, 1, H) ping-pong LSTM c buffers; empty otherwise
+    private readonly List<OrtValue> _values = [];         // every OrtValue over the arrays above, disposed with the engine
+    private readonly OrtIoBinding[] _bindings = new OrtIoBinding[2]; // [p]: reads state buffer p, writes buffer 1 − p
+    private int _current;                                 // the state buffer holding the current state
+
+    /// <summary>Exports <paramref name="model"/> to ONNX in memory and opens it in ONNX Runtime on the CPU.</summary>
+    public OnnxRuntimeEngine(ModelFile model)
+    {
+        ModelArchitecture a = model.Architecture;
+        bool lstm = a.Cell == CellKind.Lstm;
+        using (var options = new SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        })
+        {
+            _session = new InferenceSession(OnnxExporter.ToBytes(model), options);
+        }
+
+        int stateLength = a.Layers * a.HiddenSize;
+        long[] stateShape = [a.Layers, 1, a.HiddenSize];
+        _logits = new float[a.VocabularySize];
+        _hidden = [new float[stateLength], new float[stateLength]];
+        _cell = lstm ? [new float[stateLength], new float[stateLength]] : [[], []];
+
+        OrtValue token = Pin(_token, [1, 1]);
+        OrtValue logits = Pin(_logits, [1, a.VocabularySize]);
+        OrtValue[] hidden = [Pin(_hidden[0], stateShape), Pin(_hidden[1], stateShape)];
+        OrtValue[] cell = lstm ? [Pin(_cell[0], stateShape), Pin(_cell[1], stateShape)] : [];
+        for (int p = 0; p < 2; p++)
+        {
+            var binding = _session.CreateIoBinding();
+            binding.BindInput(OnnxExporter.TokenInput, token);
+            binding.BindInput(OnnxExporter.HiddenInput, hidden[p]);
+            binding.BindOutput(OnnxExporter.LogitsOutput, logits);
+            binding.BindOutput(OnnxExporter.HiddenOutput, hidden[1 - p]);
+            if (lstm)
+            {
+                binding.BindInput(OnnxExporter.CellInput, cell[p]);
+                binding.BindOutput(OnnxExporter.CellOutput, cell[1 - p]);
+            }
+            _bindings[p] = binding;
+        }
+    }
+
+    /// <summary>
+    /// (layers × H) every layer's h after the last step, layer by layer; valid until the next step. Writing it sets
+    /// the state the next step starts from.
+    /// </summary>
+    public Span<float> Hidden => _hidden[_current];
+
+    /// <summary>(layers × H) every layer's LSTM c after the last step, writable like <see cref="Hidden"/>; empty for RNN and GRU models.</summary>
+    public Span<float> Cell => _cell[_current];
+
+    /// <summary>Feeds <paramref name="token"/> and returns the next character's logits; the span is valid until the next step.</summary>
+    public ReadOnlySpan<float> Step(int token)
+    {
+        _token[0] = token;
+        _session.RunWithBinding(_runOptions, _bindings[_current]);
+        _current = 1 - _current;
+        return _logits;
+    }
+
+    /// <summary>Back to the zero state, as a new engine starts.</summary>
+    public void Reset()
+    {
+        _current = 0;
+        Array.Clear(_hidden[0]);
+        Array.Clear(_cell[0]);
+    }
+
+    /// <summary>Releases the session, the bindings and the pinned arrays.</summary>
+    public void Dispose()
+    {
+        foreach (var binding in _bindings) binding.Dispose();
+        foreach (var value in _values) value.Dispose();
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+
+    // An OrtValue over the managed array itself: ONNX Runtime reads and writes it in place.
+    private OrtValue Pin<T>(T[] data, long[] shape) where T : unmanaged
+    {
+        var value = OrtValue.CreateTensorValueFromMemory(data, shape);
+        _values.Add(value);
+        return value;
+    }
+}
