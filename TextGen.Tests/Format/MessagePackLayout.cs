@@ -6,8 +6,8 @@ namespace TextGen.Tests.Format;
 /// <summary>
 /// Where every value of a MessagePack document lies: its header, its payload or children, and its key path
 /// (<c>tensors[2].data</c>). Built leniently, unlike the Runtime's reader: a damaged document yields the values
-/// before the damage and <see cref="Complete"/> false, so mutations can aim at real headers of any file and the
-/// checksums can be re-sealed wherever they can still be found.
+/// before the damage (those the walk could not finish have <see cref="Value.End"/> −1), so mutations can aim at real
+/// headers of any file and the checksums can be re-sealed wherever they can still be found.
 /// </summary>
 internal sealed class MessagePackLayout
 {
@@ -41,9 +41,6 @@ internal sealed class MessagePackLayout
     /// <summary>Values in document order (a container comes before its children).</summary>
     public IReadOnlyList<Value> Values => _values;
 
-    /// <summary>True when the whole input is exactly one well-formed value.</summary>
-    public bool Complete { get; private set; }
-
     public static MessagePackLayout Of(ReadOnlyMemory<byte> bytes)
     {
         var layout = new MessagePackLayout(bytes);
@@ -51,11 +48,10 @@ internal sealed class MessagePackLayout
         try
         {
             layout.Walk(ref reader, "", isKey: false, parent: -1, depth: 0);
-            layout.Complete = reader.End;
         }
         catch (Exception e) when (e is EndOfStreamException or MessagePackSerializationException or OverflowException or ArgumentException or InvalidOperationException)
         {
-            layout.Complete = false;
+            // The values read so far stay; the unfinished ones keep End = -1.
         }
         return layout;
     }
