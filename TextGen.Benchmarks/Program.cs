@@ -1,10 +1,11 @@
 using System.CommandLine;
 using TextGen.Benchmarks;
 
-var root = new RootCommand("TextGen measurements: speed and sample quality, printed for the docs and issue notes.")
+var root = new RootCommand("TextGen measurements (speed and sample quality, printed for the docs and issue notes) and the *.tgm fuzz target.")
 {
     TrainerThroughput.Command(),
     SampleWords.Command(),
     GenerationSpeed.Command(),
+    TgmFuzzing.Command(),
 };
 return root.Parse(args).Invoke();

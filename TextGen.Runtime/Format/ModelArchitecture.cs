@@ -62,6 +62,22 @@ public sealed class ModelArchitecture
         EmbeddingSize = embeddingSize;
     }
 
+    private ModelArchitecture(CellKind cell, int layers, int hiddenSize, int embeddingSize, int[] vocabulary)
+    {
+        Cell = cell;
+        Layers = layers;
+        HiddenSize = hiddenSize;
+        EmbeddingSize = embeddingSize;
+        _vocabulary = vocabulary;
+    }
+
+    /// <summary>
+    /// Adopts values the reader has already checked one by one with the rules below, without checking them twice:
+    /// a second duplicate table would double what a hostile 65536-entry vocabulary costs to refuse (docs/format.md, Limits).
+    /// </summary>
+    internal static ModelArchitecture FromValidatedParts(CellKind cell, int layers, int hiddenSize, int embeddingSize, int[] vocabulary)
+        => new(cell, layers, hiddenSize, embeddingSize, vocabulary);
+
     /// <summary>The recurrent cell of every layer.</summary>
     public CellKind Cell { get; }
 

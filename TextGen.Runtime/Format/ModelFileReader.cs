@@ -178,7 +178,7 @@ internal ref struct ModelFileReader
         int[] vocabulary = ReadVocabulary(ArchitectureKey + "." + VocabularyKey);
 
         CloseMap(ref map);
-        return new ModelArchitecture(cell, (int)layers, (int)hidden, (int)embedding, vocabulary);
+        return ModelArchitecture.FromValidatedParts(cell, (int)layers, (int)hidden, (int)embedding, vocabulary);
     }
 
     private int[] ReadVocabulary(string path)

@@ -17,6 +17,7 @@ internal sealed class Sampler
     private readonly float[] _maskedLogits;   // (V) logits with disallowed ids at −∞
     private readonly float[] _probabilities;  // (V)
     private readonly long[] _candidates;      // (V) sort keys of ids with probability > 0, see CandidateKey
+    private readonly int _firstAllowed;
     private Pcg32 _random;
 
     /// <exception cref="ArgumentException">The options allow no character of the vocabulary.</exception>
@@ -37,7 +38,8 @@ internal sealed class Sampler
         if (options.AllowedCharacters is null) _allowed.AsSpan().Fill(true);
         else SetIds(options.AllowedCharacters, vocabulary, true);
         SetIds(options.BannedCharacters, vocabulary, false);
-        if (Array.IndexOf(_allowed, true) < 0)
+        _firstAllowed = Array.IndexOf(_allowed, true);
+        if (_firstAllowed < 0)
             throw new ArgumentException("the allowed and banned characters leave no character of the model's vocabulary to generate", nameof(options));
     }
 
@@ -50,8 +52,19 @@ internal sealed class Sampler
 
     public int Sample(ReadOnlySpan<float> logits)
     {
-        // Disallowed characters get −∞, which the softmax turns into exactly 0.
-        for (int i = 0; i < logits.Length; i++) _maskedLogits[i] = _allowed[i] ? logits[i] : float.NegativeInfinity;
+        // Disallowed characters get −∞, which the softmax turns into exactly 0. A valid file may hold weights so large
+        // (finite, but near float.MaxValue) that the forward pass overflows into ±∞ or NaN logits: NaN then counts as −∞
+        // and +∞ as the largest float, so the softmax below stays defined and at least one candidate keeps a probability.
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float logit = logits[i];
+            float masked = !_allowed[i] || float.IsNaN(logit) ? float.NegativeInfinity : Math.Min(logit, float.MaxValue);
+            _maskedLogits[i] = masked;
+            if (masked > max) max = masked;
+        }
+        // No allowed character has a usable score: take the first allowed one, as argmax does among equal scores.
+        if (max == float.NegativeInfinity) return _firstAllowed;
         if (_temperature == 0f) return Argmax(_maskedLogits);
 
         Softmax.Probabilities(_path, _maskedLogits, _temperature, _probabilities);

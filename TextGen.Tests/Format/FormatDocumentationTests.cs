@@ -2,21 +2,14 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using TextGen.Runtime.Format;
+using TextGen.Tests.Support;
 
 namespace TextGen.Tests.Format;
 
 /// <summary>docs/format.md is the specification; these tests keep its example and its limits true.</summary>
 public sealed partial class FormatDocumentationTests
 {
-    private static string Specification()
-    {
-        for (var directory = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); directory is not null; directory = directory.Parent)
-        {
-            string path = Path.Combine(directory.FullName, "docs", "format.md");
-            if (File.Exists(path)) return File.ReadAllText(path);
-        }
-        throw new FileNotFoundException("docs/format.md not found above the test directory");
-    }
+    private static string Specification() => File.ReadAllText(Repository.PathOf("docs", "format.md"));
 
     /// <summary>The example model described in prose in docs/format.md.</summary>
     private static ModelFile ExampleModel() => new(
@@ -75,6 +68,12 @@ public sealed partial class FormatDocumentationTests
             Assert.That(row, Is.Not.Null, $"{name} has a row in the limits table");
             Assert.That(row, Does.Contain($"| {value}"), $"{name} is documented as {value}");
         }
+    }
+
+    [Test]
+    public void AllocationBoundIsTheDocumentedOne()
+    {
+        Assert.That(Specification(), Does.Contain($"{ModelFileAllocation.BytesPerFileByte}·N + {ModelFileAllocation.FixedBytes} bytes"));
     }
 
     [Test]

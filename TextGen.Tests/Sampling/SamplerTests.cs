@@ -116,6 +116,38 @@ internal sealed class SamplerTests
         Assert.That(wider[3], Is.Zero);
     }
 
+    // Huge but finite weights overflow the forward pass into these; top-k and top-p once found no candidate and
+    // indexed before their first one (found by ModelFileMutationTests).
+    private static IEnumerable<TestCaseData> OverflowedLogits()
+    {
+        const float Inf = float.PositiveInfinity, NaN = float.NaN;
+        yield return new TestCaseData(new[] { Inf, 0f, Inf, 0f, 0f, 0f, 0f, 0f }, new[] { 0, 2 }).SetArgDisplayNames("+inf shares the draw");
+        yield return new TestCaseData(new[] { NaN, 1f, NaN, 3f, 0f, 0f, 0f, 0f }, new[] { 1, 3, 4, 5, 6, 7 }).SetArgDisplayNames("NaN is never drawn");
+        yield return new TestCaseData(Enumerable.Repeat(NaN, 8).ToArray(), new[] { 0 }).SetArgDisplayNames("all NaN: the first allowed id");
+        yield return new TestCaseData(Enumerable.Repeat(-Inf, 8).ToArray(), new[] { 0 }).SetArgDisplayNames("all -inf: the first allowed id");
+        yield return new TestCaseData(new[] { -Inf, NaN, Inf, -float.MaxValue, float.MaxValue, 0f, 0f, 0f }, new[] { 2, 4 }).SetArgDisplayNames("mixed extremes");
+    }
+
+    [TestCaseSource(nameof(OverflowedLogits))]
+    public void OverflowedLogitsDrawAnAllowedCharacterUnderEveryOption(float[] logits, int[] possible)
+    {
+        var options = new[]
+        {
+            new SamplingOptions(),
+            new SamplingOptions { TopK = 3, Temperature = 0.7 },
+            new SamplingOptions { TopP = 0.5 },
+            new SamplingOptions { Temperature = 0 },
+        };
+        foreach (var option in options)
+        {
+            Sampler sampler = Create(option);
+            var drawn = Enumerable.Range(0, 200).Select(_ => sampler.Sample(logits)).Distinct().ToArray();
+            Assert.That(possible, Is.SupersetOf(drawn), option.ToString());
+        }
+        Sampler banned = Create(new SamplingOptions { BannedCharacters = "a", TopK = 2 });
+        Assert.That(banned.Sample(Enumerable.Repeat(float.NaN, 8).ToArray()), Is.EqualTo(1), "the first id that is not banned");
+    }
+
     [Test]
     public void InvalidOptionsNameTheOption()
     {

@@ -1,8 +1,8 @@
 using TextGen.Runtime.Format;
 
-namespace TextGen.Tests.Support;
+namespace TextGen.Benchmarks.Models;
 
-/// <summary>Small models with seeded random weights, for format, kernel and parity tests.</summary>
+/// <summary>Small models with seeded random weights: the fuzzer's seed corpus, and the tests' format, kernel and parity cases.</summary>
 internal static class RandomModels
 {
     /// <summary>Printable ASCII from space, then <paramref name="size"/> symbols in all.</summary>
