@@ -1,3 +1,4 @@
+using TextGen.Tests.Support;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Training;
@@ -128,7 +129,7 @@ public sealed class CheckpointTests
     // A real mid-checkpoint failure: the child's file-size limit (which binds root too) makes a write fail with
     // EFBIG; SIGXFSZ is ignored so the write returns an error instead of killing the process, and W^X is off
     // because the runtime's double-mapped code pages are files under the same limit.
-    private static TrainerProcess.Result UnderFileSizeLimit(long bytes, params string[] args) => TrainerProcess.Run(
+    private static ChildProcess.Result UnderFileSizeLimit(long bytes, params string[] args) => TrainerProcess.Run(
         args,
         shellSetup: $"trap '' XFSZ; ulimit -f {bytes / 1024}",
         environment: new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" });

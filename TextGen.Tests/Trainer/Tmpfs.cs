@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using TextGen.Tests.Support;
 
 namespace TextGen.Tests.Trainer;
 
@@ -55,11 +55,7 @@ internal sealed class Tmpfs : IDisposable
     // Null when the command succeeded, else what it printed.
     private static string? Command(string program, params string[] args)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        string printed = process.StandardError.ReadToEnd() + process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? null : $"{program} {string.Join(' ', args)}: exit {process.ExitCode}: {printed.Trim()}";
+        var result = ChildProcess.Run(program, args, AppContext.BaseDirectory, TimeSpan.FromMinutes(1));
+        return result.ExitCode == 0 ? null : $"{program} {string.Join(' ', args)}: exit {result.ExitCode}: {(result.Error + result.Output).Trim()}";
     }
 }

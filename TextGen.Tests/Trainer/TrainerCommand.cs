@@ -1,4 +1,5 @@
 using System.Globalization;
+using TextGen.Tests.Support;
 using TextGen.Trainer.Cli;
 
 namespace TextGen.Tests.Trainer;
@@ -10,11 +11,11 @@ namespace TextGen.Tests.Trainer;
 internal static class TrainerCommand
 {
     /// <summary>Runs <paramref name="args"/> and collects the exit code and what was printed.</summary>
-    public static TrainerProcess.Result Run(params string[] args)
+    public static ChildProcess.Result Run(params string[] args)
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
         var error = new StringWriter(CultureInfo.InvariantCulture);
         int code = TrainerCommandLine.Run(args, output, error, CancellationToken.None);
-        return new TrainerProcess.Result(code, output.ToString(), error.ToString());
+        return new ChildProcess.Result(code, output.ToString(), error.ToString());
     }
 }

@@ -1,3 +1,4 @@
+using TextGen.Tests.Support;
 using TextGen.Trainer.Cli;
 using static TextGen.Tests.Trainer.TrainerCommand;
 
@@ -21,7 +22,7 @@ public sealed class TrainerCommandLineTests
     public void TearDown() => _sandbox.Dispose();
 
     // A tiny run's options, each replaced when the test gives it again (an option given twice is its own error).
-    private TrainerProcess.Result Train(params string[] overrides)
+    private ChildProcess.Result Train(params string[] overrides)
     {
         var options = new Dictionary<string, string>
         {
@@ -126,7 +127,7 @@ public sealed class TrainerCommandLineTests
     [TestCase("resume", "empty", "holds no checkpoint (no checkpoint.json in it or in checkpoint/)")]
     [TestCase("resume", "interrupted", "holds no complete checkpoint: the run was stopped while writing its first one (checkpoint.tmp/); delete the directory and start again with train")]
     [TestCase("export", "missing", "no such directory")]
-    [TestCase("export", "file", "is a file, not a run or checkpoint directory")]
+    [TestCase("export", "file", "not a TextGen model file")] // export also converts weight files, so a file is read as one
     [TestCase("export", "empty", "holds no checkpoint")]
     [TestCase("export", "interrupted", "holds no complete checkpoint")]
     public void RunDirectoryWithoutACheckpointFailsNamingIt(string command, string kind, string message)
