@@ -38,7 +38,7 @@ internal static class PlotCommand
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such directory");
         if (!File.Exists(metrics)) throw new FileNotFoundException($"{directory}: holds no {MetricsLog.FileName}; is it a run directory?");
         var records = new MetricsLog(directory).Read();
-        if (records.Count == 0) throw new InvalidDataException($"{metrics}: holds no evaluations yet");
+        if (records.Count == 0) throw new IOException($"{metrics}: holds no evaluations yet");
         return new RunMetrics(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), records);
     }
 }
