@@ -74,6 +74,26 @@ public sealed class PlotTests
     }
 
     [Test]
+    public void APngThatCannotBeWrittenIsReportedAndTrainingGoesOn()
+    {
+        var plots = new PlotWriter();
+        string directory = _sandbox.PathOf("run");
+        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory, plots);
+        // A directory where the picture should go: the rename onto it fails at every validation.
+        Directory.CreateDirectory(Path.Combine(directory, LossPlot.FileName));
+        var reporter = new RecordingReporter();
+        var outcome = run.Train(new TrainingBudget(20, null), reporter, CancellationToken.None);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Completed));
+            Assert.That(reporter.Evaluations, Has.Count.EqualTo(2));
+            Assert.That(reporter.Notes, Has.Count.EqualTo(2).And.All.StartWith(Path.Combine(directory, LossPlot.FileName) + ": cannot be written: "));
+            Assert.That(plots.Enabled, Is.True, "a file problem is not a missing library");
+            Assert.That(File.Exists(Path.Combine(directory, LossPlot.FileName + ".tmp")), Is.False);
+        }
+    }
+
+    [Test]
     public void SavingReplacesTheFileAtomically()
     {
         var plots = new PlotWriter();

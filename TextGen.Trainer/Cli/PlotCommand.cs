@@ -24,7 +24,7 @@ internal static class PlotCommand
             string? off = null;
             if (!new PlotWriter().TrySave(path, LossPlot.Width, LossPlot.Height, () => LossPlot.Draw(runs), note => off = note))
             {
-                throw new IOException($"{path}: cannot be drawn: {off}");
+                throw new IOException(off);
             }
             output.WriteLine($"wrote {path} ({string.Join(", ", runs.Select(r => $"{r.Name}: {r.Records.Count} evaluations"))})");
             return Ok;
