@@ -64,7 +64,7 @@ internal sealed class LossPlot
             var lr = Curve(plot, steps, run.Records.Select(r => r.Lr), prefix + "learning rate", single ? Colors.Gray : palette.GetColor(i), LinePattern.Dotted, markers: false);
             lr.Axes.YAxis = plot.Axes.Right;
         }
-        plot.Title(single ? runs[0].Name : "validation (solid), training (dashed), learning rate (dotted, right axis)");
+        plot.Title(single ? runs[0].Name : "validation solid, training dashed, lr dotted (right)");
         plot.XLabel("step");
         plot.YLabel("loss (nats per character)");
         plot.Axes.Right.Label.Text = "learning rate";
