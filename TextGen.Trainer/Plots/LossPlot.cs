@@ -68,6 +68,9 @@ internal sealed class LossPlot
         plot.XLabel("step");
         plot.YLabel("loss (nats per character)");
         plot.Axes.Right.Label.Text = "learning rate";
+        // From zero, so a constant rate is a line near the top rather than the middle of a made-up range around it.
+        double highestLr = runs.SelectMany(r => r.Records).Select(r => r.Lr).DefaultIfEmpty(0).Max();
+        if (highestLr > 0) plot.Axes.SetLimitsY(0, highestLr * 1.1, plot.Axes.Right);
         // Several runs need a long legend; beside the plot it never hides a curve.
         if (single) plot.ShowLegend(Alignment.UpperRight);
         else plot.ShowLegend(Edge.Right);
