@@ -1,5 +1,6 @@
 using TextGen.Tests.Support;
 using TextGen.Trainer.Checkpoints;
+using TextGen.Trainer.Plots;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Training;
 
@@ -46,7 +47,7 @@ public sealed class CheckpointTests
         PartialCopy(Latest, Latest + ".tmp");
         Assert.That(Checkpoint.Open(_run).Directory, Is.EqualTo(Latest));
         ResumeTo(20);
-        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
         Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
     }
 
@@ -62,7 +63,7 @@ public sealed class CheckpointTests
             Assert.That(found.State.Step, Is.EqualTo(10));
         }
         ResumeTo(20);
-        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
         Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
     }
 
@@ -89,7 +90,7 @@ public sealed class CheckpointTests
         foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(Latest + ".old", Path.GetFileName(file)));
         ResumeTo(20);
         Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
-        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
     }
 
     [Test]
@@ -149,7 +150,7 @@ public sealed class CheckpointTests
             Assert.That(result.ExitCode, Is.EqualTo(1), result.Error);
             Assert.That(result.Error, Does.StartWith($"{Latest}: cannot write checkpoint: "));
             Assert.That(result.Error, Does.Not.Contain("   at "));
-            Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", "metrics.jsonl" }));
+            Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
             Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(10));
             Assert.That(File.ReadAllBytes(Path.Combine(Latest, "optimizer.bin")), Is.EqualTo(before));
         }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using TextGen.Runtime.Evaluation;
 using TextGen.Runtime.Format;
@@ -218,19 +217,6 @@ internal static class ModelCommands
         {
             return null;
         }
-    }
-
-    private static string Json(Action<Utf8JsonWriter> body)
-    {
-        using var buffer = new MemoryStream();
-        // Relaxed escaping keeps '+' and non-ASCII readable; nothing here is embedded in HTML.
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            json.WriteStartObject();
-            body(json);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     // Control characters shown as escapes, so a vocabulary with a newline stays on one line.

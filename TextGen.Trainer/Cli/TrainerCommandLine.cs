@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using TextGen.Runtime.Format;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
@@ -9,8 +12,9 @@ using TextGen.Trainer.Training;
 namespace TextGen.Trainer.Cli;
 
 /// <summary>
-/// The command line: <c>train</c>, <c>resume</c>, <c>export</c>, <c>eval</c>, <c>inspect</c> and <c>sample</c>. Exit codes: 0 done (or interrupted with a
-/// checkpoint), 1 failure, 2 usage error; every message goes to standard error without a stack trace.
+/// The command line: <c>train</c>, <c>resume</c>, <c>export</c>, <c>eval</c>, <c>inspect</c>, <c>sample</c>, <c>lr-find</c> and
+/// <c>plot</c>. Exit codes: 0 done (or interrupted with a checkpoint), 1 failure, 2 usage error; every message goes to
+/// standard error without a stack trace.
 /// </summary>
 internal static class TrainerCommandLine
 {
@@ -38,6 +42,8 @@ internal static class TrainerCommandLine
             ModelCommands.Evaluate(output),
             ModelCommands.Inspect(output),
             ModelCommands.Sample(output),
+            TrainingCommands.FindLearningRate(output, cancel),
+            PlotCommand.Create(output),
         };
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -55,7 +61,7 @@ internal static class TrainerCommandLine
             error.WriteLine(e.Message);
             return Usage;
         }
-        catch (Exception e) when (e is TrainingDivergedException or CorpusException or CheckpointException or ModelFormatException)
+        catch (Exception e) when (e is TrainingDivergedException or OperationCanceledException or CorpusException or CheckpointException or ModelFormatException or IOException or UnauthorizedAccessException)
         {
             error.WriteLine(e.Message);
             return Failure;
@@ -106,6 +112,20 @@ internal static class TrainerCommandLine
         {
             throw new ModelFormatException(path, $"cannot write: {FileSystemError.Describe(e)}", e);
         }
+    }
+
+    /// <summary>One JSON object on one line, written by <paramref name="body"/>: the machine-readable last line of a command.</summary>
+    public static string Json(Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        // Relaxed escaping keeps '+' and non-ASCII readable; nothing here is embedded in HTML.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            body(json);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>An option with a default value, shown in help.</summary>

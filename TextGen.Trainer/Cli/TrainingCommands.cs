@@ -1,92 +1,91 @@
 using System.CommandLine;
+using System.Globalization;
 using TextGen.Runtime.Format;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Export;
+using TextGen.Trainer.Plots;
 using TextGen.Trainer.Training;
 using static TextGen.Trainer.Cli.TrainerCommandLine;
 
 namespace TextGen.Trainer.Cli;
 
-/// <summary>The <c>train</c> and <c>resume</c> commands: options, checks, and the session they run.</summary>
+/// <summary>The <c>train</c>, <c>resume</c> and <c>lr-find</c> commands: options, checks, and the session they run.</summary>
 internal static class TrainingCommands
 {
+    private const string AutoLr = "auto";
+
     private static readonly TrainingConfig Defaults = TrainingConfig.Defaults;
 
     /// <summary><c>train --corpus PATH --out DIR [options]</c>.</summary>
     public static Command Train(TextWriter output, CancellationToken cancel)
     {
-        var corpus = new Option<string>("--corpus") { Description = "UTF-8 training text", Required = true, HelpName = "PATH" };
-        var outDir = new Option<string>("--out") { Description = "New run directory: checkpoints, metrics.jsonl, model.tgm", Required = true, HelpName = "DIR" };
-        var arch = Choice("--arch", "Recurrent cell", Defaults.Arch.ToString().ToLowerInvariant(), "lstm", "gru", "rnn");
-        var layers = Number("--layers", "Stacked recurrent layers", Defaults.Layers);
-        var hidden = Number("--hidden", "Hidden units per layer", Defaults.Hidden);
-        var embedding = Number("--embedding", "Embedding width; 0 feeds one-hot vectors", Defaults.Embedding);
-        var seqLen = Number("--seq-len", "Characters per stream per step (BPTT truncation length)", Defaults.SeqLen);
-        var batch = Number("--batch", "Parallel streams per step", Defaults.Batch);
-        var lr = Number("--lr", "Adam learning rate", Defaults.Lr);
+        var model = new ModelOptions("New run directory: checkpoints, metrics.jsonl, loss.png, model.tgm");
+        var lr = new Option<string>("--lr")
+        {
+            Description = $"Adam learning rate, or {AutoLr}: run the learning-rate range test first (DIR/lr_find.*) and train at its suggestion",
+            DefaultValueFactory = _ => Defaults.Lr.ToString(CultureInfo.InvariantCulture),
+            HelpName = "X|auto",
+        };
         var schedule = Choice("--schedule", "Learning-rate schedule: constant; cosine (linear warmup, then down to lr/10); step (times --decay-factor every --decay-every steps)",
             Defaults.Schedule.ToString().ToLowerInvariant(), "constant", "cosine", "step");
         var warmup = new Option<int?>("--warmup") { Description = "Warmup steps of the cosine schedule [default: a tenth of --steps, at most 100]", HelpName = "N" };
         var decayEvery = Number("--decay-every", "Steps between decays of the step schedule", Defaults.DecayEvery);
         var decayFactor = Number("--decay-factor", "Factor of each decay of the step schedule", Defaults.DecayFactor);
-        var dropout = Number("--dropout", "Dropout between recurrent layers and before the output layer", Defaults.Dropout);
-        var clip = Number("--clip", "Gradient-norm clipping threshold", Defaults.Clip);
         var steps = new Option<long?>("--steps") { Description = $"Steps to train [default: {Defaults.Steps}]", HelpName = "N" };
         var minutes = new Option<double?>("--minutes") { Description = "Train for this many minutes instead of --steps", HelpName = "M" };
         var evalEvery = Number("--eval-every", "Steps between validations on the whole validation split", Defaults.EvalEvery);
         var checkpointEvery = Number("--checkpoint-every", "Steps between checkpoints", Defaults.CheckpointEvery);
-        var seed = Number("--seed", "Seed of initialization, dropout and the data walk", Defaults.Seed);
-        var threads = Number("--threads", "libtorch threads; 0 uses every core", Defaults.Threads);
-        var valFraction = Number("--val-fraction", "Share at the end of the corpus held out for validation", Defaults.ValFraction);
         var keepBest = new Option<bool>("--keep-best") { Description = "Keep the best-validation checkpoint in DIR/best and export model.tgm from it" };
         var onDivergence = Choice("--on-divergence", "stop: end the run naming the learning rate; rollback: reload the last checkpoint and halve the rate",
             "stop", "stop", "rollback");
-
-        var command = new Command("train", "Train a new model; writes DIR/model.tgm at the end.")
+        var recreateOptimizer = new Option<int?>("--recreate-optimizer-every")
         {
-            corpus, outDir, arch, layers, hidden, embedding, seqLen, batch, lr, schedule, warmup, decayEvery, decayFactor,
-            dropout, clip, steps, minutes, evalEvery, checkpointEvery, seed, threads, valFraction, keepBest, onDivergence,
+            Description = "Replace Adam by a fresh one every K steps. This is the blog's mistake, kept only to demonstrate it: expect a worse model.",
+            HelpName = "K",
         };
+
+        var command = new Command("train", "Train a new model; writes DIR/model.tgm at the end.");
+        model.AddTo(command);
+        foreach (Option option in new Option[] { lr, schedule, warmup, decayEvery, decayFactor, steps, minutes, evalEvery, checkpointEvery, keepBest, onDivergence, recreateOptimizer })
+        {
+            command.Options.Add(option);
+        }
         command.SetAction(parse =>
         {
             long? stepCount = parse.GetValue(steps);
             double? minuteCount = parse.GetValue(minutes);
             if (stepCount is not null && minuteCount is not null) throw new UsageException("give either --steps or --minutes, not both");
-            var config = new TrainingConfig
+            string lrText = parse.GetRequiredValue(lr);
+            bool auto = lrText == AutoLr;
+            var config = model.Read(parse) with
             {
-                Corpus = parse.GetRequiredValue(corpus),
-                Arch = Enum.Parse<CellKind>(parse.GetRequiredValue(arch), ignoreCase: true),
-                Layers = parse.GetValue(layers),
-                Hidden = parse.GetValue(hidden),
-                Embedding = parse.GetValue(embedding),
-                SeqLen = parse.GetValue(seqLen),
-                Batch = parse.GetValue(batch),
-                Lr = parse.GetValue(lr),
+                Lr = auto ? Defaults.Lr : ParseLr(lrText),
                 Schedule = Enum.Parse<ScheduleKind>(parse.GetRequiredValue(schedule), ignoreCase: true),
                 Warmup = parse.GetValue(warmup),
                 DecayEvery = parse.GetValue(decayEvery),
                 DecayFactor = parse.GetValue(decayFactor),
-                Dropout = parse.GetValue(dropout),
-                Clip = parse.GetValue(clip),
                 Steps = minuteCount is null ? stepCount ?? Defaults.Steps : null,
                 Minutes = minuteCount,
                 EvalEvery = parse.GetValue(evalEvery),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
-                Seed = parse.GetValue(seed),
-                Threads = parse.GetValue(threads),
-                ValFraction = parse.GetValue(valFraction),
                 KeepBest = parse.GetValue(keepBest),
                 OnDivergence = Enum.Parse<DivergenceAction>(parse.GetRequiredValue(onDivergence), ignoreCase: true),
+                RecreateOptimizerEvery = parse.GetValue(recreateOptimizer),
             };
             var problems = config.Problems();
             if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
-            return Start(config, parse.GetRequiredValue(outDir), output, cancel);
+            return Start(config, auto, parse.GetRequiredValue(model.Out), output, cancel);
         });
         return command;
     }
 
-    private static int Start(TrainingConfig config, string directory, TextWriter output, CancellationToken cancel)
+    private static double ParseLr(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double lr)
+            ? lr
+            : throw new UsageException($"--lr must be a number or {AutoLr} (got {text})");
+
+    private static int Start(TrainingConfig config, bool autoLr, string directory, TextWriter output, CancellationToken cancel)
     {
         if (File.Exists(directory)) throw new UsageException($"--out {directory} is a file; give a directory for the run");
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
@@ -96,10 +95,21 @@ internal static class TrainingCommands
         var corpus = Corpus.Load(config.Corpus);
 
         bool created = !Directory.Exists(directory);
+        var plots = new PlotWriter();
         TrainingRun run;
         try
         {
-            run = TrainingRun.Start(config, corpus, directory);
+            if (autoLr)
+            {
+                Directory.CreateDirectory(directory);
+                var sweep = RangeTest(config, corpus, directory, LearningRateFinder.DefaultSteps, plots, output, cancel);
+                // The suggestion becomes the run's --lr, so checkpoints, a resume and the exported metadata all
+                // carry the number, and nothing ever runs the test again.
+                config = config with { Lr = sweep.SuggestedLr };
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"--lr auto: training at {config.Lr:G3}, the range test's suggestion (the curve is in {Path.Combine(directory, LearningRatePlot.FileName)})"));
+            }
+            run = TrainingRun.Start(config, corpus, directory, plots);
         }
         catch when (created)
         {
@@ -109,9 +119,65 @@ internal static class TrainingCommands
         }
         using (run)
         {
+            if (config.RecreateOptimizerEvery is int every) output.WriteLine($"warning: --recreate-optimizer-every {every} discards Adam's moment estimates and step counts every {every} steps; this reproduces the blog's mistake");
             output.WriteLine($"training {config.Arch.ToString().ToLowerInvariant()} {config.Layers}x{config.Hidden} on {corpus.Name} ({corpus.Scalars.Length} characters, {run.Model.Architecture.VocabularySize} symbols, {run.Model.Architecture.ParameterCount()} parameters) into {directory}");
             return Finish(run, TrainingBudget.ForTrain(config), directory, output, cancel);
         }
+    }
+
+    /// <summary><c>lr-find --corpus PATH --out DIR [--steps N] [model options]</c>; the last stdout line is JSON.</summary>
+    public static Command FindLearningRate(TextWriter output, CancellationToken cancel)
+    {
+        var model = new ModelOptions("Directory for lr_find.csv and lr_find.png (created if missing)");
+        var steps = Number("--steps", $"Steps of the sweep from {LearningRateSweep.StartLr:G1} to {LearningRateSweep.EndLr:G1}", LearningRateFinder.DefaultSteps);
+        var command = new Command("lr-find", "Learning-rate range test: train a fresh model at exponentially growing rates and suggest one.");
+        model.AddTo(command);
+        command.Options.Add(steps);
+        command.SetAction(parse =>
+        {
+            int count = parse.GetValue(steps);
+            if (count < 10 || count > 100_000) throw new UsageException($"--steps must be between 10 and 100000 (got {count})");
+            var config = model.Read(parse);
+            var problems = config.Problems();
+            if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
+            string directory = parse.GetRequiredValue(model.Out);
+            if (File.Exists(directory)) throw new UsageException($"--out {directory} is a file; give a directory");
+
+            var corpus = Corpus.Load(config.Corpus);
+            Directory.CreateDirectory(directory);
+            var sweep = RangeTest(config, corpus, directory, count, new PlotWriter(), output, cancel);
+            output.WriteLine(Json(json =>
+            {
+                json.WriteNumber("suggested_lr", sweep.SuggestedLr);
+                if (sweep.DivergedAtLr is double diverged) json.WriteNumber("diverged_at_lr", diverged);
+                else json.WriteNull("diverged_at_lr");
+            }));
+            return Ok;
+        });
+        return command;
+    }
+
+    // The range test with its files and its report, shared by lr-find and train --lr auto.
+    private static LearningRateSweep RangeTest(TrainingConfig config, Corpus corpus, string directory, int steps, PlotWriter plots, TextWriter output, CancellationToken cancel)
+    {
+        var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"learning-rate range test: {steps} steps from {LearningRateSweep.StartLr:G1} to {LearningRateSweep.EndLr:G1} on {corpus.Name}, {config.Arch.ToString().ToLowerInvariant()} {config.Layers}x{config.Hidden}"));
+        int every = Math.Max(1, steps / 10);
+        var sweep = LearningRateFinder.Run(config, data, steps, progress =>
+        {
+            if (progress.Points.Count % every != 0 && !progress.IsOver) return;
+            var point = progress.Points[^1];
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  step {progress.Points.Count,5} | lr {point.Lr,9:G3} | loss {point.Loss,7:F4} | smoothed {point.SmoothedLoss,7:F4}"));
+        }, cancel);
+
+        sweep.WriteCsv(Path.Combine(directory, LearningRateSweep.CsvFileName));
+        plots.TrySave(Path.Combine(directory, LearningRatePlot.FileName), LossPlot.Width, LossPlot.Height, () => LearningRatePlot.Draw(sweep), output.WriteLine);
+        string divergence = sweep.DivergedAtLr is double d ? string.Create(CultureInfo.InvariantCulture, $"diverged at lr {d:G3}") : "did not diverge";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"lowest smoothed loss at lr {sweep.MinimumLr:G3}; suggested lr {sweep.SuggestedLr:G3} (a tenth of that); {divergence}"));
+        return sweep;
     }
 
     /// <summary><c>resume DIR [--steps N | --minutes M] [--reset-optimizer]</c>.</summary>

@@ -27,6 +27,11 @@ internal sealed class MetricsLog
     /// <summary>The log of the run in <paramref name="runDirectory"/>.</summary>
     public MetricsLog(string runDirectory) => _path = Path.Combine(runDirectory, FileName);
 
+    /// <summary>Every complete line so far, in order; empty when the file does not exist yet.</summary>
+    /// <exception cref="IOException">The file exists but cannot be read.</exception>
+    public IReadOnlyList<EvaluationRecord> Read() =>
+        File.Exists(_path) ? File.ReadAllLines(_path).Select(Parse).OfType<EvaluationRecord>().ToList() : [];
+
     /// <summary>Appends one line.</summary>
     public void Append(EvaluationRecord record)
     {
@@ -52,24 +57,35 @@ internal sealed class MetricsLog
     public void TruncateAfter(long step)
     {
         if (!File.Exists(_path)) return;
-        var kept = File.ReadAllLines(_path).Where(line => StepOf(line) is long s && s <= step).ToList();
+        var kept = File.ReadAllLines(_path).Where(line => Parse(line) is { } record && record.Step <= step).ToList();
         string temp = _path + ".tmp";
         File.WriteAllLines(temp, kept, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         File.Move(temp, _path, overwrite: true);
     }
 
-    private static long? StepOf(string line)
+    // Null for a line torn by a crash mid-write, or one that is not a metrics record at all.
+    private static EvaluationRecord? Parse(string line)
     {
         try
         {
             using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.TryGetProperty("step", out var step) && step.TryGetInt64(out long value) ? value : null;
+            var r = doc.RootElement;
+            return new EvaluationRecord(
+                r.GetProperty("step").GetInt64(),
+                r.GetProperty("epoch").GetDouble(),
+                r.GetProperty("lr").GetDouble(),
+                ReadLoss(r.GetProperty("train_loss")),
+                ReadLoss(r.GetProperty("val_loss")),
+                r.GetProperty("chars_per_sec").GetDouble(),
+                r.GetProperty("elapsed_s").GetDouble());
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            return null; // a line torn by a crash mid-write
+            return null;
         }
     }
+
+    private static double ReadLoss(JsonElement value) => value.ValueKind == JsonValueKind.Null ? double.NaN : value.GetDouble();
 
     // JSON has no NaN; a diverged loss is written as null rather than breaking every reader of the file.
     private static void WriteLoss(Utf8JsonWriter json, string name, double value)

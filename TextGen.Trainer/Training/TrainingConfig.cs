@@ -105,6 +105,12 @@ internal sealed record TrainingConfig
     /// <summary>What the divergence guard does.</summary>
     public DivergenceAction OnDivergence { get; init; } = DivergenceAction.Stop;
 
+    /// <summary>
+    /// Replace Adam by a fresh one every this many steps; null (the default) keeps one Adam for the whole run.
+    /// Only for demonstrating the blog's mistake: it restarts the moment estimates and the bias correction.
+    /// </summary>
+    public int? RecreateOptimizerEvery { get; init; }
+
     /// <summary>The cosine schedule's warmup: as given, or a tenth of the run up to 100 steps.</summary>
     public long WarmupSteps() => Warmup ?? Math.Min(100, (Steps ?? 0) / 10);
 
@@ -151,6 +157,7 @@ internal sealed record TrainingConfig
         Range("--checkpoint-every", CheckpointEvery, 1, int.MaxValue);
         Range("--threads", Threads, 0, 1024);
         Fraction("--val-fraction", ValFraction, zeroAllowed: false);
+        if (RecreateOptimizerEvery is int every) Range("--recreate-optimizer-every", every, 1, int.MaxValue);
         if (!Enum.IsDefined(OnDivergence)) problems.Add($"--on-divergence must be stop or rollback (got {OnDivergence})");
         if (string.IsNullOrWhiteSpace(Corpus)) problems.Add("--corpus is required");
         return problems;

@@ -4,6 +4,7 @@ using TextGen.Runtime.Format;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Model;
+using TextGen.Trainer.Plots;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,14 +40,11 @@ internal sealed class TrainingRun : IDisposable
     private readonly TrainingConfig _config;
     private readonly Corpus _corpus;
     private readonly TrainingData _data;
-    private readonly CharModel _model;
-    private readonly Parameter[] _parameters;
-    private readonly Adam _optimizer; // constructed once, in the constructor; checkpoints restore it, nothing re-creates it
+    private readonly Learner _learner; // its Adam is constructed once; checkpoints restore it, only --recreate-optimizer-every replaces it
     private readonly LearningRateSchedule _schedule;
     private readonly MetricsLog _metrics;
+    private readonly LossPlot _plot;
 
-    private TruncatedBpttBatches _batches;
-    private RecurrentState _carried;
     private long _step;
     private double _elapsedBefore; // training seconds of earlier sessions
     private readonly Stopwatch _session = new();
@@ -61,22 +59,16 @@ internal sealed class TrainingRun : IDisposable
     private long _stepChars;
     private double _lastLr;
 
-    private TrainingRun(string directory, TrainingConfig config, Corpus corpus, TrainingData data)
+    private TrainingRun(string directory, TrainingConfig config, Corpus corpus, TrainingData data, PlotWriter? plots)
     {
         _directory = directory;
         _config = config;
         _corpus = corpus;
         _data = data;
-        if (config.Threads > 0) torch.set_num_threads(config.Threads);
-        torch.manual_seed(config.Seed);
-        var architecture = new ModelArchitecture(config.Arch, config.Layers, config.Hidden, config.Embedding, data.Vocabulary.Scalars);
-        _model = new CharModel(architecture, config.Dropout);
-        _parameters = _model.parameters().ToArray();
-        _optimizer = torch.optim.Adam(_parameters, lr: config.Lr);
+        _learner = new Learner(config, data);
         _schedule = new LearningRateSchedule(config);
         _metrics = new MetricsLog(directory);
-        _batches = new TruncatedBpttBatches(data.Training, config.Batch, config.SeqLen, TruncatedBpttBatches.Start(config.Seed));
-        _carried = _model.ZeroState(config.Batch);
+        _plot = new LossPlot(directory, plots ?? new PlotWriter());
     }
 
     /// <summary>Version of this trainer, recorded in checkpoints and exported files.</summary>
@@ -84,10 +76,10 @@ internal sealed class TrainingRun : IDisposable
         typeof(TrainingRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     /// <summary>The run's model.</summary>
-    public CharModel Model => _model;
+    public CharModel Model => _learner.Model;
 
     /// <summary>The run's one optimizer.</summary>
-    public Adam Optimizer => _optimizer;
+    public Adam Optimizer => _learner.Optimizer;
 
     /// <summary>Steps taken.</summary>
     public long Step => _step;
@@ -102,13 +94,17 @@ internal sealed class TrainingRun : IDisposable
     /// Starts a run in <paramref name="directory"/> (created) and writes its step-0 checkpoint, so that a crash,
     /// a resume or a divergence rollback always has a checkpoint to go back to.
     /// </summary>
+    /// <param name="config">The run's settings.</param>
+    /// <param name="corpus">The text to train on.</param>
+    /// <param name="directory">The run directory.</param>
+    /// <param name="plots">Draws DIR/loss.png at every validation; pass the one a range test before the run used, so "plots are off" is said once.</param>
     /// <exception cref="CorpusException">The corpus is too short for the config.</exception>
     /// <exception cref="CheckpointException">The directory cannot be written.</exception>
-    public static TrainingRun Start(TrainingConfig config, Corpus corpus, string directory)
+    public static TrainingRun Start(TrainingConfig config, Corpus corpus, string directory, PlotWriter? plots = null)
     {
         var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen);
         Directory.CreateDirectory(directory);
-        var run = new TrainingRun(directory, config, corpus, data);
+        var run = new TrainingRun(directory, config, corpus, data, plots);
         run.SaveCheckpoint(Checkpoint.LatestName);
         return run;
     }
@@ -128,7 +124,7 @@ internal sealed class TrainingRun : IDisposable
             throw new CorpusException(corpus.Path, $"changed since the checkpoint was written (sha256 {corpus.Sha256}, the run trained on {state.CorpusSha256}); a resume needs the same text");
         }
         var data = TrainingData.Split(corpus, state.Config.ValFraction, state.Config.Batch, state.Config.SeqLen, new Vocabulary(state.Vocabulary));
-        var run = new TrainingRun(directory, state.Config, corpus, data);
+        var run = new TrainingRun(directory, state.Config, corpus, data, plots: null);
         run.Restore(checkpoint, restoreOptimizer: !resetOptimizer);
         run._elapsedBefore = state.ElapsedSeconds;
         run._metrics.TruncateAfter(state.Step);
@@ -177,41 +173,25 @@ internal sealed class TrainingRun : IDisposable
         }
     }
 
-    // One step of truncated BPTT: the chunk's forward pass starts from the carried state, whose graph was cut.
     private double TrainStep(double lr)
     {
+        // Only the demonstration option gets here with a step count to act on; the normal path keeps its one Adam.
+        if (_config.RecreateOptimizerEvery is int every && _step > 0 && _step % every == 0) _learner.RecreateOptimizer();
         long started = Stopwatch.GetTimestamp();
-        using var scope = torch.NewDisposeScope();
-        var batch = _batches.Next();
-        if (batch.StartsEpoch)
-        {
-            _carried.Dispose();
-            _carried = _model.ZeroState(_config.Batch);
-        }
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-
-        var (logits, next) = _model.forward(batch.Inputs, _carried);
-        var loss = nn.functional.cross_entropy(logits.reshape(-1, _data.Vocabulary.Count), batch.Targets.reshape(-1));
-        _optimizer.zero_grad();
-        loss.backward();
-        nn.utils.clip_grad_norm_(_parameters, _config.Clip);
-        _optimizer.step();
-
-        _carried.Dispose();
-        _carried = next.Detached();
+        double loss = _learner.Step(lr);
         _valLoss = null;
         _lastLr = lr;
         _stepSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
-        _stepChars += _batches.CharactersPerBatch;
-        return loss.item<float>();
+        _stepChars += _learner.Batches.CharactersPerBatch;
+        return loss;
     }
 
     private void Evaluate(ITrainingReporter reporter)
     {
-        double valLoss = Validation.Loss(_model, _data.Validation, _config.Batch, _config.SeqLen);
+        double valLoss = Validation.Loss(_learner.Model, _data.Validation, _config.Batch, _config.SeqLen);
         var record = new EvaluationRecord(
             _step,
-            _batches.EpochProgress,
+            _learner.Batches.EpochProgress,
             _lastLr,
             _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valLoss,
@@ -219,6 +199,7 @@ internal sealed class TrainingRun : IDisposable
             ElapsedSeconds);
         _metrics.Append(record);
         reporter.Evaluated(record);
+        _plot.Update(reporter.Note);
         (_trainLossSum, _trainLossCount, _stepSeconds, _stepChars) = (0, 0, 0, 0);
         _valLoss = valLoss;
         if (valLoss < _bestValLoss)
@@ -253,13 +234,11 @@ internal sealed class TrainingRun : IDisposable
     private void Restore(Checkpoint checkpoint, bool restoreOptimizer)
     {
         var state = checkpoint.State;
-        checkpoint.LoadModel(_model);
-        if (restoreOptimizer) checkpoint.LoadOptimizer(_optimizer);
+        checkpoint.LoadModel(_learner.Model);
+        if (restoreOptimizer) checkpoint.LoadOptimizer(_learner.Optimizer);
         checkpoint.RestoreTorchRandom();
-        var carried = checkpoint.LoadHidden(_model, _config.Batch);
-        _carried.Dispose();
-        _carried = carried;
-        _batches = new TruncatedBpttBatches(_data.Training, _config.Batch, _config.SeqLen, state.Cursor);
+        _learner.Carry(checkpoint.LoadHidden(_learner.Model, _config.Batch));
+        _learner.Batches = new TruncatedBpttBatches(_data.Training, _config.Batch, _config.SeqLen, state.Cursor);
         _step = state.Step;
         _lrScale = state.LrScale;
         _rollbacks = state.Rollbacks;
@@ -282,7 +261,7 @@ internal sealed class TrainingRun : IDisposable
             CorpusSha256 = _corpus.Sha256,
             Step = _step,
             ElapsedSeconds = ElapsedSeconds,
-            Cursor = _batches.Cursor,
+            Cursor = _learner.Batches.Cursor,
             LrScale = _lrScale,
             Rollbacks = _rollbacks,
             Guard = _guard.State,
@@ -291,14 +270,12 @@ internal sealed class TrainingRun : IDisposable
             TrainLossSum = _trainLossSum,
             TrainLossCount = _trainLossCount,
         };
-        Checkpoint.Write(_directory, name, state, _model, _optimizer, _carried);
+        Checkpoint.Write(_directory, name, state, _learner.Model, _learner.Optimizer, _learner.Carried);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        _carried.Dispose();
-        _optimizer.Dispose();
-        _model.Dispose();
+        _learner.Dispose();
     }
 }
