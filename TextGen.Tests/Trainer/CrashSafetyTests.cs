@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Cli;
+using TextGen.Trainer.Plots;
 using TextGen.Trainer.Training;
 
 namespace TextGen.Tests.Trainer;
@@ -85,7 +86,7 @@ public sealed class CrashSafetyTests
         {
             Assert.That(hits, Has.Count.GreaterThanOrEqualTo(3), "kills that left a write's temporary or old directory behind");
             Assert.That(Directory.GetFileSystemEntries(directory).Select(Path.GetFileName).Order(),
-                Is.EqualTo(new[] { Checkpoint.BestName, Checkpoint.LatestName, MetricsLog.FileName, "model.tgm" }), "each resume cleaned up what a kill left");
+                Is.EqualTo(new[] { Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, MetricsLog.FileName, "model.tgm" }), "each resume cleaned up what a kill left");
             Assert.That(MetricSteps(directory), Is.Ordered.Ascending.And.Unique, "metrics.jsonl: no torn or repeated lines");
         }
     }

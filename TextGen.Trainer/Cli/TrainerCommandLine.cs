@@ -61,7 +61,7 @@ internal static class TrainerCommandLine
             error.WriteLine(e.Message);
             return Usage;
         }
-        catch (Exception e) when (e is TrainingDivergedException or OperationCanceledException or CorpusException or CheckpointException or ModelFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TrainingDivergedException or OperationCanceledException or CorpusException or CheckpointException or ModelFormatException)
         {
             error.WriteLine(e.Message);
             return Failure;
