@@ -144,12 +144,12 @@ public sealed class TrainerCommandLineTests
     [Test]
     public void ExportRejectsUnsupportedDtypeAndMissingRuns()
     {
-        var (dtypeCode, _, dtypeError) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"), "--dtype", "q8");
+        var (dtypeCode, _, dtypeError) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"), "--dtype", "q4");
         var (missingCode, _, missingError) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"));
         using (Assert.EnterMultipleScope())
         {
             Assert.That(dtypeCode, Is.EqualTo(TrainerCommandLine.Usage));
-            Assert.That(dtypeError, Does.Contain("--dtype: Argument 'q8' not recognized"));
+            Assert.That(dtypeError, Does.Contain("--dtype: Argument 'q4' not recognized"));
             Assert.That(missingCode, Is.EqualTo(TrainerCommandLine.Failure));
             Assert.That(missingError, Does.Contain($"{_out}: no such directory"));
         }
