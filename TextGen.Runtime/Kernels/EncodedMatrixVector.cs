@@ -145,14 +145,18 @@ internal static class EncodedMatrixVector
                 {
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
-                    low0 = madd.Invoke(d.Load8(row0, scale0, j), vLow, low0);
-                    high0 = madd.Invoke(d.Load8(row0, scale0, j + 8), vHigh, high0);
-                    low1 = madd.Invoke(d.Load8(row1, scale1, j), vLow, low1);
-                    high1 = madd.Invoke(d.Load8(row1, scale1, j + 8), vHigh, high1);
-                    low2 = madd.Invoke(d.Load8(row2, scale2, j), vLow, low2);
-                    high2 = madd.Invoke(d.Load8(row2, scale2, j + 8), vHigh, high2);
-                    low3 = madd.Invoke(d.Load8(row3, scale3, j), vLow, low3);
-                    high3 = madd.Invoke(d.Load8(row3, scale3, j + 8), vHigh, high3);
+                    d.Load(row0, scale0, j, out Vector256<float> w0Low, out Vector256<float> w0High);
+                    low0 = madd.Invoke(w0Low, vLow, low0);
+                    high0 = madd.Invoke(w0High, vHigh, high0);
+                    d.Load(row1, scale1, j, out Vector256<float> w1Low, out Vector256<float> w1High);
+                    low1 = madd.Invoke(w1Low, vLow, low1);
+                    high1 = madd.Invoke(w1High, vHigh, high1);
+                    d.Load(row2, scale2, j, out Vector256<float> w2Low, out Vector256<float> w2High);
+                    low2 = madd.Invoke(w2Low, vLow, low2);
+                    high2 = madd.Invoke(w2High, vHigh, high2);
+                    d.Load(row3, scale3, j, out Vector256<float> w3Low, out Vector256<float> w3High);
+                    low3 = madd.Invoke(w3Low, vLow, low3);
+                    high3 = madd.Invoke(w3High, vHigh, high3);
                 }
                 if (whole < n)
                 {
@@ -210,10 +214,10 @@ internal static class EncodedMatrixVector
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
-                    a0 = madd.Invoke(d.Load16(row0, scale0, j), vj, a0);
-                    a1 = madd.Invoke(d.Load16(row1, scale1, j), vj, a1);
-                    a2 = madd.Invoke(d.Load16(row2, scale2, j), vj, a2);
-                    a3 = madd.Invoke(d.Load16(row3, scale3, j), vj, a3);
+                    a0 = madd.Invoke(d.Load(row0, scale0, j), vj, a0);
+                    a1 = madd.Invoke(d.Load(row1, scale1, j), vj, a1);
+                    a2 = madd.Invoke(d.Load(row2, scale2, j), vj, a2);
+                    a3 = madd.Invoke(d.Load(row3, scale3, j), vj, a3);
                 }
                 if (whole < n)
                 {

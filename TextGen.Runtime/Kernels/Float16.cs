@@ -62,30 +62,29 @@ internal static class Float16
     }
 
 #if NET8_0_OR_GREATER
-    /// <summary>Eight halves (zero-extended to 32 bits each) to floats, exactly as <see cref="ToSingle(ushort)"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ToSingle(Vector256<uint> bits)
-    {
-        Vector256<float> magnitude = Vector256.ShiftLeft(bits & Vector256.Create(MagnitudeMask), MantissaShift).AsSingle() * Vector256.Create(ExponentRebias);
-        return (magnitude.AsUInt32() | Vector256.ShiftLeft(bits & Vector256.Create(SignMask), 16)).AsSingle();
-    }
+    // The vector form needs one shift, one mask and one multiply: a half sign-extended to 32 bits and shifted left by
+    // 13 has its exponent and mantissa in a float's places and its sign in bit 31 (bits 30..28 hold sign copies,
+    // which the mask clears); multiplying by 2^112 keeps the sign, so no separate sign handling is needed.
+    private const uint SignedLayoutMask = 0x8FFF_FFFF;
 
-    /// <summary>Sixteen halves (zero-extended to 32 bits each) to floats, exactly as <see cref="ToSingle(ushort)"/>.</summary>
+    /// <summary>Eight halves (sign-extended to 32 bits each) to floats, exactly as <see cref="ToSingle(ushort)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ToSingle(Vector512<uint> bits)
-    {
-        Vector512<float> magnitude = Vector512.ShiftLeft(bits & Vector512.Create(MagnitudeMask), MantissaShift).AsSingle() * Vector512.Create(ExponentRebias);
-        return (magnitude.AsUInt32() | Vector512.ShiftLeft(bits & Vector512.Create(SignMask), 16)).AsSingle();
-    }
+    public static Vector256<float> ToSingle(Vector256<int> signExtended)
+        => (Vector256.ShiftLeft(signExtended, MantissaShift) & Vector256.Create(SignedLayoutMask).AsInt32()).AsSingle() * Vector256.Create(ExponentRebias);
 
-    /// <summary>Zero-extends eight halves: one <c>vpmovzxwd</c> on AVX2.</summary>
+    /// <summary>Sixteen halves (sign-extended to 32 bits each) to floats, exactly as <see cref="ToSingle(ushort)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<uint> Widen(Vector128<ushort> halves)
-        => Avx2.IsSupported ? Avx2.ConvertToVector256Int32(halves).AsUInt32() : Vector256.Create(Vector128.WidenLower(halves), Vector128.WidenUpper(halves));
+    public static Vector512<float> ToSingle(Vector512<int> signExtended)
+        => (Vector512.ShiftLeft(signExtended, MantissaShift) & Vector512.Create(SignedLayoutMask).AsInt32()).AsSingle() * Vector512.Create(ExponentRebias);
 
-    /// <summary>Zero-extends sixteen halves: one <c>vpmovzxwd</c> on AVX-512.</summary>
+    /// <summary>Sign-extends eight halves: one <c>vpmovsxwd</c> on AVX2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<uint> Widen(Vector256<ushort> halves)
-        => Avx512F.IsSupported ? Avx512F.ConvertToVector512UInt32(halves) : Vector512.Create(Widen(halves.GetLower()), Widen(halves.GetUpper()));
+    public static Vector256<int> Widen(Vector128<short> halves)
+        => Avx2.IsSupported ? Avx2.ConvertToVector256Int32(halves) : Vector256.Create(Vector128.WidenLower(halves), Vector128.WidenUpper(halves));
+
+    /// <summary>Sign-extends sixteen halves: one <c>vpmovsxwd</c> on AVX-512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Widen(Vector256<short> halves)
+        => Avx512F.IsSupported ? Avx512F.ConvertToVector512Int32(halves) : Vector512.Create(Widen(halves.GetLower()), Widen(halves.GetUpper()));
 #endif
 }

@@ -16,11 +16,15 @@ internal readonly struct Float16Weights : IWeightDecoder
     public float Get(nuint rowStart, nuint scaleStart, int column) => Float16.ToSingle(_halves[(int)rowStart + column]);
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Load8(nuint rowStart, nuint scaleStart, nuint column)
-        => Float16.ToSingle(Float16.Widen(Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_halves), rowStart + column)));
+    public void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high)
+    {
+        ref short first = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves));
+        low = Float16.ToSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column)));
+        high = Float16.ToSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column + 8)));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Load16(nuint rowStart, nuint scaleStart, nuint column)
-        => Float16.ToSingle(Float16.Widen(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_halves), rowStart + column)));
+    public Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column)
+        => Float16.ToSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), rowStart + column)));
 #endif
 }

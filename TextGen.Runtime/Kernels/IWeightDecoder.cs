@@ -14,10 +14,10 @@ internal interface IWeightDecoder
     /// <summary>Element <paramref name="column"/> of the row: exactly <see cref="WeightRows"/>' indexer.</summary>
     float Get(nuint rowStart, nuint scaleStart, int column);
 #if NET8_0_OR_GREATER
-    /// <summary>Elements <paramref name="column"/>.. +8 of the row (column a multiple of 8, all inside the row).</summary>
-    Vector256<float> Load8(nuint rowStart, nuint scaleStart, nuint column);
+    /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row) as lanes 0..7 and 8..15.</summary>
+    void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high);
 
     /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row).</summary>
-    Vector512<float> Load16(nuint rowStart, nuint scaleStart, nuint column);
+    Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column);
 #endif
 }

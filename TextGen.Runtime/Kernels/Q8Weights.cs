@@ -30,19 +30,17 @@ internal readonly struct Q8Weights : IWeightDecoder
         => _quants[(int)rowStart + column] * _scales[(int)scaleStart + column / TensorEncoding.Q8BlockSize];
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Load8(nuint rowStart, nuint scaleStart, nuint column)
+    public void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high)
     {
-        // Eight bytes exactly: a 16-byte load could run past the end of the array at the last row.
+        // Two 8-byte loads, each sign-extended straight to eight int32 (vpmovsxbd); one scale broadcast serves both.
         ref byte first = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_quants), (nint)(rowStart + column)));
-        Vector128<sbyte> bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref first)).AsSByte();
-        Vector256<int> ints = Avx2.IsSupported
-            ? Avx2.ConvertToVector256Int32(bytes)
-            : Vector256.Create(Vector128.WidenLower(Vector128.WidenLower(bytes)), Vector128.WidenUpper(Vector128.WidenLower(bytes)));
-        return Vector256.ConvertToSingle(ints) * Vector256.Create(Scale(scaleStart, column));
+        Vector256<float> scale = Vector256.Create(Scale(scaleStart, column));
+        low = Vector256.ConvertToSingle(Widen(Unsafe.ReadUnaligned<long>(ref first))) * scale;
+        high = Vector256.ConvertToSingle(Widen(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref first, 8)))) * scale;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Load16(nuint rowStart, nuint scaleStart, nuint column)
+    public Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column)
     {
         Vector128<sbyte> bytes = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_quants), rowStart + column);
         Vector512<int> ints;
@@ -56,6 +54,14 @@ internal readonly struct Q8Weights : IWeightDecoder
             ints = Vector512.Create(Vector256.Create(Vector128.WidenLower(low), Vector128.WidenUpper(low)), Vector256.Create(Vector128.WidenLower(high), Vector128.WidenUpper(high)));
         }
         return Vector512.ConvertToSingle(ints) * Vector512.Create(Scale(scaleStart, column));
+    }
+
+    /// <summary>Eight int8 packed in a long, sign-extended to int32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Widen(long packed)
+    {
+        Vector128<sbyte> bytes = Vector128.CreateScalarUnsafe(packed).AsSByte();
+        return Avx2.IsSupported ? Avx2.ConvertToVector256Int32(bytes) : Vector256.Create(Vector128.WidenLower(Vector128.WidenLower(bytes)), Vector128.WidenUpper(Vector128.WidenLower(bytes)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -96,8 +96,9 @@ internal sealed class EncodedMatrixVectorTests
         var wide = new int[finite.Length];
         for (int i = 0; i + 16 <= finite.Length; i += 16)
         {
-            Vector512<float> v16 = Float16.ToSingle(Float16.Widen(Vector256.Create(finite.AsSpan(i, 16).ToArray())));
-            Vector256<float> v8 = Float16.ToSingle(Float16.Widen(Vector128.Create(finite.AsSpan(i, 8).ToArray())));
+            short[] block = finite.AsSpan(i, 16).ToArray().Select(b => (short)b).ToArray();
+            Vector512<float> v16 = Float16.ToSingle(Float16.Widen(Vector256.Create(block)));
+            Vector256<float> v8 = Float16.ToSingle(Float16.Widen(Vector128.Create(block.AsSpan(0, 8))));
             for (int k = 0; k < 16; k++) wide[i + k] = BitConverter.SingleToInt32Bits(v16[k]);
             for (int k = 0; k < 8; k++) Assert.That(BitConverter.SingleToInt32Bits(v8[k]), Is.EqualTo(expected[i + k]));
         }
