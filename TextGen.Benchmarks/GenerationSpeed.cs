@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
 using TextGen.Runtime.Model;
 using TextGen.Runtime.Sampling;
@@ -10,7 +11,9 @@ namespace TextGen.Benchmarks;
 /// <summary>
 /// Single-threaded generation speed of TextGen.Runtime in the default (fast) mode and in strict-determinism mode,
 /// interleaved round by round so that load from other processes hits both alike. Prints one JSON line per mode:
-/// <c>{"mode":…,"chars_per_sec":…,"us_per_char":…,"alloc_bytes_per_char":…}</c> (median round), then the ratio.
+/// <c>{"mode":…,"dtype":…,"chars_per_sec":…,"us_per_char":…,"alloc_bytes_per_char":…}</c> (median round), then the
+/// ratio per dtype. <c>--dtypes f32,f16,q8</c> converts the model's matrices in memory and interleaves every dtype and
+/// mode round by round, so one f32 file measures every dtype under the same load.
 /// </summary>
 internal static class GenerationSpeed
 {
@@ -20,38 +23,55 @@ internal static class GenerationSpeed
         var model = new Option<string>("--model") { Description = "Weight file", Required = true };
         var chars = new Option<int>("--chars") { Description = "Characters per round", DefaultValueFactory = _ => 20_000 };
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
-        var command = new Command("generation-speed", "Runtime chars/s, fast against strict mode") { model, chars, rounds };
-        command.SetAction(parse => Measure(parse.GetRequiredValue(model), parse.GetValue(chars), parse.GetValue(rounds)));
+        var dtype = new Option<string>("--dtypes") { Description = "Comma-separated dtypes (f32, f16, q8) to run the model's matrices in, converted in memory and interleaved round by round; default: the file's own" };
+        dtype.Validators.Add(result =>
+        {
+            string? list = result.GetValueOrDefault<string?>();
+            if (list is not null && list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is var names && (names.Length == 0 || names.Any(n => n is not ("f32" or "f16" or "q8"))))
+            {
+                result.AddError($"--dtypes must list f32, f16 or q8 (got \"{list}\")");
+            }
+        });
+        var command = new Command("generation-speed", "Runtime chars/s, fast against strict mode") { model, chars, rounds, dtype };
+        command.SetAction(parse => Measure(parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds)));
         return command;
     }
 
-    private static int Measure(string modelPath, int chars, int rounds)
+    private static int Measure(string modelPath, string? dtypeList, int chars, int rounds)
     {
-        var model = TextModel.Load(modelPath);
-        var modes = new[] { ("fast", false), ("strict", true) };
-        var rates = modes.ToDictionary(m => m.Item1, _ => new List<double>());
-        var allocations = modes.ToDictionary(m => m.Item1, _ => 0L);
+        var file = ModelFile.ReadFile(modelPath);
+        string[] dtypes = dtypeList?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            ?? new[] { file.Tensors.First(t => t.Shape.Count == 2).DType.ToString().ToLowerInvariant() };
+        var models = dtypes.ToDictionary(d => d, d => TextModel.FromFile(file.ConvertTo(Enum.Parse<TensorDType>(d, ignoreCase: true))));
+        var modes = dtypes.SelectMany(d => new[] { (Name: "fast", DType: d, Strict: false), (Name: "strict", DType: d, Strict: true) }).ToArray();
+        var rates = modes.ToDictionary(m => m, _ => new List<double>());
+        var allocations = modes.ToDictionary(m => m, _ => 0L);
         var buffer = new char[256];
-        foreach (var (_, strict) in modes) Run(model, strict, 2_000, buffer); // JIT and caches
+        foreach (var mode in modes) Run(models[mode.DType], mode.Strict, 2_000, buffer); // JIT and caches
         for (int round = 0; round < rounds; round++)
         {
-            foreach (var (name, strict) in modes)
+            foreach (var mode in modes)
             {
-                var (seconds, allocated) = Run(model, strict, chars, buffer);
-                allocations[name] += allocated;
-                rates[name].Add(chars / seconds);
+                var (seconds, allocated) = Run(models[mode.DType], mode.Strict, chars, buffer);
+                allocations[mode] += allocated;
+                rates[mode].Add(chars / seconds);
             }
         }
-        Console.WriteLine($"model {modelPath}: {model.Architecture.Cell} {model.Architecture.Layers}x{model.Architecture.HiddenSize}, {chars} chars x {rounds} rounds, single thread");
-        foreach (var (name, _) in modes)
+        var a = file.Architecture;
+        Console.WriteLine($"model {modelPath}: {a.Cell} {a.Layers}x{a.HiddenSize}, {chars} chars x {rounds} rounds, single thread");
+        double Median(List<double> values) => values.OrderBy(r => r).ElementAt(rounds / 2);
+        foreach (var mode in modes)
         {
-            double median = rates[name].OrderBy(r => r).ElementAt(rounds / 2);
-            double allocPerChar = (double)allocations[name] / ((long)chars * rounds);
+            double median = Median(rates[mode]);
+            double allocPerChar = (double)allocations[mode] / ((long)chars * rounds);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"mode\":\"{name}\",\"chars_per_sec\":{median:F0},\"us_per_char\":{1e6 / median:F2},\"alloc_bytes_per_char\":{allocPerChar:F3}}}"));
+                $"{{\"mode\":\"{mode.Name}\",\"dtype\":\"{mode.DType}\",\"chars_per_sec\":{median:F0},\"us_per_char\":{1e6 / median:F2},\"alloc_bytes_per_char\":{allocPerChar:F3}}}"));
         }
-        double ratio = rates["strict"].OrderBy(r => r).ElementAt(rounds / 2) / rates["fast"].OrderBy(r => r).ElementAt(rounds / 2);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"strict/fast speed: {ratio:F3}"));
+        foreach (string dtype in dtypes)
+        {
+            double ratio = Median(rates[("strict", dtype, true)]) / Median(rates[("fast", dtype, false)]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{dtype} strict/fast speed: {ratio:F3}"));
+        }
         return 0;
     }
 

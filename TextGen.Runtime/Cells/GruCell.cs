@@ -10,20 +10,19 @@ internal static class GruCell
     public static void Step(KernelMode mode, LayerWeights w, LayerInput input, Span<float> h, Span<float> gates, Span<float> hiddenNew)
     {
         int hidden = h.Length;
-        int inputSize = input.Vector.Length;
         Span<float> rz = gates.Slice(0, 2 * hidden);
         Span<float> r = gates.Slice(0, hidden);
         Span<float> z = gates.Slice(hidden, hidden);
         Span<float> n = gates.Slice(2 * hidden, hidden);
 
         // r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz): rows 0..2H of both matrices
-        MatrixVector.MultiplyPair(mode, input.Weights.Slice(0, 2 * hidden * inputSize), input.Vector,
-            w.HiddenWeights.AsSpan(0, 2 * hidden * hidden), h, input.Bias.Slice(0, 2 * hidden), rz);
+        MatrixVector.MultiplyPair(mode, input.Weights.Slice(0, 2 * hidden), input.Vector,
+            w.HiddenWeights.Slice(0, 2 * hidden), h, input.Bias.Slice(0, 2 * hidden), rz);
         Activations.Sigmoid(mode.Path, rz);
 
         // n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): r scales only the hidden product, so the two stay apart
-        MatrixVector.Multiply(mode, input.Weights.Slice(2 * hidden * inputSize), input.Vector, input.Bias.Slice(2 * hidden), n);
-        MatrixVector.Multiply(mode, w.HiddenWeights.AsSpan(2 * hidden * hidden), h, w.HiddenNewBias, hiddenNew);
+        MatrixVector.Multiply(mode, input.Weights.Slice(2 * hidden), input.Vector, input.Bias.Slice(2 * hidden), n);
+        MatrixVector.Multiply(mode, w.HiddenWeights.Slice(2 * hidden), h, w.HiddenNewBias, hiddenNew);
         for (int j = 0; j < hidden; j++) n[j] += r[j] * hiddenNew[j];
         Activations.Tanh(mode.Path, n);
 

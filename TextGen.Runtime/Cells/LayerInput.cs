@@ -1,3 +1,5 @@
+using TextGen.Runtime.Kernels;
+
 namespace TextGen.Runtime.Cells;
 
 /// <summary>
@@ -7,15 +9,15 @@ namespace TextGen.Runtime.Cells;
 /// </summary>
 internal readonly ref struct LayerInput
 {
-    public LayerInput(ReadOnlySpan<float> weights, ReadOnlySpan<float> vector, ReadOnlySpan<float> bias)
+    public LayerInput(WeightRows weights, ReadOnlySpan<float> vector, ReadOnlySpan<float> bias)
     {
         Weights = weights;
         Vector = vector;
         Bias = bias;
     }
 
-    /// <summary>(G*H, in) W_ih, gate blocks in PyTorch order; empty when <see cref="Bias"/> already holds W_ih·x.</summary>
-    public ReadOnlySpan<float> Weights { get; }
+    /// <summary>(G*H, in) W_ih in the file's dtype, gate blocks in PyTorch order; empty when <see cref="Bias"/> already holds W_ih·x.</summary>
+    public WeightRows Weights { get; }
 
     /// <summary>(in) x: the embedding row or the previous layer's h; empty with an input-table row.</summary>
     public ReadOnlySpan<float> Vector { get; }

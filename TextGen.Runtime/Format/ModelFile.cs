@@ -44,7 +44,10 @@ public sealed class ModelFile
 
     /// <summary>Creates file contents and validates them against <paramref name="architecture"/>.</summary>
     /// <param name="architecture">The model's shape and vocabulary.</param>
-    /// <param name="tensors">Exactly <see cref="ModelArchitecture.ExpectedTensors"/>: same names, order and shapes; f32; finite values.</param>
+    /// <param name="tensors">
+    /// Exactly <see cref="ModelArchitecture.ExpectedTensors"/>: same names, order and shapes; vectors f32, matrices
+    /// f32, f16 or q8; finite values and q8 scales.
+    /// </param>
     /// <param name="metadata">String keys (1 to <see cref="MaxKeyBytes"/> UTF-8 bytes) with string or finite number values.</param>
     /// <exception cref="ArgumentException">The tensors or metadata break a rule of docs/format.md.</exception>
     public ModelFile(ModelArchitecture architecture, IReadOnlyList<ModelTensor> tensors, IReadOnlyDictionary<string, MetadataValue> metadata)
@@ -126,6 +129,14 @@ public sealed class ModelFile
     public static ModelFile ReadFile(string path)
         => ModelFileReader.Read(ModelFileStorage.ReadFile(path, MaxFileBytes), path, ownsBuffer: true);
 
+    /// <summary>
+    /// These contents with every matrix stored as <paramref name="dtype"/> (see <see cref="ModelTensor.ConvertTo"/>;
+    /// biases stay f32) and the same metadata: how <c>export --dtype</c> makes f16 and q8 files.
+    /// </summary>
+    /// <exception cref="ArgumentException">A weight does not fit <paramref name="dtype"/>, or the dtype is unknown.</exception>
+    public ModelFile ConvertTo(TensorDType dtype)
+        => new(Architecture, Tensors.Select(t => t.ConvertTo(dtype)).ToArray(), Metadata);
+
     /// <summary>Serializes to the current format version. The same contents always give the same bytes.</summary>
     /// <exception cref="InvalidOperationException">The file would exceed <see cref="MaxFileBytes"/>.</exception>
     public byte[] ToBytes() => ModelFileWriter.Write(this);
@@ -167,6 +178,7 @@ public sealed class ModelFile
             throw new ArgumentException($"the architecture needs {specs.Count} tensors ({string.Join(", ", specs.Select(s => s.Name))}) but {tensors.Length} were given", nameof(tensors));
         }
         long totalBytes = 0;
+        TensorDType? matrixDType = null;
         for (int i = 0; i < specs.Count; i++)
         {
             var spec = specs[i];
@@ -174,15 +186,13 @@ public sealed class ModelFile
             string? problem =
                 tensor.Name != spec.Name ? $"tensor {i} is \"{tensor.Name}\" but the architecture needs \"{spec.Name}\" there (canonical order)"
                 : !tensor.Shape.SequenceEqual(spec.Shape) ? $"tensor {spec.Name} has shape ({string.Join(", ", tensor.Shape)}) but the architecture needs ({string.Join(", ", spec.Shape)})"
-                : ModelFileSchema.UnsupportedDTypeProblem((long)tensor.DType) ?? TensorElementsProblem(spec.ElementCount)
-                ?? (tensor.Data.Length != spec.ElementCount * sizeof(float) ? $"tensor {spec.Name} holds {tensor.Data.Length} bytes but its f32 shape needs {spec.ElementCount * sizeof(float)}" : null);
-            if (problem is null)
-            {
-                int nonFinite = LittleEndianFloat32.IndexOfNonFinite(tensor.Data.Span);
-                if (nonFinite >= 0) problem = $"element {nonFinite} of {spec.Name} is {LittleEndianFloat32.DescribeNonFinite(tensor.Data.Span, nonFinite)}; weights must be finite";
-            }
+                : TensorEncoding.DTypeProblem((long)tensor.DType, spec.Shape.Count, matrixDType) ?? TensorElementsProblem(spec.ElementCount)
+                ?? (tensor.Data.Length != TensorEncoding.DataBytes(tensor.DType, spec.Shape)
+                    ? $"tensor {spec.Name} holds {tensor.Data.Length} bytes but its {ModelFileSchema.DTypeName(tensor.DType)} shape needs {TensorEncoding.DataBytes(tensor.DType, spec.Shape)}" : null)
+                ?? TensorEncoding.ValueProblem(spec.Name, tensor.DType, spec.Shape, tensor.Data.Span, out _);
             if (problem is not null) throw new ArgumentException(problem, nameof(tensors));
             totalBytes += tensor.Data.Length;
+            if (spec.Shape.Count == 2) matrixDType = tensor.DType;
         }
         if (totalBytes > MaxFileBytes) throw new ArgumentException($"the tensors hold {totalBytes} bytes; a model file may hold at most {MaxFileBytes}", nameof(tensors));
     }

@@ -200,11 +200,16 @@ internal ref struct ModelFileReader
         var specs = architecture.ExpectedTensors();
         ReadArrayHeader(TensorsKey, specs.Count, specs.Count);
         var tensors = new ModelTensor[specs.Count];
-        for (int i = 0; i < specs.Count; i++) tensors[i] = ReadTensor($"{TensorsKey}[{i}]", specs[i]);
+        TensorDType? matrixDType = null;
+        for (int i = 0; i < specs.Count; i++)
+        {
+            tensors[i] = ReadTensor($"{TensorsKey}[{i}]", specs[i], matrixDType);
+            if (specs[i].Shape.Count == 2) matrixDType = tensors[i].DType;
+        }
         return tensors;
     }
 
-    private ModelTensor ReadTensor(string path, TensorSpec spec)
+    private ModelTensor ReadTensor(string path, TensorSpec spec, TensorDType? matrixDType)
     {
         var map = OpenMap(path, TensorKeys, depth: 3);
 
@@ -214,26 +219,25 @@ internal ref struct ModelFileReader
 
         ExpectKey(ref map, DTypeKey);
         long dtype = ReadInteger(path + "." + DTypeKey);
-        Check(UnsupportedDTypeProblem(dtype));
+        Check(TensorEncoding.DTypeProblem(dtype, spec.Shape.Count, matrixDType));
 
         ExpectKey(ref map, ShapeKey);
         int[] shape = ReadShape(path + "." + ShapeKey, spec);
         Check(ModelFile.TensorElementsProblem(spec.ElementCount));
 
         ExpectKey(ref map, DataKey);
-        var (start, length) = ReadBinary(path + "." + DataKey, spec.ElementCount * sizeof(float));
-        ReadOnlySpan<byte> data = _bytes.Span.Slice(start, length);
-        int nonFinite = LittleEndianFloat32.IndexOfNonFinite(data);
-        if (nonFinite >= 0)
+        var (start, length) = ReadBinary(path + "." + DataKey, TensorEncoding.DataBytes((TensorDType)dtype, shape));
+        string? problem = TensorEncoding.ValueProblem(spec.Name, (TensorDType)dtype, shape, _bytes.Span.Slice(start, length), out long offset);
+        if (problem is not null)
         {
-            _at = start + (long)nonFinite * sizeof(float);
-            throw Fail($"element {nonFinite} of {spec.Name} is {LittleEndianFloat32.DescribeNonFinite(data, nonFinite)}; weights must be finite");
+            _at = start + offset;
+            throw Fail(problem);
         }
         _payloads.Add((start, length));
 
         CloseMap(ref map);
         var memory = _bytes.Slice(start, length);
-        return ModelTensor.Adopt(name, TensorDType.F32, shape, _ownsBuffer ? memory : memory.ToArray());
+        return ModelTensor.Adopt(name, (TensorDType)dtype, shape, _ownsBuffer ? memory : memory.ToArray());
     }
 
     private int[] ReadShape(string path, TensorSpec spec)

@@ -70,16 +70,4 @@ internal static class ModelFileSchema
         TensorDType.Q8 => "q8",
         _ => $"code {(int)dtype}",
     };
-
-    /// <summary>
-    /// Why this runtime cannot hold tensors of dtype <paramref name="code"/>, or null for f32. f16 and q8 have their codes
-    /// reserved so files from a newer runtime are refused with a clear message instead of being misread.
-    /// </summary>
-    public static string? UnsupportedDTypeProblem(long code) => code switch
-    {
-        (long)TensorDType.F32 => null,
-        (long)TensorDType.F16 or (long)TensorDType.Q8 =>
-            $"dtype {DTypeName((TensorDType)code)} (code {code}) is reserved, not supported by this runtime version (it reads f32, code 0)",
-        _ => $"unknown dtype code {code} (this runtime reads f32, code 0; codes 1 and 2 are reserved for f16 and q8)",
-    };
 }

@@ -47,30 +47,53 @@ public sealed class ModelTensor
     /// <summary>Dimensions, outermost first.</summary>
     public IReadOnlyList<int> Shape { get; }
 
-    /// <summary>Raw little-endian element bytes (for q8: the layout documented in docs/format.md).</summary>
+    /// <summary>Raw little-endian bytes (for q8: all block scales, then the int8 values; docs/format.md).</summary>
     public ReadOnlyMemory<byte> Data { get; }
 
     /// <summary>Product of the dimensions.</summary>
     public long ElementCount => TensorShape.ElementCount(Shape);
 
-    /// <summary>Decodes an f32 tensor into <paramref name="destination"/>, which must hold exactly <see cref="ElementCount"/> values.</summary>
-    /// <exception cref="InvalidOperationException">The tensor is not f32, or its data does not match its shape.</exception>
+    /// <summary>
+    /// Decodes the tensor into <paramref name="destination"/>, which must hold exactly <see cref="ElementCount"/>
+    /// values: exact for f32 and f16, the dequantized values (int8 × block scale) for q8.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tensor's data does not match its dtype and shape.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> has the wrong length.</exception>
     public void CopyTo(Span<float> destination)
     {
-        if (DType != TensorDType.F32) throw new InvalidOperationException($"tensor {Name} is {DType}, not F32");
-        if (Data.Length != ElementCount * sizeof(float)) throw new InvalidOperationException($"tensor {Name} holds {Data.Length} bytes, not the {ElementCount * sizeof(float)} its shape needs");
+        if (TensorEncoding.DTypeProblem((long)DType, Shape.Count) is string problem) throw new InvalidOperationException($"tensor {Name}: {problem}");
+        long bytes = TensorEncoding.DataBytes(DType, Shape);
+        if (Data.Length != bytes) throw new InvalidOperationException($"tensor {Name} holds {Data.Length} bytes, not the {bytes} its {ModelFileSchema.DTypeName(DType)} shape needs");
         if (destination.Length != ElementCount) throw new ArgumentException($"destination holds {destination.Length} values; tensor {Name} has {ElementCount}", nameof(destination));
-        LittleEndianFloat32.Decode(Data.Span, destination);
+        TensorEncoding.Decode(DType, Shape, Data.Span, destination);
     }
 
-    /// <summary>Decodes an f32 tensor into a new row-major array.</summary>
-    /// <exception cref="InvalidOperationException">The tensor is not f32, or its data does not match its shape.</exception>
+    /// <summary>Decodes the tensor into a new row-major array, as <see cref="CopyTo"/>.</summary>
+    /// <exception cref="InvalidOperationException">The tensor's data does not match its dtype and shape.</exception>
     public float[] ToFloat32Array()
     {
-        if (DType != TensorDType.F32) throw new InvalidOperationException($"tensor {Name} is {DType}, not F32");
-        var values = new float[Data.Length / sizeof(float)];
+        var values = new float[ElementCount];
         CopyTo(values);
         return values;
+    }
+
+    /// <summary>
+    /// This tensor stored as <paramref name="dtype"/>. Matrices are re-encoded from their decoded values (f16
+    /// rounded to nearest even, q8 quantized per block of 32, see docs/format.md); vectors (biases) stay f32, so
+    /// they are returned unchanged, as is a matrix already of that dtype.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value does not fit <paramref name="dtype"/> (beyond ±65504 for f16), or the dtype is unknown.</exception>
+    public ModelTensor ConvertTo(TensorDType dtype)
+    {
+        if (TensorEncoding.DTypeProblem((long)dtype, 2) is string problem) throw new ArgumentException(problem, nameof(dtype));
+        if (Shape.Count != 2 || dtype == DType) return this;
+        try
+        {
+            return new ModelTensor(Name, dtype, Shape.ToArray(), TensorEncoding.Encode(dtype, Shape[0], Shape[1], ToFloat32Array()));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"tensor {Name}: {e.Message}", nameof(dtype), e);
+        }
     }
 }

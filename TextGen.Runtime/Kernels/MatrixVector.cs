@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
 #endif
@@ -47,6 +48,40 @@ internal static class MatrixVector
                 MultiplyPairScalar(w1, x, w2, h, bias, y);
                 break;
         }
+    }
+
+    /// <summary><c>y = W·x + bias</c> with W in any dtype.</summary>
+    public static void Multiply(KernelMode mode, in WeightRows w, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y)
+        => MultiplyPair(mode, WeightRows.Empty, ReadOnlySpan<float>.Empty, w, x, bias, y);
+
+    /// <summary>
+    /// <c>y = W1·x + W2·h + bias</c> with both matrices in one dtype (a file's matrices share theirs): f32 runs the
+    /// span kernels above, f16 and q8 <see cref="EncodedMatrixVector"/>. An empty x ignores W1.
+    /// </summary>
+    public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> x, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        CheckShapes(w1, x, y);
+        CheckShapes(w2, h, y);
+        if (bias.Length != y.Length) throw new ArgumentException($"bias holds {bias.Length} floats, not {y.Length}", nameof(bias));
+        TensorDType dtype = h.Length > 0 ? w2.DType : w1.DType;
+        if (x.Length > 0 && h.Length > 0 && w1.DType != w2.DType) throw new ArgumentException($"W1 is {w1.DType} but W2 is {w2.DType}", nameof(w2));
+        switch (dtype)
+        {
+            case TensorDType.F16:
+                EncodedMatrixVector.MultiplyPair(mode, new Float16Weights(w1), w1, x, new Float16Weights(w2), w2, h, bias, y);
+                break;
+            case TensorDType.Q8:
+                EncodedMatrixVector.MultiplyPair(mode, new Q8Weights(w1), w1, x, new Q8Weights(w2), w2, h, bias, y);
+                break;
+            default:
+                MultiplyPair(mode, x.Length > 0 ? w1.FloatSpan : default, x, h.Length > 0 ? w2.FloatSpan : default, h, bias, y);
+                break;
+        }
+    }
+
+    private static void CheckShapes(in WeightRows w, ReadOnlySpan<float> v, Span<float> y)
+    {
+        if (v.Length > 0 && (w.Rows != y.Length || w.Columns != v.Length)) throw new ArgumentException($"a {w.Rows}×{w.Columns} matrix cannot map {v.Length} values to {y.Length}", nameof(w));
     }
 
     /// <summary>The reference: the definition of the summation order, one product at a time.</summary>

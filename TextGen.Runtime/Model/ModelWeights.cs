@@ -16,7 +16,7 @@ internal sealed class ModelWeights
     /// </summary>
     public const int DefaultMaxInputTableFloats = 4 << 20;
 
-    private ModelWeights(ModelArchitecture architecture, float[] embedding, float[] inputTable, LayerWeights[] layers, float[] headWeight, float[] headBias)
+    private ModelWeights(ModelArchitecture architecture, float[] embedding, float[] inputTable, LayerWeights[] layers, WeightRows headWeight, float[] headBias)
     {
         Architecture = architecture;
         Embedding = embedding;
@@ -34,13 +34,13 @@ internal sealed class ModelWeights
 
     public int GateRows => Architecture.GateCount * Architecture.HiddenSize;
 
-    public float[] Embedding { get; }     // (V, E); empty in one-hot mode or when the input table replaces it
+    public float[] Embedding { get; }     // (V, E) decoded to f32 (a row lookup reads E values, whatever the dtype); empty in one-hot mode or when the input table replaces it
 
     public float[] InputTable { get; }    // (V, G*H) row t = W_ih·x(t) + Bias of layer 0, so layer 0's input term is one row; empty when not built
 
     public LayerWeights[] Layers { get; } // (layers)
 
-    public float[] HeadWeight { get; }    // (V, H)
+    public WeightRows HeadWeight { get; } // (V, H) in the file's dtype
 
     public float[] HeadBias { get; }      // (V)
 
@@ -57,6 +57,7 @@ internal sealed class ModelWeights
     {
         ModelArchitecture a = file.Architecture;
         float[] Values(string name) => file.GetTensor(name).ToFloat32Array();
+        WeightRows Matrix(string name) => WeightRows.FromTensor(file.GetTensor(name));
 
         int hidden = a.HiddenSize;
         int gateRows = a.GateCount * hidden;
@@ -70,7 +71,7 @@ internal sealed class ModelWeights
             var bias = (float[])biasIh.Clone();
             for (int j = 0; j < summedRows; j++) bias[j] += biasHh[j];
             float[] hiddenNewBias = a.Cell == CellKind.Gru ? biasHh.AsSpan(2 * hidden).ToArray() : Array.Empty<float>();
-            layers[l] = new LayerWeights(Values(ModelArchitecture.WeightIhName(l)), Values(ModelArchitecture.WeightHhName(l)), bias, hiddenNewBias);
+            layers[l] = new LayerWeights(Matrix(ModelArchitecture.WeightIhName(l)), Matrix(ModelArchitecture.WeightHhName(l)), bias, hiddenNewBias);
         }
 
         float[] embedding = a.IsOneHot ? Array.Empty<float>() : Values(ModelArchitecture.EmbeddingName);
@@ -80,15 +81,16 @@ internal sealed class ModelWeights
         {
             inputTable = BuildInputTable(a, embedding, layers[0]);
             embedding = Array.Empty<float>();
-            layers[0] = new LayerWeights(Array.Empty<float>(), layers[0].HiddenWeights, layers[0].Bias, layers[0].HiddenNewBias);
+            layers[0] = new LayerWeights(WeightRows.Empty, layers[0].HiddenWeights, layers[0].Bias, layers[0].HiddenNewBias);
         }
-        return new ModelWeights(a, embedding, inputTable, layers, Values(ModelArchitecture.HeadWeightName), Values(ModelArchitecture.HeadBiasName));
+        return new ModelWeights(a, embedding, inputTable, layers, Matrix(ModelArchitecture.HeadWeightName), Values(ModelArchitecture.HeadBiasName));
     }
 
     /// <summary>
-    /// Row t = W_ih·x(t) + bias of layer 0. One-hot: x(t) picks column t of W_ih, so the table is W_ihᵀ plus the bias
-    /// and is no larger than W_ih. Embedding: computed with the strict kernels, so the table is the same on every
-    /// machine and both kernel modes share it.
+    /// Row t = W_ih·x(t) + bias of layer 0, from W_ih in its file dtype (f16 and q8 weights decoded exactly as the
+    /// kernels decode them, so the table equals what the per-step product would give). One-hot: x(t) picks column t
+    /// of W_ih, so the table is W_ihᵀ plus the bias and is no larger than W_ih in f32. Embedding: computed with the
+    /// strict kernels, so the table is the same on every machine and both kernel modes share it.
     /// </summary>
     private static float[] BuildInputTable(ModelArchitecture a, float[] embedding, LayerWeights first)
     {
@@ -99,7 +101,7 @@ internal sealed class ModelWeights
         {
             for (int t = 0; t < vocabulary; t++)
             {
-                for (int g = 0; g < gateRows; g++) table[(long)t * gateRows + g] = first.InputWeights[(long)g * vocabulary + t] + first.Bias[g];
+                for (int g = 0; g < gateRows; g++) table[(long)t * gateRows + g] = first.InputWeights[g, t] + first.Bias[g];
             }
             return table;
         }

@@ -70,12 +70,48 @@ public sealed class ModelCommandsTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(code, Is.Zero, error);
-            Assert.That(json.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "loss_nats", "bits_per_char", "chars", "unknown_chars" }));
+            Assert.That(json.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "dtype", "loss_nats", "bits_per_char", "chars", "unknown_chars" }));
             Assert.That(json.GetProperty("chars").GetInt64(), Is.EqualTo(data.Validation.Length - 1));
             Assert.That(json.GetProperty("unknown_chars").GetInt64(), Is.Zero);
             Assert.That(json.GetProperty("loss_nats").GetDouble(), Is.EqualTo(torchLoss).Within(1e-5), "the Runtime scores as TorchSharp does");
             Assert.That(json.GetProperty("bits_per_char").GetDouble(), Is.EqualTo(json.GetProperty("loss_nats").GetDouble() / Math.Log(2)).Within(1e-12));
         }
+    }
+
+    [TestCase("f16")]
+    [TestCase("q8")]
+    public void ExportWritesEveryDtypeFromACheckpointOrAWeightFile(string dtype)
+    {
+        string fromRun = _sandbox.PathOf($"run-{dtype}.tgm"), fromFile = _sandbox.PathOf($"file-{dtype}.tgm");
+        var (runCode, runOutput, _) = Run("export", _run, "--out", fromRun, "--dtype", dtype);
+        var (fileCode, _, _) = Run("export", _model, "--out", fromFile, "--dtype", dtype);
+        var expected = ModelFile.ReadFile(_model).ConvertTo(dtype == "f16" ? TensorDType.F16 : TensorDType.Q8);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(runCode, Is.Zero);
+            Assert.That(fileCode, Is.Zero);
+            Assert.That(runOutput, Does.Contain($", {dtype}, {new FileInfo(fromRun).Length} bytes)"));
+            Assert.That(File.ReadAllBytes(fromRun), Is.EqualTo(expected.ToBytes()));
+            Assert.That(File.ReadAllBytes(fromFile), Is.EqualTo(expected.ToBytes()));
+        }
+    }
+
+    [Test]
+    public void EvalScoresEachDtypeInTheOrderGiven()
+    {
+        var (code, output, _) = Run("eval", "--model", _model, "--corpus", _config.Corpus, "--dtypes", "q8,f16,f32");
+        var lines = output.TrimEnd().Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        var file = ModelFile.ReadFile(_model);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(lines.Select(l => l.GetProperty("dtype").GetString()), Is.EqualTo(new[] { "q8", "f16", "f32" }));
+            Assert.That(LastJsonLine(output).GetProperty("dtype").GetString(), Is.EqualTo("f32"));
+            double f32 = lines[2].GetProperty("loss_nats").GetDouble();
+            Assert.That(lines[0].GetProperty("loss_nats").GetDouble(), Is.Not.EqualTo(f32).And.EqualTo(f32).Within(0.01));
+            Assert.That(lines[1].GetProperty("loss_nats").GetDouble(), Is.EqualTo(f32).Within(1e-3));
+        }
+        Assert.That(Run("eval", "--model", _model, "--corpus", _config.Corpus, "--dtypes", "f8").Error, Does.Contain("unknown dtype \"f8\"; use f32, f16 or q8"));
     }
 
     [Test]

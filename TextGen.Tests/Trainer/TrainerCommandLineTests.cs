@@ -162,9 +162,15 @@ public sealed class TrainerCommandLineTests
     [Test]
     public void ExportRejectsUnsupportedDtype()
     {
-        var (code, _, error) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"), "--dtype", "q8");
-        Assert.That(code, Is.EqualTo(TrainerCommandLine.Usage));
-        Assert.That(error, Does.Contain("--dtype: Argument 'q8' not recognized"));
+        var (dtypeCode, _, dtypeError) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"), "--dtype", "q4");
+        var (missingCode, _, missingError) = Run("export", _out, "--out", _sandbox.PathOf("m.tgm"));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(dtypeCode, Is.EqualTo(TrainerCommandLine.Usage));
+            Assert.That(dtypeError, Does.Contain("--dtype: Argument 'q4' not recognized"));
+            Assert.That(missingCode, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(missingError, Does.Contain($"{_out}: no such directory"));
+        }
     }
 
     [Test]

@@ -21,13 +21,13 @@ namespace TextGen.Trainer.Cli;
 /// </summary>
 internal static class ModelCommands
 {
-    /// <summary><c>export DIR [--out FILE] [--onnx FILE] [--dtype f32]</c>: at least one of the two outputs.</summary>
+    /// <summary><c>export DIR|FILE.tgm [--out FILE] [--onnx FILE] [--dtype f32|f16|q8]</c>: at least one of the two outputs.</summary>
     public static Command Export(TextWriter output)
     {
-        var source = new Argument<string>("DIR") { Description = "Run directory (its latest checkpoint), a checkpoint directory such as DIR/best, or a weight file (*.tgm) to convert to ONNX" };
+        var source = new Argument<string>("DIR") { Description = "Run directory (its latest checkpoint), a checkpoint directory such as DIR/best, or a weight file (*.tgm) to convert" };
         var file = new Option<string>("--out") { Description = "Weight file to write (*.tgm)", HelpName = "FILE" };
         var onnx = new Option<string>("--onnx") { Description = "ONNX file to write: one generation step (token and state in, logits and new state out)", HelpName = "FILE" };
-        var dtype = Choice("--dtype", "Tensor encoding", "f32", "f32");
+        var dtype = Choice("--dtype", "Matrix encoding of the weight file (biases stay f32): f32; f16 (half the bytes); q8 (int8 with a scale per 32 weights, about 28% of f32)", "f32", "f32", "f16", "q8");
         var command = new Command("export", "Write a checkpoint as a TextGen.Runtime weight file (*.tgm) and/or an ONNX graph.") { source, file, onnx, dtype };
         command.SetAction(parse =>
         {
@@ -45,8 +45,10 @@ internal static class ModelCommands
             string steps = model.Metadata.TryGetValue("steps", out var step) ? $", step {step}" : "";
             if (tgmPath is not null)
             {
-                TrainerCommandLine.WriteOutput(tgmPath, model.WriteFile);
-                output.WriteLine($"wrote {tgmPath} ({model.Architecture.ParameterCount()} parameters{steps})");
+                string encoding = parse.GetRequiredValue(dtype);
+                var encoded = model.ConvertTo(ParseDType(encoding));
+                TrainerCommandLine.WriteOutput(tgmPath, encoded.WriteFile);
+                output.WriteLine($"wrote {tgmPath} ({model.Architecture.ParameterCount()} parameters{steps}, {encoding}, {new FileInfo(tgmPath).Length} bytes)");
             }
             if (onnxPath is not null)
             {
@@ -58,38 +60,52 @@ internal static class ModelCommands
         return command;
     }
 
-    /// <summary><c>eval --model FILE --corpus PATH [--split val|all]</c>; the last stdout line is JSON.</summary>
+    /// <summary>
+    /// <c>eval --model FILE --corpus PATH [--split val|all] [--dtypes f32,f16,q8]</c>: one JSON line per dtype, in the
+    /// order given (the model converted in memory); without <c>--dtypes</c> one line for the file's own dtype, so the
+    /// last stdout line is always JSON.
+    /// </summary>
     public static Command Evaluate(TextWriter output)
     {
         var modelPath = new Option<string>("--model") { Description = "Weight file (*.tgm)", Required = true, HelpName = "FILE" };
         var corpusPath = new Option<string>("--corpus") { Description = "UTF-8 text to score", Required = true, HelpName = "PATH" };
         var split = Choice("--split", "val: the last part of the corpus, split as the model's training run split it; all: the whole text", "val", "val", "all");
-        var command = new Command("eval", "Score a text with TextGen.Runtime: loss in nats and bits per character.") { modelPath, corpusPath, split };
+        var dtypes = new Option<string>("--dtypes") { Description = "Comma-separated dtypes to score the model in, converted in memory (e.g. f32,f16,q8); default: the file's own", HelpName = "LIST" };
+        var command = new Command("eval", "Score a text with TextGen.Runtime: loss in nats and bits per character.") { modelPath, corpusPath, split, dtypes };
         command.SetAction(parse =>
         {
-            var model = TextModel.Load(parse.GetRequiredValue(modelPath));
+            var file = ModelFile.ReadFile(parse.GetRequiredValue(modelPath));
+            string? list = parse.GetValue(dtypes);
+            var encodings = list is null
+                ? new[] { file.Tensors.First(t => t.Shape.Count == 2).DType }
+                : list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseDType).ToArray();
+            if (encodings.Length == 0) throw new UsageException("--dtypes lists no dtype; give e.g. f32,f16,q8");
             var corpus = Corpus.Load(parse.GetRequiredValue(corpusPath));
             bool all = parse.GetRequiredValue(split) == "all";
-            double fraction = TrainingConfigOf(model.Metadata)?.ValFraction ?? TrainingConfig.Defaults.ValFraction;
+            double fraction = TrainingConfigOf(file.Metadata)?.ValFraction ?? TrainingConfig.Defaults.ValFraction;
             int start = all ? 0 : Corpus.TrainingLength(corpus.Scalars.Length, fraction);
 
             var text = new StringBuilder(corpus.Scalars.Length - start);
             foreach (int scalar in corpus.Scalars.AsSpan(start)) text.Append(char.ConvertFromUtf32(scalar));
-            var result = TextEvaluator.Evaluate(model, text.ToString());
-            if (result.CharactersScored == 0)
+            foreach (TensorDType encoding in encodings)
             {
-                throw new CorpusException(corpus.Path, $"its {(all ? "text" : "validation part")} holds fewer than two characters the model knows; nothing to score");
-            }
+                var result = TextEvaluator.Evaluate(TextModel.FromFile(file.ConvertTo(encoding)), text.ToString());
+                if (result.CharactersScored == 0)
+                {
+                    throw new CorpusException(corpus.Path, $"its {(all ? "text" : "validation part")} holds fewer than two characters the model knows; nothing to score");
+                }
 
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(all ? "all" : $"validation split (last {fraction:0.###})")} of {corpus.Name}: {result.CharactersScored} characters scored, {result.UnknownCharactersSkipped} unknown skipped"));
-            output.WriteLine(Json(json =>
-            {
-                json.WriteNumber("loss_nats", result.NatsPerCharacter);
-                json.WriteNumber("bits_per_char", result.BitsPerCharacter);
-                json.WriteNumber("chars", result.CharactersScored);
-                json.WriteNumber("unknown_chars", result.UnknownCharactersSkipped);
-            }));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(all ? "all" : $"validation split (last {fraction:0.###})")} of {corpus.Name} as {DTypeName(encoding)}: {result.CharactersScored} characters scored, {result.UnknownCharactersSkipped} unknown skipped"));
+                output.WriteLine(Json(json =>
+                {
+                    json.WriteString("dtype", DTypeName(encoding));
+                    json.WriteNumber("loss_nats", result.NatsPerCharacter);
+                    json.WriteNumber("bits_per_char", result.BitsPerCharacter);
+                    json.WriteNumber("chars", result.CharactersScored);
+                    json.WriteNumber("unknown_chars", result.UnknownCharactersSkipped);
+                }));
+            }
             return Ok;
         });
         return command;
@@ -204,6 +220,17 @@ internal static class ModelCommands
         });
         return command;
     }
+
+    /// <summary>f32, f16 or q8 as the CLI spells them (the enum names, lower case).</summary>
+    private static TensorDType ParseDType(string name) => name.ToLowerInvariant() switch
+    {
+        "f32" => TensorDType.F32,
+        "f16" => TensorDType.F16,
+        "q8" => TensorDType.Q8,
+        _ => throw new UsageException($"unknown dtype \"{name}\"; use f32, f16 or q8"),
+    };
+
+    private static string DTypeName(TensorDType dtype) => dtype.ToString().ToLowerInvariant();
 
     // The run's config as the exporter stored it; null for files from elsewhere or with an unreadable config.
     private static TrainingConfig? TrainingConfigOf(IReadOnlyDictionary<string, MetadataValue> metadata)

@@ -1,0 +1,246 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using TextGen.Runtime.Format;
+#if NET8_0_OR_GREATER
+using System.Runtime.Intrinsics;
+#endif
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// <see cref="MatrixVector"/> for f16 and q8 weights: <c>y = W1·x + W2·h + bias</c> with each weight decoded to float
+/// in registers right after its load, so memory traffic is the stored bytes (half, or about a quarter, of f32's).
+/// The summation order is <see cref="MatrixVector"/>'s: the decoded weight times the vector element goes to lane
+/// <c>j mod 16</c>, x's from lane 0 then h's from lane 0, the lane tree, then the bias. Decoding is exact or one
+/// rounding identical on every path, so strict mode is bit-identical across paths here too.
+/// </summary>
+internal static class EncodedMatrixVector
+{
+    private const int Lanes = FixedOrderSum.Lanes;
+
+    /// <summary>The path <paramref name="mode"/> selects; <paramref name="d1"/> and <paramref name="d2"/> decode <paramref name="w1"/> and <paramref name="w2"/>.</summary>
+    public static void MultiplyPair<TDecoder>(KernelMode mode, TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+        where TDecoder : struct, IWeightDecoder
+    {
+        switch (mode.Path)
+        {
+#if NET8_0_OR_GREATER
+            case KernelPath.Vector512 when mode.Strict:
+                MultiplyPairVector512<TDecoder, RoundedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
+                break;
+            case KernelPath.Vector512:
+                MultiplyPairVector512<TDecoder, FusedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
+                break;
+            case KernelPath.Vector256 when mode.Strict:
+                MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
+                break;
+            case KernelPath.Vector256:
+                MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
+                break;
+#endif
+            case KernelPath.Vector:
+                MultiplyPairVector<TDecoder>(d1, w1, x, d2, w2, h, bias, y);
+                break;
+            default:
+                MultiplyPairScalar(w1, x, w2, h, bias, y);
+                break;
+        }
+    }
+
+    /// <summary>The reference: one product at a time, weights through <see cref="WeightRows"/>' indexer.</summary>
+    internal static void MultiplyPairScalar(in WeightRows w1, ReadOnlySpan<float> x, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        Span<float> lanes = stackalloc float[Lanes];
+        for (int r = 0; r < y.Length; r++)
+        {
+            lanes.Clear();
+            for (int j = 0; j < x.Length; j++) lanes[j % Lanes] += w1[r, j] * x[j];
+            for (int j = 0; j < h.Length; j++) lanes[j % Lanes] += w2[r, j] * h[j];
+            y[r] = FixedOrderSum.Tree(lanes) + bias[r];
+        }
+    }
+
+    /// <summary>
+    /// The <see cref="Vector{T}"/> path (netstandard2.1 engines): each 16-weight block is decoded into a small
+    /// buffer, then multiplied as <see cref="MatrixVector.MultiplyPairVector"/> does; Vector{T} has no portable
+    /// narrow loads to widen from, and the buffer stays in L1, so the bytes read from memory are still the stored ones.
+    /// </summary>
+    internal static void MultiplyPairVector<TDecoder>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+        where TDecoder : struct, IWeightDecoder
+    {
+        int width = Vector<float>.Count;
+        Span<float> lanes = stackalloc float[Lanes];
+        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
+        Span<float> wBlock = stackalloc float[Lanes];
+        Span<float> vBlock = stackalloc float[Lanes];
+        ReadOnlySpan<Vector<float>> wv = MemoryMarshal.Cast<float, Vector<float>>(wBlock);
+        ReadOnlySpan<Vector<float>> vv = MemoryMarshal.Cast<float, Vector<float>>(vBlock);
+        for (int r = 0; r < y.Length; r++)
+        {
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                TDecoder d = part == 0 ? d1 : d2;
+                WeightRows w = part == 0 ? w1 : w2;
+                nuint rowStart = RowStart(w, r), scaleStart = ScaleStart(w, r);
+                for (int j = 0; j < v.Length; j += Lanes)
+                {
+                    int count = Math.Min(Lanes, v.Length - j);
+                    // A short last block is zero-padded: +0 products leave every lane unchanged.
+                    wBlock.Clear();
+                    vBlock.Clear();
+                    for (int k = 0; k < count; k++) wBlock[k] = d.Get(rowStart, scaleStart, j + k);
+                    v.Slice(j, count).CopyTo(vBlock);
+                    a0 += wv[0] * vv[0];
+                    if (width <= 8) a1 += wv[1] * vv[1];
+                    if (width == 4)
+                    {
+                        a2 += wv[2] * vv[2];
+                        a3 += wv[3] * vv[3];
+                    }
+                }
+            }
+            laneVectors[0] = a0;
+            if (width <= 8) laneVectors[1] = a1;
+            if (width == 4)
+            {
+                laneVectors[2] = a2;
+                laneVectors[3] = a3;
+            }
+            y[r] = FixedOrderSum.Tree(lanes) + bias[r];
+        }
+    }
+
+    private static nuint RowStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.Columns;
+
+    private static nuint ScaleStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.BlocksPerRow;
+
+#if NET8_0_OR_GREATER
+    /// <summary>The 256-bit path: <see cref="MatrixVector.MultiplyPairVector256"/>'s four-row blocks, each load decoded.</summary>
+    internal static void MultiplyPairVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+        where TDecoder : struct, IWeightDecoder
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        TMultiplyAdd madd = default;
+        Span<float> vTail = stackalloc float[Lanes];
+        Span<float> wTail = stackalloc float[Lanes];
+        int last = y.Length - 1;
+        for (int r0 = 0; r0 <= last; r0 += 4)
+        {
+            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
+            Vector256<float> low2 = default, high2 = default, low3 = default, high3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                TDecoder d = part == 0 ? d1 : d2;
+                WeightRows w = part == 0 ? w1 : w2;
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                int n = v.Length;
+                int whole = n - n % Lanes;
+                ref float vRef = ref MemoryMarshal.GetReference(v);
+                nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
+                nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
+                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                {
+                    Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
+                    Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
+                    d.Load(row0, scale0, j, out Vector256<float> w0Low, out Vector256<float> w0High);
+                    low0 = madd.Invoke(w0Low, vLow, low0);
+                    high0 = madd.Invoke(w0High, vHigh, high0);
+                    d.Load(row1, scale1, j, out Vector256<float> w1Low, out Vector256<float> w1High);
+                    low1 = madd.Invoke(w1Low, vLow, low1);
+                    high1 = madd.Invoke(w1High, vHigh, high1);
+                    d.Load(row2, scale2, j, out Vector256<float> w2Low, out Vector256<float> w2High);
+                    low2 = madd.Invoke(w2Low, vLow, low2);
+                    high2 = madd.Invoke(w2High, vHigh, high2);
+                    d.Load(row3, scale3, j, out Vector256<float> w3Low, out Vector256<float> w3High);
+                    low3 = madd.Invoke(w3Low, vLow, low3);
+                    high3 = madd.Invoke(w3High, vHigh, high3);
+                }
+                if (whole < n)
+                {
+                    // The short last block, zero-padded as in MatrixVector: +0 products leave the lanes unchanged.
+                    vTail.Clear();
+                    wTail.Clear();
+                    v.Slice(whole).CopyTo(vTail);
+                    ref float tRef = ref MemoryMarshal.GetReference(vTail);
+                    ref float wtRef = ref MemoryMarshal.GetReference(wTail);
+                    Vector256<float> vLow = Vector256.LoadUnsafe(ref tRef), vHigh = Vector256.LoadUnsafe(ref tRef, 8);
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row0, scale0, k);
+                    low0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low0);
+                    high0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high0);
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row1, scale1, k);
+                    low1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low1);
+                    high1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high1);
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row2, scale2, k);
+                    low2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low2);
+                    high2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high2);
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row3, scale3, k);
+                    low3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low3);
+                    high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
+                }
+            }
+            y[r3] = FixedOrderSum.Tree(low3, high3) + bias[r3];
+            y[r2] = FixedOrderSum.Tree(low2, high2) + bias[r2];
+            y[r1] = FixedOrderSum.Tree(low1, high1) + bias[r1];
+            y[r0] = FixedOrderSum.Tree(low0, high0) + bias[r0];
+        }
+    }
+
+    /// <summary>The 512-bit path: <see cref="MatrixVector.MultiplyPairVector512"/>'s four-row blocks, each load decoded.</summary>
+    internal static void MultiplyPairVector512<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+        where TDecoder : struct, IWeightDecoder
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        TMultiplyAdd madd = default;
+        Span<float> vTail = stackalloc float[Lanes];
+        Span<float> wTail = stackalloc float[Lanes];
+        int last = y.Length - 1;
+        for (int r0 = 0; r0 <= last; r0 += 4)
+        {
+            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                TDecoder d = part == 0 ? d1 : d2;
+                WeightRows w = part == 0 ? w1 : w2;
+                ReadOnlySpan<float> v = part == 0 ? x : h;
+                int n = v.Length;
+                int whole = n - n % Lanes;
+                ref float vRef = ref MemoryMarshal.GetReference(v);
+                nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
+                nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
+                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                {
+                    Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
+                    a0 = madd.Invoke(d.Load(row0, scale0, j), vj, a0);
+                    a1 = madd.Invoke(d.Load(row1, scale1, j), vj, a1);
+                    a2 = madd.Invoke(d.Load(row2, scale2, j), vj, a2);
+                    a3 = madd.Invoke(d.Load(row3, scale3, j), vj, a3);
+                }
+                if (whole < n)
+                {
+                    vTail.Clear();
+                    wTail.Clear();
+                    v.Slice(whole).CopyTo(vTail);
+                    ref float wtRef = ref MemoryMarshal.GetReference(wTail);
+                    Vector512<float> vt = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(vTail));
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row0, scale0, k);
+                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a0);
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row1, scale1, k);
+                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a1);
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row2, scale2, k);
+                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a2);
+                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row3, scale3, k);
+                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
+                }
+            }
+            y[r3] = FixedOrderSum.Tree(a3) + bias[r3];
+            y[r2] = FixedOrderSum.Tree(a2) + bias[r2];
+            y[r1] = FixedOrderSum.Tree(a1) + bias[r1];
+            y[r0] = FixedOrderSum.Tree(a0) + bias[r0];
+        }
+    }
+#endif
+}

@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+using TextGen.Runtime.Format;
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// Consecutive rows of a weight matrix kept in its file dtype, so the kernels read 4, 2 or ~1.1 bytes per weight
+/// (f32, f16, q8): a step is bound by the bytes it streams, and decoding to f32 at load would throw that away.
+/// Exactly one of the storage arrays is in use; the struct is a view (first row, row count) into it.
+/// </summary>
+internal readonly struct WeightRows
+{
+    private WeightRows(TensorDType dtype, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales)
+    {
+        DType = dtype;
+        FirstRow = firstRow;
+        Rows = rows;
+        Columns = columns;
+        Floats = floats;
+        Halves = halves;
+        Quants = quants;
+        Scales = scales;
+    }
+
+    /// <summary>No rows: a layer input whose term comes from the model's input table.</summary>
+    public static WeightRows Empty { get; } = FromFloats(Array.Empty<float>(), 0, 0);
+
+    public TensorDType DType { get; }
+
+    public int FirstRow { get; }   // of the whole matrix, where this view starts
+
+    public int Rows { get; }
+
+    public int Columns { get; }
+
+    public float[] Floats { get; }  // (all rows, Columns) f32; empty unless DType is F32
+
+    public ushort[] Halves { get; } // (all rows, Columns) binary16 bits; empty unless F16
+
+    public sbyte[] Quants { get; }  // (all rows, Columns) int8; empty unless Q8
+
+    public float[] Scales { get; }  // (all rows, ceil(Columns / 32)) q8 block scales; empty unless Q8
+
+    /// <summary>q8 scales per row.</summary>
+    public int BlocksPerRow => TensorEncoding.Q8BlocksPerRow(Columns);
+
+    /// <summary>An f32 matrix over <paramref name="values"/> (not copied).</summary>
+    public static WeightRows FromFloats(float[] values, int rows, int columns)
+        => new(TensorDType.F32, 0, rows, columns, values, Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>());
+
+    /// <summary>The matrix of a validated 2-D tensor, in the tensor's dtype.</summary>
+    public static WeightRows FromTensor(ModelTensor tensor)
+    {
+        int rows = tensor.Shape[0], columns = tensor.Shape[1];
+        ReadOnlySpan<byte> data = tensor.Data.Span;
+        switch (tensor.DType)
+        {
+            case TensorDType.F16:
+                return new(TensorDType.F16, 0, rows, columns, Array.Empty<float>(), TensorEncoding.ToHalves(data), Array.Empty<sbyte>(), Array.Empty<float>());
+            case TensorDType.Q8:
+                var scales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
+                LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
+                sbyte[] quants = MemoryMarshal.Cast<byte, sbyte>(data.Slice(scales.Length * sizeof(float))).ToArray();
+                return new(TensorDType.Q8, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants, scales);
+            default:
+                return FromFloats(tensor.ToFloat32Array(), rows, columns);
+        }
+    }
+
+    /// <summary>Rows <paramref name="first"/>.. of this view, <paramref name="count"/> of them; <see cref="Empty"/> slices to itself.</summary>
+    public WeightRows Slice(int first, int count)
+    {
+        // A GRU slices its input weights by gate even when an input-table row replaces them.
+        if (Rows == 0 && Columns == 0) return this;
+        if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
+        return new(DType, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales);
+    }
+
+    /// <summary>Rows <paramref name="first"/> to the end.</summary>
+    public WeightRows Slice(int first) => Slice(first, Rows - first);
+
+    /// <summary>The f32 elements of this view.</summary>
+    public ReadOnlySpan<float> FloatSpan => Floats.AsSpan(FirstRow * Columns, DType == TensorDType.F32 ? Rows * Columns : 0);
+
+    /// <summary>Element (row, column) of this view as float (q8: dequantized), the way every kernel path sees it.</summary>
+    public float this[int row, int column]
+    {
+        get
+        {
+            int r = FirstRow + row;
+            return DType switch
+            {
+                TensorDType.F16 => Float16.ToSingle(Halves[r * Columns + column]),
+                TensorDType.Q8 => Quants[r * Columns + column] * Scales[r * BlocksPerRow + column / TensorEncoding.Q8BlockSize],
+                _ => Floats[r * Columns + column],
+            };
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Generation;
+using TextGen.Runtime.Model;
+using TextGen.Runtime.Sampling;
+using TextGen.Tests.Support;
+
+namespace TextGen.Tests.Generation;
+
+/// <summary>Generation with f16 and q8 weights: exact against their decoded values, close to f32, deterministic, allocation-free.</summary>
+internal sealed class EncodedModelTests
+{
+    private const string Text = "the quick brown fox jumps over the lazy dog, then sleeps; THE END? no!";
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (TensorDType dtype in new[] { TensorDType.F16, TensorDType.Q8 })
+        foreach (CellKind cell in new[] { CellKind.Rnn, CellKind.Gru, CellKind.Lstm })
+        foreach (int embedding in new[] { 0, 8 })
+        {
+            yield return new TestCaseData(dtype, cell, embedding);
+        }
+    }
+
+    private static ModelFile F32(CellKind cell, int embedding)
+        => RandomModels.Create(new ModelArchitecture(cell, 2, 40, embedding, Text.Distinct().Select(c => (int)c).ToArray()), seed: 5, scale: 0.3f);
+
+    [TestCaseSource(nameof(Cases))]
+    public void StrictLogitsEqualAnF32ModelOfTheDecodedWeights(TensorDType dtype, CellKind cell, int embedding)
+    {
+        // The kernels decode exactly what ConvertTo(F32) decodes and sum in the same order, so strict mode is bit-identical.
+        ModelFile encoded = F32(cell, embedding).ConvertTo(dtype);
+        var options = new GeneratorOptions { StrictDeterminism = true };
+        TextGenerator actual = TextModel.FromFile(encoded).CreateGenerator(options);
+        TextGenerator expected = TextModel.FromFile(encoded.ConvertTo(TensorDType.F32)).CreateGenerator(options);
+        foreach (char c in Text)
+        {
+            actual.Prime(c.ToString());
+            expected.Prime(c.ToString());
+            Assert.That(actual.Logits.ToArray(), Is.EqualTo(expected.Logits.ToArray()));
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void LogitsStayCloseToF32(TensorDType dtype, CellKind cell, int embedding)
+    {
+        // Per weight, f16 is off by at most 2^-11 relative (≤ 1.5e-4 here) and q8 by half its block's scale
+        // (max|w| / 254 ≤ 1.2e-3). Over 40 + 40 products of inputs in (−1, 1) a pre-activation is off by at most ~0.012
+        // (f16) and ~0.095 (q8), before errors carried in h; random signs make the typical error ~√80 times smaller
+        // (observed: ≤ 3e-4 and ≤ 0.03, the RNN the largest), so the limits sit between typical and worst case.
+        double tolerance = dtype == TensorDType.F16 ? 2e-3 : 5e-2;
+        ModelFile f32 = F32(cell, embedding);
+        TextGenerator encoded = TextModel.FromFile(f32.ConvertTo(dtype)).CreateGenerator();
+        TextGenerator reference = TextModel.FromFile(f32).CreateGenerator();
+        double largest = 0;
+        foreach (char c in Text)
+        {
+            encoded.Prime(c.ToString());
+            reference.Prime(c.ToString());
+            for (int i = 0; i < reference.Logits.Length; i++) largest = Math.Max(largest, Math.Abs(encoded.Logits[i] - reference.Logits[i]));
+        }
+        Assert.That(largest, Is.LessThan(tolerance));
+        Assert.That(largest, Is.GreaterThan(0), "the encoded model must not be the f32 one");
+    }
+
+    [TestCase(TensorDType.F16)]
+    [TestCase(TensorDType.Q8)]
+    public void GenerationIsDeterministicAndAllocatesNothing(TensorDType dtype)
+    {
+        var model = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(dtype));
+        var options = new GeneratorOptions { Seed = 3, Sampling = new SamplingOptions { Temperature = 0.9 } };
+        string first = TestModels.Read(model.CreateGenerator(options), 2_000);
+        Assert.That(TestModels.Read(model.CreateGenerator(options), 2_000), Is.EqualTo(first));
+
+        TextGenerator generator = model.CreateGenerator(new GeneratorOptions { Seed = 4 });
+        for (int i = 0; i < 1_000; i++) generator.NextChar();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5_000; i++) generator.NextChar();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+}

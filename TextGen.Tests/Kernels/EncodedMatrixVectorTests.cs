@@ -1,0 +1,163 @@
+using System.Runtime.Intrinsics;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Kernels;
+
+namespace TextGen.Tests.Kernels;
+
+internal sealed class EncodedMatrixVectorTests
+{
+    private static readonly int[] RowCounts = { 0, 1, 3, 4, 5, 9, 17 };
+    private static readonly int[] InputWidths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100 };
+    private static readonly int[] HiddenWidths = { 0, 1, 16, 23, 40 };
+    private static readonly TensorDType[] EncodedDTypes = { TensorDType.F16, TensorDType.Q8 };
+
+    private static IEnumerable<TestCaseData> ModesAndDTypes()
+    {
+        foreach (TensorDType dtype in EncodedDTypes)
+        {
+            foreach (TestCaseData mode in AllKernelPaths.Modes())
+            {
+                var kernelMode = (KernelMode)mode.Arguments[0]!;
+                yield return new TestCaseData(kernelMode, dtype).SetArgDisplayNames($"{kernelMode.Path} {(kernelMode.Strict ? "strict" : "fast")}", dtype.ToString());
+            }
+        }
+    }
+
+    [TestCase(TensorDType.F16)]
+    [TestCase(TensorDType.Q8)]
+    public void ScalarReferenceIsTheF32ReferenceOnDecodedWeights(TensorDType dtype)
+    {
+        var random = new Random(21);
+        foreach (int rows in RowCounts)
+        foreach (int n1 in InputWidths)
+        foreach (int n2 in HiddenWidths)
+        {
+            var (w1, x, w2, h, bias) = RandomProblem(random, dtype, rows, n1, n2);
+            var expected = new float[rows];
+            var actual = new float[rows];
+            MatrixVector.MultiplyPairScalar(Decoded(w1), x, Decoded(w2), h, bias, expected);
+            EncodedMatrixVector.MultiplyPairScalar(w1, x, w2, h, bias, actual);
+            Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"rows {rows}, n1 {n1}, n2 {n2}");
+        }
+    }
+
+    [TestCaseSource(nameof(ModesAndDTypes))]
+    public void EveryPathMatchesTheScalarReference(KernelMode mode, TensorDType dtype)
+    {
+        var random = new Random(22);
+        foreach (int rows in RowCounts)
+        foreach (int n1 in InputWidths)
+        foreach (int n2 in HiddenWidths)
+        {
+            var (w1, x, w2, h, bias) = RandomProblem(random, dtype, rows, n1, n2);
+            var expected = new float[rows];
+            var actual = new float[rows];
+            EncodedMatrixVector.MultiplyPairScalar(w1, x, w2, h, bias, expected);
+            MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
+            for (int r = 0; r < rows; r++)
+            {
+                if (mode.Strict) Assert.That(BitConverter.SingleToInt32Bits(actual[r]), Is.EqualTo(BitConverter.SingleToInt32Bits(expected[r])), $"strict {mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+                else Assert.That(actual[r], Is.EqualTo(expected[r]).Within(1e-5), $"{mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(ModesAndDTypes))]
+    public void RowSlicesMultiplyLikeTheirRows(KernelMode mode, TensorDType dtype)
+    {
+        // GRU multiplies gate blocks of a matrix: a slice must address its own rows and q8 scales.
+        var random = new Random(23);
+        var (w, x, _, _, bias) = RandomProblem(random, dtype, 12, 40, 0);
+        var whole = new float[12];
+        var part = new float[5];
+        MatrixVector.Multiply(mode, w, x, bias, whole);
+        MatrixVector.Multiply(mode, w.Slice(7), x, bias.AsSpan(7), part);
+        Assert.That(part, Is.EqualTo(whole.Skip(7)));
+    }
+
+    [Test]
+    public void MixedDTypesAndShapeMismatchAreRefused()
+    {
+        var random = new Random(24);
+        var (f16, x, _, _, bias) = RandomProblem(random, TensorDType.F16, 3, 8, 0);
+        var (q8, _, _, _, _) = RandomProblem(random, TensorDType.Q8, 3, 8, 0);
+        var y = new float[3];
+        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPair(KernelMode.Best(true), f16, x, q8, x, bias, y));
+        Assert.Throws<ArgumentException>(() => MatrixVector.Multiply(KernelMode.Best(true), f16, new float[7], bias, y));
+    }
+
+    [Test]
+    public void HalvesWidenExactlyForEveryFinitePattern()
+    {
+        var finite = Enumerable.Range(0, 1 << 16).Where(b => (b & 0x7C00) != 0x7C00).Select(b => (ushort)b).ToArray();
+        var expected = finite.Select(b => BitConverter.SingleToInt32Bits((float)BitConverter.UInt16BitsToHalf(b))).ToArray();
+        Assert.That(finite.Select(b => BitConverter.SingleToInt32Bits(Float16.ToSingle(b))), Is.EqualTo(expected));
+
+        var wide = new int[finite.Length];
+        for (int i = 0; i + 16 <= finite.Length; i += 16)
+        {
+            short[] block = finite.AsSpan(i, 16).ToArray().Select(b => (short)b).ToArray();
+            Vector512<float> v16 = Float16.ToSingle(Float16.Widen(Vector256.Create(block)));
+            Vector256<float> v8 = Float16.ToSingle(Float16.Widen(Vector128.Create(block.AsSpan(0, 8))));
+            for (int k = 0; k < 16; k++) wide[i + k] = BitConverter.SingleToInt32Bits(v16[k]);
+            for (int k = 0; k < 8; k++) Assert.That(BitConverter.SingleToInt32Bits(v8[k]), Is.EqualTo(expected[i + k]));
+        }
+        int whole = finite.Length - finite.Length % 16;
+        Assert.That(wide.Take(whole), Is.EqualTo(expected.Take(whole)));
+    }
+
+    [Test]
+    public void FloatsRoundToTheNearestHalfLikeSystemHalf()
+    {
+        var random = new Random(25);
+        var values = new List<float> { 0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 6.1035156e-05f, 5.9604645e-08f, 2.9802322e-08f, 2.9802326e-08f, 1e-9f, float.NaN, float.PositiveInfinity };
+        for (int i = 0; i < 200_000; i++) values.Add(BitConverter.Int32BitsToSingle(random.Next()) * (random.Next(2) == 0 ? 1 : -1));
+        for (int i = 0; i < 200_000; i++) values.Add((float)((random.NextDouble() * 2 - 1) * Math.Pow(2, random.Next(-26, 17))));
+        foreach (float value in values)
+        {
+            ushort expected = BitConverter.HalfToUInt16Bits((Half)value);
+            if (float.IsNaN(value)) Assert.That(Half.IsNaN(BitConverter.UInt16BitsToHalf(Float16.FromSingle(value))), Is.True);
+            else Assert.That(Float16.FromSingle(value), Is.EqualTo(expected), $"{value:R}");
+        }
+    }
+
+    [TestCase(1, 32)]
+    [TestCase(3, 31)]
+    [TestCase(5, 70)]
+    [TestCase(64, 512)]
+    public void Q8ElementsAreWithinHalfTheirBlockScale(int rows, int columns)
+    {
+        var random = new Random(26);
+        float[] values = AllKernelPaths.RandomFloats(random, rows * columns, 0.3f);
+        values[0] = 2f; // one outlier spoils only its own block
+        var tensor = ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8);
+        Assert.That(tensor.Data.Length, Is.EqualTo(rows * columns + 4 * rows * ((columns + 31) / 32)));
+        WeightRows w = WeightRows.FromTensor(tensor);
+        float[] decoded = tensor.ToFloat32Array();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                float scale = w.Scales[r * w.BlocksPerRow + c / 32];
+                float largest = values.Skip(r * columns + c / 32 * 32).Take(Math.Min(32, columns - c / 32 * 32)).Max(Math.Abs);
+                Assert.That(scale, Is.EqualTo(largest / 127f));
+                Assert.That(Math.Abs(decoded[r * columns + c] - values[r * columns + c]), Is.LessThanOrEqualTo(scale * 0.5f * (1 + 1e-6f)), $"({r}, {c})");
+                Assert.That(w[r, c], Is.EqualTo(decoded[r * columns + c]));
+            }
+        }
+    }
+
+    private static float[] Decoded(in WeightRows w)
+    {
+        var values = new float[w.Rows * w.Columns];
+        for (int r = 0; r < w.Rows; r++)
+        for (int c = 0; c < w.Columns; c++) values[r * w.Columns + c] = w[r, c];
+        return values;
+    }
+
+    private static WeightRows Encoded(Random random, TensorDType dtype, int rows, int columns)
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(dtype));
+
+    private static (WeightRows W1, float[] X, WeightRows W2, float[] H, float[] Bias) RandomProblem(Random random, TensorDType dtype, int rows, int n1, int n2)
+        => (Encoded(random, dtype, rows, n1), AllKernelPaths.RandomFloats(random, n1), Encoded(random, dtype, rows, n2), AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
+}
