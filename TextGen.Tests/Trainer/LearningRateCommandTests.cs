@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using TextGen.Runtime.Format;
+using TextGen.Tests.Support;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Cli;
 using TextGen.Trainer.Plots;
@@ -26,13 +27,7 @@ public sealed class LearningRateCommandTests
     [TearDown]
     public void TearDown() => _sandbox.Dispose();
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        int code = TrainerCommandLine.Run(args, output, error, CancellationToken.None);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static ChildProcess.Result Run(params string[] args) => TrainerCommand.Run(args);
 
     private static string LastLine(string output) => output.TrimEnd().Split('\n')[^1];
 
@@ -93,8 +88,8 @@ public sealed class LearningRateCommandTests
     public void PlotOverlaysRunsFromTheirMetrics()
     {
         string a = _sandbox.PathOf("a"), b = _sandbox.PathOf("b"), png = _sandbox.PathOf("both.png");
-        Assert.That(Run(["train", "--corpus", _corpus, "--out", a, "--steps", "10", "--eval-every", "5", .. Tiny]).Code, Is.Zero);
-        Assert.That(Run(["train", "--corpus", _corpus, "--out", b, "--steps", "10", "--eval-every", "5", "--recreate-optimizer-every", "3", .. Tiny]).Code, Is.Zero);
+        Assert.That(Run(["train", "--corpus", _corpus, "--out", a, "--steps", "10", "--eval-every", "5", .. Tiny]).ExitCode, Is.Zero);
+        Assert.That(Run(["train", "--corpus", _corpus, "--out", b, "--steps", "10", "--eval-every", "5", "--recreate-optimizer-every", "3", .. Tiny]).ExitCode, Is.Zero);
 
         var (code, output, error) = Run("plot", a, b, "--out", png);
         using (Assert.EnterMultipleScope())
@@ -136,11 +131,11 @@ public sealed class LearningRateCommandTests
         var notARun = Run("plot", _sandbox.PathOf("empty"), "--out", _sandbox.PathOf("runs.png"));
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(notPng.Code, Is.EqualTo(TrainerCommandLine.Usage));
+            Assert.That(notPng.ExitCode, Is.EqualTo(TrainerCommandLine.Usage));
             Assert.That(notPng.Error, Does.Contain("must end in .png"));
-            Assert.That(missing.Code, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(missing.ExitCode, Is.EqualTo(TrainerCommandLine.Failure));
             Assert.That(missing.Error, Does.Contain($"{_sandbox.PathOf("nowhere")}: no such directory"));
-            Assert.That(notARun.Code, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(notARun.ExitCode, Is.EqualTo(TrainerCommandLine.Failure));
             Assert.That(notARun.Error, Does.Contain("holds no metrics.jsonl"));
             Assert.That(File.Exists(_sandbox.PathOf("runs.png")), Is.False);
         }

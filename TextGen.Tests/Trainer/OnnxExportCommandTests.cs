@@ -1,9 +1,9 @@
-using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.OnnxRuntime;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Model;
+using TextGen.Tests.Support;
 using TextGen.Trainer.Cli;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Export;
@@ -30,13 +30,7 @@ public sealed class OnnxExportCommandTests
     [OneTimeTearDown]
     public void TearDown() => _sandbox.Dispose();
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        int code = TrainerCommandLine.Run(args, output, error, CancellationToken.None);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static ChildProcess.Result Run(params string[] args) => TrainerCommand.Run(args);
 
     [Test]
     public void OnnxRuntimeLoadsTheExportWithTheDocumentedInterface()
@@ -70,7 +64,7 @@ public sealed class OnnxExportCommandTests
     {
         // The way the docs tell a game to call the graph: named inputs, zero state, the state outputs fed back.
         string onnx = _sandbox.PathOf("plain.onnx");
-        Assert.That(Run("export", _run, "--onnx", onnx).Code, Is.Zero);
+        Assert.That(Run("export", _run, "--onnx", onnx).ExitCode, Is.Zero);
         var model = TextModel.Load(WriteWeights("plain.tgm"));
         var generator = model.CreateGenerator();
         ModelArchitecture a = model.Architecture;
@@ -118,7 +112,7 @@ public sealed class OnnxExportCommandTests
         string tgm = WriteWeights("convert.tgm");
         string fromCheckpoint = _sandbox.PathOf("checkpoint.onnx");
         string fromWeights = _sandbox.PathOf("weights.onnx");
-        Assert.That(Run("export", _run, "--onnx", fromCheckpoint).Code, Is.Zero);
+        Assert.That(Run("export", _run, "--onnx", fromCheckpoint).ExitCode, Is.Zero);
         var (code, _, error) = Run("export", tgm, "--onnx", fromWeights);
         Assert.That(code, Is.Zero, error);
         Assert.That(File.ReadAllBytes(fromWeights), Is.EqualTo(File.ReadAllBytes(fromCheckpoint)));
@@ -174,7 +168,7 @@ public sealed class OnnxExportCommandTests
     private string WriteWeights(string name)
     {
         string path = _sandbox.PathOf(name);
-        Assert.That(Run("export", _run, "--out", path).Code, Is.Zero);
+        Assert.That(Run("export", _run, "--out", path).ExitCode, Is.Zero);
         return path;
     }
 }
