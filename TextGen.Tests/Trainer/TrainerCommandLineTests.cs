@@ -62,6 +62,11 @@ public sealed class TrainerCommandLineTests
     [TestCase("--on-divergence", "ignore", "--on-divergence: Argument 'ignore' not recognized")]
     [TestCase("--minutes", "1", "give either --steps or --minutes, not both")]
     [TestCase("--bogus", "1", "Unrecognized command or argument '--bogus'")]
+    [TestCase("--weight-decay", "-0.1", "--weight-decay must be a finite number between 0 and 100 (got -0.1)")]
+    [TestCase("--weight-decay", "NaN", "--weight-decay must be a finite number between 0 and 100 (got NaN)")]
+    [TestCase("--weight-decay", "Infinity", "--weight-decay must be a finite number between 0 and 100")]
+    [TestCase("--average-from", "-1", "--average-from must be between 0 and")]
+    [TestCase("--average-from", "soon", "Cannot parse argument 'soon' for option '--average-from'")]
     public void NonsenseOptionIsAUsageErrorThatNamesItAndWritesNothing(string option, string value, string message)
     {
         var (code, _, error) = Train(option, value);

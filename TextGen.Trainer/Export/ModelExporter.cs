@@ -13,14 +13,17 @@ internal static class ModelExporter
     /// <summary>Metadata key of the run's full config, as JSON.</summary>
     public const string ConfigKey = "config";
 
-    /// <summary>The weight file of <paramref name="checkpoint"/>: its weights as f32 and its metadata.</summary>
+    /// <summary>
+    /// The weight file of <paramref name="checkpoint"/>: its weights as f32 (the running mean when the run averages
+    /// weights and has begun to) and its metadata.
+    /// </summary>
     public static ModelFile FromCheckpoint(Checkpoint checkpoint)
     {
         var state = checkpoint.State;
         var config = state.Config;
         var architecture = new ModelArchitecture(config.Arch, config.Layers, config.Hidden, config.Embedding, state.Vocabulary);
         using var model = new CharModel(architecture, dropout: 0);
-        checkpoint.LoadModel(model);
+        checkpoint.LoadWeights(model);
         return FromModel(model, state);
     }
 
