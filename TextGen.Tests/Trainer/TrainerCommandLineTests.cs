@@ -80,6 +80,25 @@ public sealed class TrainerCommandLineTests
     }
 
     [Test]
+    public void TrainWithWeightDecayAndAveragingStoresBothAndExportsTheMean()
+    {
+        var (code, output, error) = Train("--weight-decay", "0.1", "--average-from", "6", "--eval-every", "5", "--threads", "1");
+        Assert.That(code, Is.EqualTo(TrainerCommandLine.Ok), error);
+        var model = TextGen.Runtime.Format.ModelFile.ReadFile(Path.Combine(_out, "model.tgm"));
+        var checkpoint = TextGen.Trainer.Checkpoints.Checkpoint.Open(_out).State;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(checkpoint.Config.WeightDecay, Is.EqualTo(0.1));
+            Assert.That(checkpoint.Config.AverageFrom, Is.EqualTo(6));
+            Assert.That(checkpoint.AverageCount, Is.EqualTo(5), "steps 6 to 10");
+            Assert.That(model.Metadata["averaged_steps"].Number, Is.EqualTo(5));
+            Assert.That(model.Metadata["config"].String, Does.Contain("\"weight_decay\":0.1").And.Contain("\"average_from\":6"));
+            Assert.That(File.ReadAllLines(Path.Combine(_out, "metrics.jsonl")).Select(l => l.Contains("\"averaged\":true")), Is.EqualTo(new[] { false, true }));
+            Assert.That(output, Does.Contain("(averaged)"));
+        }
+    }
+
+    [Test]
     public void CosineWithMinutesIsAUsageError()
     {
         var (code, _, error) = Run("train", "--corpus", _corpus, "--out", _out, "--minutes", "1", "--schedule", "cosine");

@@ -56,7 +56,9 @@ public sealed class WeightAverageTests
         }
         Assert.That(seen, Has.Count.EqualTo(11));
 
-        var exported = ModelExporter.FromCheckpoint(Checkpoint.Open(directory)).Tensors.ToDictionary(t => t.Name, t => t.ToFloat32Array());
+        var file = ModelExporter.FromCheckpoint(Checkpoint.Open(directory));
+        Assert.That(file.Metadata["averaged_steps"].Number, Is.EqualTo(11));
+        var exported = file.Tensors.ToDictionary(t => t.Name, t => t.ToFloat32Array());
         Assert.That(exported.Keys, Is.EquivalentTo(last.Keys));
         using (Assert.EnterMultipleScope())
         {

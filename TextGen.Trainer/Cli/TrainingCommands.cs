@@ -112,6 +112,8 @@ internal static class TrainingCommands
                 // The suggestion becomes the run's --lr, so checkpoints, a resume and the exported metadata all
                 // carry the number, and nothing ever runs the test again.
                 config = config with { Lr = sweep.SuggestedLr };
+                var problems = config.Problems(); // --weight-decay is checked against the rate it will meet
+                if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"--lr auto: training at {config.Lr:G3}, the range test's suggestion (the curve is in {Path.Combine(directory, LearningRatePlot.FileName)})"));
             }

@@ -30,7 +30,7 @@ internal static class ModelExporter
     /// <summary>
     /// The weight file of <paramref name="model"/>: every tensor of <see cref="ModelArchitecture.ExpectedTensors"/>
     /// taken by name from the state_dict, and metadata: corpus name and sha256, steps, best and current validation
-    /// loss, the full config as JSON, and the trainer version.
+    /// loss, the full config as JSON, the trainer version, and for averaged weights how many steps they average.
     /// </summary>
     public static ModelFile FromModel(CharModel model, CheckpointState state)
     {
@@ -56,6 +56,7 @@ internal static class ModelExporter
         };
         if (double.IsFinite(state.BestValLoss)) metadata["best_validation_loss"] = state.BestValLoss;
         if (state.ValLoss is double valLoss) metadata["validation_loss"] = valLoss;
+        if (state.AverageCount > 0) metadata["averaged_steps"] = state.AverageCount;
         return new ModelFile(model.Architecture, tensors, metadata);
     }
 }
