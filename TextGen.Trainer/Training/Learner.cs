@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace TextGen.Trainer.Training;
 
 /// <summary>
-/// What one step of truncated BPTT reads and changes: the model, its Adam (or AdamW) optimizer, the batch walk and the hidden
-/// state carried from chunk to chunk. A training run and the learning-rate range test step the same way.
+/// What one step of truncated BPTT reads and changes: the model, its Adam (or AdamW) optimizer, the batch walk and
+/// the hidden state carried from chunk to chunk. A training run and the learning-rate range test step the same way.
 /// </summary>
 internal sealed class Learner : IDisposable
 {
