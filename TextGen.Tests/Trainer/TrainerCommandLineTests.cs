@@ -62,6 +62,11 @@ public sealed class TrainerCommandLineTests
     [TestCase("--on-divergence", "ignore", "--on-divergence: Argument 'ignore' not recognized")]
     [TestCase("--minutes", "1", "give either --steps or --minutes, not both")]
     [TestCase("--bogus", "1", "Unrecognized command or argument '--bogus'")]
+    [TestCase("--weight-decay", "-0.1", "--weight-decay must be a finite number between 0 and 100 (got -0.1)")]
+    [TestCase("--weight-decay", "NaN", "--weight-decay must be a finite number between 0 and 100 (got NaN)")]
+    [TestCase("--weight-decay", "Infinity", "--weight-decay must be a finite number between 0 and 100")]
+    [TestCase("--average-from", "-1", "--average-from must be between 0 and")]
+    [TestCase("--average-from", "soon", "Cannot parse argument 'soon' for option '--average-from'")]
     public void NonsenseOptionIsAUsageErrorThatNamesItAndWritesNothing(string option, string value, string message)
     {
         var (code, _, error) = Train(option, value);
@@ -71,6 +76,25 @@ public sealed class TrainerCommandLineTests
             Assert.That(error, Does.Contain(message));
             Assert.That(error, Does.Not.Contain("   at "), "no stack trace");
             Assert.That(Directory.Exists(_out), Is.False);
+        }
+    }
+
+    [Test]
+    public void TrainWithWeightDecayAndAveragingStoresBothAndExportsTheMean()
+    {
+        var (code, output, error) = Train("--weight-decay", "0.1", "--average-from", "6", "--eval-every", "5", "--threads", "1");
+        Assert.That(code, Is.EqualTo(TrainerCommandLine.Ok), error);
+        var model = TextGen.Runtime.Format.ModelFile.ReadFile(Path.Combine(_out, "model.tgm"));
+        var checkpoint = TextGen.Trainer.Checkpoints.Checkpoint.Open(_out).State;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(checkpoint.Config.WeightDecay, Is.EqualTo(0.1));
+            Assert.That(checkpoint.Config.AverageFrom, Is.EqualTo(6));
+            Assert.That(checkpoint.AverageCount, Is.EqualTo(5), "steps 6 to 10");
+            Assert.That(model.Metadata["averaged_steps"].Number, Is.EqualTo(5));
+            Assert.That(model.Metadata["config"].String, Does.Contain("\"weight_decay\":0.1").And.Contain("\"average_from\":6"));
+            Assert.That(File.ReadAllLines(Path.Combine(_out, "metrics.jsonl")).Select(l => l.Contains("\"averaged\":true")), Is.EqualTo(new[] { false, true }));
+            Assert.That(output, Does.Contain("(averaged)"));
         }
     }
 

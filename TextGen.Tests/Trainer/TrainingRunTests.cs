@@ -242,7 +242,7 @@ public sealed class TrainingRunTests
             Assert.That(records.Select(r => r.GetProperty("step").GetInt64()), Is.EqualTo(new long[] { 10, 20, 30, 40 }));
             foreach (var r in records)
             {
-                Assert.That(r.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "step", "epoch", "lr", "train_loss", "val_loss", "chars_per_sec", "elapsed_s" }));
+                Assert.That(r.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "step", "epoch", "lr", "train_loss", "val_loss", "chars_per_sec", "elapsed_s", "averaged" }));
                 Assert.That(r.GetProperty("val_loss").GetDouble(), Is.GreaterThan(0).And.LessThan(5));
                 Assert.That(r.GetProperty("chars_per_sec").GetDouble(), Is.GreaterThan(0));
             }

@@ -12,7 +12,8 @@ namespace TextGen.Trainer.Checkpoints;
 /// <summary>
 /// One checkpoint directory: <c>checkpoint.json</c> (<see cref="CheckpointState"/>: step, config, vocabulary, data
 /// cursor, schedule and guard state), <c>model.bin</c> (weights), <c>optimizer.bin</c> (Adam's moments and step
-/// counts), <c>hidden.bin</c> (the carried hidden state of every stream) and <c>rng.bin</c> (torch's generator).
+/// counts), <c>hidden.bin</c> (the carried hidden state of every stream), <c>rng.bin</c> (torch's generator) and,
+/// once <c>--average-from</c> is reached, <c>average.bin</c> (the running mean of the weights).
 /// Written as <c>NAME.tmp</c> and renamed into place, so a crash at any moment leaves a complete checkpoint.
 /// </summary>
 internal sealed class Checkpoint
@@ -28,6 +29,7 @@ internal sealed class Checkpoint
     private const string OptimizerFile = "optimizer.bin";
     private const string HiddenFile = "hidden.bin";
     private const string RandomFile = "rng.bin";
+    private const string AverageFile = "average.bin";
     private const string TempSuffix = ".tmp";
     private const string OldSuffix = ".old";
 
@@ -50,7 +52,8 @@ internal sealed class Checkpoint
     /// falls back to <c>NAME.old</c> when a crash struck between the two renames.
     /// </summary>
     /// <exception cref="CheckpointException">Anything could not be written; the previous checkpoint is intact and no temporary directory is left (unless deleting it failed too).</exception>
-    public static void Write(string runDirectory, string name, CheckpointState state, CharModel model, OptimizerHelper optimizer, RecurrentState hidden)
+    /// <param name="average">Written when <see cref="CheckpointState.AverageCount"/> is above 0.</param>
+    public static void Write(string runDirectory, string name, CheckpointState state, CharModel model, OptimizerHelper optimizer, RecurrentState hidden, WeightAverage average)
     {
         string final = Path.Combine(runDirectory, name), temp = final + TempSuffix, old = final + OldSuffix;
         try
@@ -65,6 +68,7 @@ internal sealed class Checkpoint
                 using var random = torch.get_rng_state();
                 WriteTensors(stream, new[] { random });
             });
+            if (state.AverageCount > 0) WriteFile(temp, AverageFile, stream => WriteTensors(stream, average.Mean));
             WriteFile(temp, StateFile, stream => JsonSerializer.Serialize(stream, state, TrainerJson.Default.CheckpointState));
 
             if (System.IO.Directory.Exists(final))
@@ -150,8 +154,44 @@ internal sealed class Checkpoint
             : $"holds no checkpoint (no {StateFile} in it or in {LatestName}/)";
     }
 
-    /// <summary>Loads the weights into <paramref name="model"/>, which must have the checkpoint's architecture.</summary>
+    /// <summary>Loads the trained (not averaged) weights into <paramref name="model"/>, which must have the checkpoint's architecture.</summary>
     public void LoadModel(CharModel model) => Read(ModelFile, stream => model.load(Reader(stream)));
+
+    /// <summary>
+    /// Loads the weights this checkpoint stands for into <paramref name="model"/>: the running mean when the run
+    /// averages and has begun to, else the trained weights. Validation scored these and export writes them.
+    /// </summary>
+    public void LoadWeights(CharModel model)
+    {
+        LoadModel(model);
+        if (State.AverageCount == 0) return;
+        using var average = new WeightAverage(model);
+        LoadAverage(average);
+        average.Apply();
+    }
+
+    /// <summary>Sets <paramref name="average"/> to the checkpoint's running mean, or empties it when there is none.</summary>
+    public void LoadAverage(WeightAverage average)
+    {
+        if (State.AverageCount == 0)
+        {
+            average.Clear();
+            return;
+        }
+        var tensors = Read(AverageFile, stream => ReadTensors(stream, average.Mean.Count));
+        try
+        {
+            average.Load(tensors, State.AverageCount);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(Path.Combine(Directory, AverageFile), $"does not match the model: {e.Message}", e);
+        }
+        finally
+        {
+            foreach (var t in tensors) t.Dispose();
+        }
+    }
 
     /// <summary>Loads Adam's moments and step counts into the run's one optimizer.</summary>
     public void LoadOptimizer(OptimizerHelper optimizer) => Read(OptimizerFile, stream => optimizer.load_state_dict(Reader(stream)));
@@ -159,7 +199,7 @@ internal sealed class Checkpoint
     /// <summary>The carried hidden state, checked against the model's shape and the stream count.</summary>
     public RecurrentState LoadHidden(CharModel model, int streams)
     {
-        var tensors = Read(HiddenFile, ReadTensors);
+        var tensors = Read(HiddenFile, stream => ReadTensors(stream, 2));
         var expected = new long[] { model.Architecture.Layers, streams, model.Architecture.HiddenSize };
         int count = model.Architecture.StateVectorsPerLayer;
         if (tensors.Count != count || tensors.Any(t => !t.shape.SequenceEqual(expected)))
@@ -173,7 +213,7 @@ internal sealed class Checkpoint
     /// <summary>Puts torch's global generator (dropout's randomness) back where it was.</summary>
     public void RestoreTorchRandom()
     {
-        var tensors = Read(RandomFile, ReadTensors);
+        var tensors = Read(RandomFile, stream => ReadTensors(stream, 1));
         if (tensors.Count != 1) throw new CheckpointException(Directory, $"{RandomFile} does not hold one generator state");
         using var state = tensors[0];
         torch.set_rng_state(state);
@@ -221,11 +261,11 @@ internal sealed class Checkpoint
         foreach (var t in list) t.Save(writer);
     }
 
-    private static List<Tensor> ReadTensors(Stream stream)
+    private static List<Tensor> ReadTensors(Stream stream, int maxCount)
     {
         var reader = Reader(stream);
         int count = reader.ReadInt32();
-        if (count < 0 || count > 2) throw new InvalidDataException($"tensor count {count} is out of range");
+        if (count < 0 || count > maxCount) throw new InvalidDataException($"tensor count {count} is out of range");
         var tensors = new List<Tensor>(count);
         for (int i = 0; i < count; i++) tensors.Add(TensorExtensionMethods.Load(reader).DetachFromDisposeScope());
         return tensors;

@@ -5,7 +5,8 @@ namespace TextGen.Trainer.Checkpoints;
 
 /// <summary>
 /// The non-tensor part of a checkpoint (its <c>checkpoint.json</c>): where the run stands and everything needed to
-/// continue it bit for bit. The tensors (weights, Adam moments, torch RNG, carried hidden state) sit beside it.
+/// continue it bit for bit. The tensors (weights, Adam moments, torch RNG, carried hidden state, weight average)
+/// sit beside it.
 /// </summary>
 internal sealed record CheckpointState
 {
@@ -59,4 +60,10 @@ internal sealed record CheckpointState
 
     /// <summary>Steps summed in <see cref="TrainLossSum"/>.</summary>
     public long TrainLossCount { get; init; }
+
+    /// <summary>
+    /// Steps in the running weight mean of <c>--average-from</c> (its tensors are <c>average.bin</c>); 0 when the
+    /// run does not average or has not reached the step yet, and in checkpoints written before averaging existed.
+    /// </summary>
+    public long AverageCount { get; init; }
 }

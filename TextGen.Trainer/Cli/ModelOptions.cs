@@ -24,6 +24,7 @@ internal sealed class ModelOptions
     private readonly Option<double> _clip = Number("--clip", "Gradient-norm clipping threshold", Defaults.Clip);
     private readonly Option<long> _seed = Number("--seed", "Seed of initialization, dropout and the data walk", Defaults.Seed);
     private readonly Option<int> _threads = Number("--threads", "libtorch threads; 0 uses every core", Defaults.Threads);
+    private readonly Option<double> _weightDecay = Number("--weight-decay", "Decoupled weight decay (AdamW) of the weight matrices; 0 trains with Adam", Defaults.WeightDecay);
     private readonly Option<double> _valFraction = Number("--val-fraction", "Share at the end of the corpus held out for validation", Defaults.ValFraction);
 
     /// <summary>Creates the options; <paramref name="outDescription"/> says what the command writes into <c>--out</c>.</summary>
@@ -36,7 +37,7 @@ internal sealed class ModelOptions
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _corpus, Out, _arch, _layers, _hidden, _embedding, _seqLen, _batch, _dropout, _clip, _seed, _threads, _valFraction })
+        foreach (Option option in new Option[] { _corpus, Out, _arch, _layers, _hidden, _embedding, _seqLen, _batch, _dropout, _clip, _weightDecay, _seed, _threads, _valFraction })
         {
             command.Options.Add(option);
         }
@@ -54,6 +55,7 @@ internal sealed class ModelOptions
         Batch = parse.GetValue(_batch),
         Dropout = parse.GetValue(_dropout),
         Clip = parse.GetValue(_clip),
+        WeightDecay = parse.GetValue(_weightDecay),
         Seed = parse.GetValue(_seed),
         Threads = parse.GetValue(_threads),
         ValFraction = parse.GetValue(_valFraction),

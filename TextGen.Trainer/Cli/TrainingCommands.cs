@@ -44,10 +44,15 @@ internal static class TrainingCommands
             Description = "Replace Adam by a fresh one every K steps. This is the blog's mistake, kept only to demonstrate it: expect a worse model.",
             HelpName = "K",
         };
+        var averageFrom = new Option<long?>("--average-from")
+        {
+            Description = "From this step on, keep the running mean of the weights; validation, --keep-best and model.tgm use it [default: off]",
+            HelpName = "STEP",
+        };
 
         var command = new Command("train", "Train a new model; writes DIR/model.tgm at the end.");
         model.AddTo(command);
-        foreach (Option option in new Option[] { lr, schedule, warmup, decayEvery, decayFactor, steps, minutes, evalEvery, checkpointEvery, keepBest, onDivergence, recreateOptimizer })
+        foreach (Option option in new Option[] { lr, schedule, warmup, decayEvery, decayFactor, steps, minutes, evalEvery, checkpointEvery, keepBest, onDivergence, recreateOptimizer, averageFrom })
         {
             command.Options.Add(option);
         }
@@ -72,6 +77,7 @@ internal static class TrainingCommands
                 KeepBest = parse.GetValue(keepBest),
                 OnDivergence = Enum.Parse<DivergenceAction>(parse.GetRequiredValue(onDivergence), ignoreCase: true),
                 RecreateOptimizerEvery = parse.GetValue(recreateOptimizer),
+                AverageFrom = parse.GetValue(averageFrom),
             };
             var problems = config.Problems();
             if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
@@ -106,6 +112,8 @@ internal static class TrainingCommands
                 // The suggestion becomes the run's --lr, so checkpoints, a resume and the exported metadata all
                 // carry the number, and nothing ever runs the test again.
                 config = config with { Lr = sweep.SuggestedLr };
+                var problems = config.Problems(); // --weight-decay is checked against the rate it will meet
+                if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"--lr auto: training at {config.Lr:G3}, the range test's suggestion (the curve is in {Path.Combine(directory, LearningRatePlot.FileName)})"));
             }

@@ -26,7 +26,7 @@ internal static class TrainingConsole
 
     /// <summary>The line a validation gets in either view.</summary>
     public static string Describe(EvaluationRecord r) => string.Create(CultureInfo.InvariantCulture,
-        $"step {r.Step,6} | epoch {r.Epoch,6:F2} | lr {r.Lr:G4} | train {r.TrainLoss:F4} | val {r.ValLoss:F4} | {r.CharsPerSec / 1000:F1}k chars/s | {r.ElapsedSeconds:F0}s");
+        $"step {r.Step,6} | epoch {r.Epoch,6:F2} | lr {r.Lr:G4} | train {r.TrainLoss:F4} | val {r.ValLoss:F4}{(r.Averaged ? " (averaged)" : "")} | {r.CharsPerSec / 1000:F1}k chars/s | {r.ElapsedSeconds:F0}s");
 
     private sealed class PlainReporter(TextWriter output, int stepLineEvery) : ITrainingReporter
     {

@@ -13,21 +13,24 @@ internal static class ModelExporter
     /// <summary>Metadata key of the run's full config, as JSON.</summary>
     public const string ConfigKey = "config";
 
-    /// <summary>The weight file of <paramref name="checkpoint"/>: its weights as f32 and its metadata.</summary>
+    /// <summary>
+    /// The weight file of <paramref name="checkpoint"/>: its weights as f32 (the running mean when the run averages
+    /// weights and has begun to) and its metadata.
+    /// </summary>
     public static ModelFile FromCheckpoint(Checkpoint checkpoint)
     {
         var state = checkpoint.State;
         var config = state.Config;
         var architecture = new ModelArchitecture(config.Arch, config.Layers, config.Hidden, config.Embedding, state.Vocabulary);
         using var model = new CharModel(architecture, dropout: 0);
-        checkpoint.LoadModel(model);
+        checkpoint.LoadWeights(model);
         return FromModel(model, state);
     }
 
     /// <summary>
     /// The weight file of <paramref name="model"/>: every tensor of <see cref="ModelArchitecture.ExpectedTensors"/>
     /// taken by name from the state_dict, and metadata: corpus name and sha256, steps, best and current validation
-    /// loss, the full config as JSON, and the trainer version.
+    /// loss, the full config as JSON, the trainer version, and for averaged weights how many steps they average.
     /// </summary>
     public static ModelFile FromModel(CharModel model, CheckpointState state)
     {
@@ -53,6 +56,7 @@ internal static class ModelExporter
         };
         if (double.IsFinite(state.BestValLoss)) metadata["best_validation_loss"] = state.BestValLoss;
         if (state.ValLoss is double valLoss) metadata["validation_loss"] = valLoss;
+        if (state.AverageCount > 0) metadata["averaged_steps"] = state.AverageCount;
         return new ModelFile(model.Architecture, tensors, metadata);
     }
 }

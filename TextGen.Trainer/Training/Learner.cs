@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace TextGen.Trainer.Training;
 
 /// <summary>
-/// What one step of truncated BPTT reads and changes: the model, its Adam optimizer, the batch walk and the hidden
-/// state carried from chunk to chunk. A training run and the learning-rate range test step the same way.
+/// What one step of truncated BPTT reads and changes: the model, its Adam (or AdamW) optimizer, the batch walk and
+/// the hidden state carried from chunk to chunk. A training run and the learning-rate range test step the same way.
 /// </summary>
 internal sealed class Learner : IDisposable
 {
@@ -30,7 +30,7 @@ internal sealed class Learner : IDisposable
         var architecture = new ModelArchitecture(config.Arch, config.Layers, config.Hidden, config.Embedding, data.Vocabulary.Scalars);
         Model = new CharModel(architecture, config.Dropout);
         _parameters = Model.parameters().ToArray();
-        Optimizer = torch.optim.Adam(_parameters, lr: config.Lr);
+        Optimizer = CreateOptimizer();
         Batches = new TruncatedBpttBatches(data.Training, config.Batch, config.SeqLen, TruncatedBpttBatches.Start(config.Seed));
         Carried = Model.ZeroState(config.Batch);
     }
@@ -39,10 +39,10 @@ internal sealed class Learner : IDisposable
     public CharModel Model { get; }
 
     /// <summary>
-    /// Adam: constructed once with the learner, restored from checkpoints, replaced only by
-    /// <see cref="RecreateOptimizer"/>, which exists to demonstrate why it must not be.
+    /// Adam, or AdamW with a weight decay: constructed once with the learner, restored from checkpoints, replaced
+    /// only by <see cref="RecreateOptimizer"/>, which exists to demonstrate why it must not be.
     /// </summary>
-    public Adam Optimizer { get; private set; }
+    public OptimizerHelper Optimizer { get; private set; }
 
     /// <summary>The batch walk; a checkpoint restore replaces it.</summary>
     public TruncatedBpttBatches Batches { get; set; }
@@ -87,7 +87,31 @@ internal sealed class Learner : IDisposable
     public void RecreateOptimizer()
     {
         Optimizer.Dispose();
-        Optimizer = torch.optim.Adam(_parameters, lr: _config.Lr);
+        Optimizer = CreateOptimizer();
+    }
+
+    /// <summary>
+    /// The parameters AdamW decays: every matrix (the embedding, the recurrent input and hidden weights, the head),
+    /// never a bias. A bias has one value per unit, cannot overfit by growing large, and decaying it only pulls
+    /// the gates' and the head's operating points to zero (the forget gate's bias most of all). The embedding is
+    /// decayed like any input matrix because it is one: with <c>--embedding 0</c> the one-hot input meets the
+    /// first layer's input weights directly, and those are decayed, so the two input encodings are regularized
+    /// alike (nanoGPT's rule: decay every parameter of two or more dimensions).
+    /// </summary>
+    public static bool IsDecayed(Parameter parameter) => parameter.dim() >= 2;
+
+    // Plain Adam without decay keeps checkpoints from before --weight-decay loading, and their runs bit-identical;
+    // TorchSharp's AdamW with 0 decay would be the same update but a different optimizer.bin.
+    private OptimizerHelper CreateOptimizer()
+    {
+        if (_config.WeightDecay == 0) return torch.optim.Adam(_parameters, lr: _config.Lr);
+        // Options left unset in a group take the optimizer's defaults, which are those of torch.optim.Adam above.
+        var groups = new[]
+        {
+            new AdamW.ParamGroup(_parameters.Where(IsDecayed), new AdamW.Options { weight_decay = _config.WeightDecay }),
+            new AdamW.ParamGroup(_parameters.Where(p => !IsDecayed(p)), new AdamW.Options { weight_decay = 0 }),
+        };
+        return torch.optim.AdamW(groups, lr: _config.Lr);
     }
 
     /// <inheritdoc />

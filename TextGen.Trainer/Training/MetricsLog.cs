@@ -11,11 +11,15 @@ namespace TextGen.Trainer.Training;
 /// <param name="ValLoss">Loss on the whole validation split (nats per character).</param>
 /// <param name="CharsPerSec">Training characters per second of step time since the previous evaluation.</param>
 /// <param name="ElapsedSeconds">Training time of the run so far, across sessions.</param>
-internal sealed record EvaluationRecord(long Step, double Epoch, double Lr, double TrainLoss, double ValLoss, double CharsPerSec, double ElapsedSeconds);
+internal sealed record EvaluationRecord(long Step, double Epoch, double Lr, double TrainLoss, double ValLoss, double CharsPerSec, double ElapsedSeconds)
+{
+    /// <summary>Whether <see cref="ValLoss"/> scores the running weight mean of <c>--average-from</c> rather than the trained weights.</summary>
+    public bool Averaged { get; init; }
+}
 
 /// <summary>
-/// DIR/metrics.jsonl: one JSON object per evaluation with step, epoch, lr, train_loss, val_loss, chars_per_sec and
-/// elapsed_s. Lines are appended and flushed as they happen, so a plot can follow a live run.
+/// DIR/metrics.jsonl: one JSON object per evaluation with step, epoch, lr, train_loss, val_loss, chars_per_sec,
+/// elapsed_s and averaged (whether val_loss scores the averaged weights). Lines are appended and flushed as they happen, so a plot can follow a live run.
 /// </summary>
 internal sealed class MetricsLog
 {
@@ -46,6 +50,7 @@ internal sealed class MetricsLog
             WriteLoss(json, "val_loss", record.ValLoss);
             json.WriteNumber("chars_per_sec", Math.Round(record.CharsPerSec, 1));
             json.WriteNumber("elapsed_s", Math.Round(record.ElapsedSeconds, 3));
+            json.WriteBoolean("averaged", record.Averaged);
             json.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -77,7 +82,11 @@ internal sealed class MetricsLog
                 ReadLoss(r.GetProperty("train_loss")),
                 ReadLoss(r.GetProperty("val_loss")),
                 r.GetProperty("chars_per_sec").GetDouble(),
-                r.GetProperty("elapsed_s").GetDouble());
+                r.GetProperty("elapsed_s").GetDouble())
+            {
+                // Lines written before averaging existed lack the key; they validated the trained weights.
+                Averaged = r.TryGetProperty("averaged", out var averaged) && averaged.GetBoolean(),
+            };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -111,6 +111,19 @@ internal sealed record TrainingConfig
     /// </summary>
     public int? RecreateOptimizerEvery { get; init; }
 
+    /// <summary>
+    /// Decoupled weight decay of AdamW (Loshchilov and Hutter): each step multiplies every weight matrix by
+    /// 1 − lr·decay before Adam's update. 0 (the default, and the value of checkpoints written before the option
+    /// existed) trains with plain Adam.
+    /// </summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>
+    /// First step whose weights enter the running mean (Polyak/SWA averaging) that validation scores and export
+    /// writes; null (the default) trains without averaging.
+    /// </summary>
+    public long? AverageFrom { get; init; }
+
     /// <summary>The cosine schedule's warmup: as given, or a tenth of the run up to 100 steps.</summary>
     public long WarmupSteps() => Warmup ?? Math.Min(100, (Steps ?? 0) / 10);
 
@@ -158,6 +171,9 @@ internal sealed record TrainingConfig
         Range("--threads", Threads, 0, 1024);
         Fraction("--val-fraction", ValFraction, zeroAllowed: false);
         if (RecreateOptimizerEvery is int every) Range("--recreate-optimizer-every", every, 1, int.MaxValue);
+        if (!double.IsFinite(WeightDecay) || WeightDecay < 0 || WeightDecay > 100) problems.Add($"--weight-decay must be a finite number between 0 and 100 (got {WeightDecay})");
+        else if (Lr * WeightDecay >= 1) problems.Add($"--weight-decay times --lr must be below 1, or every step flips the weights' sign (got {WeightDecay} × {Lr})");
+        if (AverageFrom is long from) Range("--average-from", from, 0, long.MaxValue / 2);
         if (!Enum.IsDefined(OnDivergence)) problems.Add($"--on-divergence must be stop or rollback (got {OnDivergence})");
         if (string.IsNullOrWhiteSpace(Corpus)) problems.Add("--corpus is required");
         return problems;

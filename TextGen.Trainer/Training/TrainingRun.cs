@@ -44,6 +44,7 @@ internal sealed class TrainingRun : IDisposable
     private readonly LearningRateSchedule _schedule;
     private readonly MetricsLog _metrics;
     private readonly LossPlot _plot;
+    private readonly WeightAverage _average; // stays empty until --average-from; validation and export then use it
 
     private long _step;
     private double _elapsedBefore; // training seconds of earlier sessions
@@ -66,6 +67,7 @@ internal sealed class TrainingRun : IDisposable
         _corpus = corpus;
         _data = data;
         _learner = new Learner(config, data);
+        _average = new WeightAverage(_learner.Model);
         _schedule = new LearningRateSchedule(config);
         _metrics = new MetricsLog(directory);
         _plot = new LossPlot(directory, plots ?? new PlotWriter());
@@ -78,8 +80,11 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>The run's model.</summary>
     public CharModel Model => _learner.Model;
 
-    /// <summary>The run's one optimizer.</summary>
-    public Adam Optimizer => _learner.Optimizer;
+    /// <summary>The run's one optimizer: Adam, or AdamW with <c>--weight-decay</c>.</summary>
+    public OptimizerHelper Optimizer => _learner.Optimizer;
+
+    /// <summary>The running mean of the weights since <c>--average-from</c>; empty (count 0) before that step or without it.</summary>
+    public WeightAverage Average => _average;
 
     /// <summary>Steps taken.</summary>
     public long Step => _step;
@@ -157,6 +162,7 @@ internal sealed class TrainingRun : IDisposable
                 }
 
                 _step++;
+                if (_step >= _config.AverageFrom) _average.Add();
                 _trainLossSum += loss;
                 _trainLossCount++;
                 reporter.Stepped(new StepReport(_step, loss, lr, budget.Fraction(startStep, startSeconds, _step, ElapsedSeconds)));
@@ -188,7 +194,14 @@ internal sealed class TrainingRun : IDisposable
 
     private void Evaluate(ITrainingReporter reporter)
     {
-        double valLoss = Validation.Loss(_learner.Model, _data.Validation, _config.Batch, _config.SeqLen);
+        // Once averaging has begun, the mean is what export writes, so it is what validation scores and
+        // --keep-best compares; the trained weights come back bit for bit before the next step.
+        bool averaged = _average.Count > 0;
+        double valLoss;
+        using (averaged ? _average.SwapIn() : null)
+        {
+            valLoss = Validation.Loss(_learner.Model, _data.Validation, _config.Batch, _config.SeqLen);
+        }
         var record = new EvaluationRecord(
             _step,
             _learner.Batches.EpochProgress,
@@ -196,7 +209,10 @@ internal sealed class TrainingRun : IDisposable
             _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valLoss,
             _stepSeconds > 0 ? _stepChars / _stepSeconds : 0,
-            ElapsedSeconds);
+            ElapsedSeconds)
+        {
+            Averaged = averaged,
+        };
         _metrics.Append(record);
         reporter.Evaluated(record);
         _plot.Update(reporter.Note);
@@ -236,6 +252,7 @@ internal sealed class TrainingRun : IDisposable
         var state = checkpoint.State;
         checkpoint.LoadModel(_learner.Model);
         if (restoreOptimizer) checkpoint.LoadOptimizer(_learner.Optimizer);
+        checkpoint.LoadAverage(_average);
         checkpoint.RestoreTorchRandom();
         _learner.Carry(checkpoint.LoadHidden(_learner.Model, _config.Batch));
         _learner.Batches = new TruncatedBpttBatches(_data.Training, _config.Batch, _config.SeqLen, state.Cursor);
@@ -269,13 +286,15 @@ internal sealed class TrainingRun : IDisposable
             ValLoss = _valLoss,
             TrainLossSum = _trainLossSum,
             TrainLossCount = _trainLossCount,
+            AverageCount = _average.Count,
         };
-        Checkpoint.Write(_directory, name, state, _learner.Model, _learner.Optimizer, _learner.Carried);
+        Checkpoint.Write(_directory, name, state, _learner.Model, _learner.Optimizer, _learner.Carried, _average);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        _average.Dispose();
         _learner.Dispose();
     }
 }
