@@ -25,7 +25,10 @@ internal static class ThreadScaling
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "Most threads to measure (1 up to this)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
-        dtype.AcceptOnlyFromAmong("f32", "f16", "q8");
+        dtype.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is string name && name is not ("f32" or "f16" or "q8")) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
+        });
         foreach (var option in new[] { chars, rounds, threads })
         {
             option.Validators.Add(result =>
@@ -34,11 +37,11 @@ internal static class ThreadScaling
             });
         }
         var command = new Command("thread-scaling", "Aggregate chars/s of independent generators on 1..N threads over one shared model") { model, chars, rounds, threads, dtype };
-        command.SetAction(parse => Measure(parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds), parse.GetValue(threads)));
+        command.SetAction(parse => Measure(parse.InvocationConfiguration.Output, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds), parse.GetValue(threads)));
         return command;
     }
 
-    private static int Measure(string modelPath, string? dtypeName, int chars, int rounds, int maxThreads)
+    private static int Measure(TextWriter output, string modelPath, string? dtypeName, int chars, int rounds, int maxThreads)
     {
         var file = ModelFile.ReadFile(modelPath);
         if (dtypeName is not null) file = file.ConvertTo(Enum.Parse<TensorDType>(dtypeName, ignoreCase: true));
@@ -52,13 +55,13 @@ internal static class ThreadScaling
         }
 
         var a = file.Architecture;
-        Console.WriteLine($"model {modelPath}: {a.Cell} {a.Layers}x{a.HiddenSize} {dtype}, {chars} chars per thread x {rounds} rounds, {Environment.ProcessorCount} logical CPUs");
+        output.WriteLine($"model {modelPath}: {a.Cell} {a.Layers}x{a.HiddenSize} {dtype}, {chars} chars per thread x {rounds} rounds, {Environment.ProcessorCount} logical CPUs");
         double Median(List<double> values) => values.OrderBy(r => r).ElementAt(values.Count / 2);
         double single = Median(rates[1]);
         foreach (var (n, values) in rates)
         {
             double median = Median(values);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"threads\":{n},\"dtype\":\"{dtype}\",\"chars_per_sec\":{median:F0},\"scaling\":{median / single:F3}}}"));
         }
         return 0;
