@@ -6,6 +6,7 @@ var root = new RootCommand("TextGen measurements (speed and sample quality, prin
     TrainerThroughput.Command(),
     SampleWords.Command(),
     GenerationSpeed.Command(),
+    EngineComparison.Command(),
     TgmFuzzing.Command(),
 };
 return root.Parse(args).Invoke();
