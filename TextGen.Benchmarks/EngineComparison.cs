@@ -67,7 +67,21 @@ internal static class EngineComparison
     /// <summary>Measures every engine on <paramref name="file"/> and writes the JSON lines to <paramref name="output"/>.</summary>
     public static void Run(ModelFile file, string modelName, int chars, int rounds, TextWriter output)
     {
-        torch.set_num_threads(1); // process-wide; the other engines are single-threaded by construction
+        // Process-wide (the other engines are single-threaded by construction); restored for callers in a test process.
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+        try
+        {
+            Measure(file, modelName, chars, rounds, output);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
+    private static void Measure(ModelFile file, string modelName, int chars, int rounds, TextWriter output)
+    {
         ModelFile f32 = file.ConvertTo(TensorDType.F32);
         byte[] onnx = OnnxExporter.ToBytes(f32);
         var engines = new List<Contender>();
