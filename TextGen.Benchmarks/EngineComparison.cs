@@ -139,7 +139,8 @@ internal static class EngineComparison
                 ["weight_bytes_per_char"] = weightBytes,
                 ["read_bandwidth_gb_per_s"] = Math.Round(bestBytesPerSecond / 1e9, 2),
                 ["bound_chars_per_sec"] = Math.Round(bound),
-                ["runtime_f32_fraction_of_bound"] = Math.Round(engines[0].MedianCharsPerSecond / bound, 3),
+                ["runtime_f32_fraction_of_bound"] = Math.Round(engines.Single(e => e.Name == "runtime" && e.DType == TensorDType.F32).MedianCharsPerSecond / bound, 3),
+                ["onnxruntime_f32_fraction_of_bound"] = Math.Round(engines.Single(e => e.Name == "onnxruntime").MedianCharsPerSecond / bound, 3),
             },
         }.ToJsonString());
     }
