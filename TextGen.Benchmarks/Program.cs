@@ -7,6 +7,7 @@ var root = new RootCommand("TextGen measurements (speed and sample quality, prin
     SampleWords.Command(),
     GenerationSpeed.Command(),
     ThreadScaling.Command(),
+    EngineComparison.Command(),
     TgmFuzzing.Command(),
 };
 return root.Parse(args).Invoke();

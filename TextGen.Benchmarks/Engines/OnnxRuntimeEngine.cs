@@ -14,7 +14,7 @@ namespace TextGen.Benchmarks.Engines;
 /// reads buffer n mod 2 and writes the other, with one I/O binding prepared for each direction.
 /// </para>
 /// </summary>
-internal sealed class OnnxRuntimeEngine : IDisposable
+internal sealed class OnnxRuntimeEngine : IStepEngine
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
@@ -28,8 +28,13 @@ internal sealed class OnnxRuntimeEngine : IDisposable
 
     /// <summary>Exports <paramref name="model"/> to ONNX in memory and opens it in ONNX Runtime on the CPU.</summary>
     public OnnxRuntimeEngine(ModelFile model)
+        : this(OnnxExporter.ToBytes(model), model.Architecture)
     {
-        ModelArchitecture a = model.Architecture;
+    }
+
+    /// <summary>Opens <paramref name="onnx"/>, the step graph of a model of architecture <paramref name="a"/>, in ONNX Runtime on the CPU.</summary>
+    public OnnxRuntimeEngine(byte[] onnx, ModelArchitecture a)
+    {
         bool lstm = a.Cell == CellKind.Lstm;
         using (var options = new SessionOptions
         {
@@ -39,7 +44,7 @@ internal sealed class OnnxRuntimeEngine : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         })
         {
-            _session = new InferenceSession(OnnxExporter.ToBytes(model), options);
+            _session = new InferenceSession(onnx, options);
         }
 
         int stateLength = a.Layers * a.HiddenSize;

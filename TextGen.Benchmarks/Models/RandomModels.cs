@@ -2,7 +2,10 @@ using TextGen.Runtime.Format;
 
 namespace TextGen.Benchmarks.Models;
 
-/// <summary>Small models with seeded random weights: the fuzzer's seed corpus, and the tests' format, kernel and parity cases.</summary>
+/// <summary>
+/// Models with seeded random weights: the fuzzer's seed corpus, the tests' format, kernel and parity cases, and the
+/// speed comparison's extra sizes (speed depends on the shapes only, not on trained values).
+/// </summary>
 internal static class RandomModels
 {
     /// <summary>Printable ASCII from space, then <paramref name="size"/> symbols in all.</summary>
@@ -11,6 +14,14 @@ internal static class RandomModels
     /// <summary>An architecture over <see cref="AsciiVocabulary"/>.</summary>
     public static ModelArchitecture Architecture(CellKind cell, int layers = 1, int hidden = 8, int embedding = 4, int vocab = 10)
         => new(cell, layers, hidden, embedding, AsciiVocabulary(vocab));
+
+    /// <summary>
+    /// The speed comparison's extra models (issue #5): a 2-layer LSTM with embedding 64 and a 65-symbol vocabulary, as
+    /// the shipped Shakespeare model has, at <paramref name="hidden"/> units; weights in PyTorch's default range
+    /// ±1/√hidden, so the activations are as unsaturated as a freshly initialized model's.
+    /// </summary>
+    public static ModelFile ComparisonLstm(int hidden)
+        => Create(Architecture(CellKind.Lstm, layers: 2, hidden: hidden, embedding: 64, vocab: 65), scale: 1f / MathF.Sqrt(hidden));
 
     /// <summary>
     /// A complete f32 model whose weights are uniform in ±<paramref name="scale"/> from a seeded

@@ -40,6 +40,27 @@ internal sealed class CharModel : nn.Module<Tensor, RecurrentState, (Tensor Logi
     /// <summary>Cell, layers, sizes and vocabulary.</summary>
     public ModelArchitecture Architecture { get; }
 
+    /// <summary>
+    /// The model holding <paramref name="file"/>'s weights (f16 and q8 decoded to f32), in eval mode: the inverse of
+    /// <see cref="Export.ModelExporter.FromModel"/>, so TorchSharp can run a shipped weight file side by side with the Runtime.
+    /// </summary>
+    public static CharModel FromModelFile(ModelFile file)
+    {
+        var model = new CharModel(file.Architecture, dropout: 0);
+        using (no_grad())
+        {
+            // The file was validated against ExpectedTensors, whose names are these state_dict keys.
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                ModelTensor stored = file.GetTensor(name);
+                using var values = tensor(stored.ToFloat32Array(), stored.Shape.Select(d => (long)d).ToArray());
+                parameter.copy_(values);
+            }
+        }
+        model.eval();
+        return model;
+    }
+
     /// <summary>A zero state for <paramref name="streams"/> parallel sequences.</summary>
     public RecurrentState ZeroState(int streams) =>
         RecurrentState.Zeros(Architecture.Cell, Architecture.Layers, streams, Architecture.HiddenSize);

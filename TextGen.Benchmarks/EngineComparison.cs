@@ -1,0 +1,237 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using TextGen.Benchmarks.Engines;
+using TextGen.Benchmarks.Models;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Model;
+using TextGen.Trainer.Export;
+using TorchSharp;
+
+namespace TextGen.Benchmarks;
+
+/// <summary>
+/// Issue #5 §2: TextGen.Runtime (f32, f16, q8), ONNX Runtime (f32) and TorchSharp (f32) generating from the same
+/// model in one process, single-threaded, each engine and dtype in turn within every round so that load from other
+/// processes hits all alike. Every engine does the same work per character: feed the previous token, take the
+/// logits, pick the next token by argmax (<see cref="Argmax"/>, one function for all). Prints one JSON line per
+/// engine and dtype, then the roofline line.
+/// </summary>
+internal static class EngineComparison
+{
+    /// <summary>The <c>compare</c> command.</summary>
+    public static Command Command()
+    {
+        var model = new Option<string>("--model") { Description = "Weight file (*.tgm)" };
+        var hidden = new Option<int?>("--hidden") { Description = "Instead of --model: a random 2-layer LSTM (embedding 64, vocabulary 65) with this many hidden units, built in memory" };
+        var chars = new Option<int>("--chars") { Description = "Characters per engine per round", DefaultValueFactory = _ => 20_000 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds; each reports its chars/s and the median is printed", DefaultValueFactory = _ => 5 };
+        chars.Validators.Add(result => { if (result.GetValueOrDefault<int>() < 1) result.AddError("--chars must be at least 1"); });
+        rounds.Validators.Add(result => { if (result.GetValueOrDefault<int>() < 1) result.AddError("--rounds must be at least 1"); });
+        hidden.Validators.Add(result => { if (result.GetValueOrDefault<int?>() is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}"); });
+        var command = new Command("compare", "Chars/s of TextGen.Runtime, ONNX Runtime and TorchSharp on one model, and the read-bandwidth roofline") { model, hidden, chars, rounds };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(model) is null) == (result.GetValue(hidden) is null)) result.AddError("give either --model FILE or --hidden N");
+        });
+        command.SetAction(parse =>
+        {
+            TextWriter output = parse.InvocationConfiguration.Output;
+            string? path = parse.GetValue(model);
+            if (path is not null)
+            {
+                ModelFile file;
+                try
+                {
+                    file = ModelFile.ReadFile(path);
+                }
+                catch (ModelFormatException e)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine(e.Message);
+                    return 1;
+                }
+                Run(file, path, parse.GetValue(chars), parse.GetValue(rounds), output);
+            }
+            else
+            {
+                int units = parse.GetValue(hidden)!.Value;
+                Run(RandomModels.ComparisonLstm(units), $"random lstm 2x{units}", parse.GetValue(chars), parse.GetValue(rounds), output);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Measures every engine on <paramref name="file"/> and writes the JSON lines to <paramref name="output"/>.</summary>
+    public static void Run(ModelFile file, string modelName, int chars, int rounds, TextWriter output)
+    {
+        // Process-wide (the other engines are single-threaded by construction); restored for callers in a test process.
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+        try
+        {
+            Measure(file, modelName, chars, rounds, output);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
+    private static void Measure(ModelFile file, string modelName, int chars, int rounds, TextWriter output)
+    {
+        ModelFile f32 = file.ConvertTo(TensorDType.F32);
+        byte[] onnx = OnnxExporter.ToBytes(f32);
+        var engines = new List<Contender>();
+        foreach (TensorDType dtype in new[] { TensorDType.F32, TensorDType.F16, TensorDType.Q8 })
+        {
+            byte[] bytes = f32.ConvertTo(dtype).ToBytes();
+            engines.Add(new Contender("runtime", dtype, () => new RuntimeEngine(TextModel.Load(bytes, modelName))));
+        }
+        byte[] f32Bytes = f32.ToBytes();
+        engines.Add(new Contender("onnxruntime", TensorDType.F32, () => new OnnxRuntimeEngine(onnx, f32.Architecture)));
+        engines.Add(new Contender("torchsharp", TensorDType.F32, () => new TorchSharpEngine(ModelFile.Read(f32Bytes, modelName))));
+
+        int start = Math.Max(0, f32.Architecture.Vocabulary.ToList().IndexOf(' ')); // a space if the vocabulary has one, as generation-speed primes
+        foreach (var engine in engines) engine.Load(start);
+        foreach (var engine in engines) engine.Generate(start, Math.Min(chars, 2_000), measured: false, record: false); // JIT and caches
+
+        long weightBytes = WeightBytesPerChar(f32.Architecture);
+        var bandwidth = new ReadBandwidth(weightBytes);
+        double bestBytesPerSecond = 0;
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (var engine in engines) engine.Generate(start, chars, measured: true, record: round == 0);
+            bestBytesPerSecond = Math.Max(bestBytesPerSecond, bandwidth.MeasureBytesPerSecond(0.05));
+        }
+
+        IReadOnlyList<int> vocabulary = f32.Architecture.Vocabulary;
+        foreach (var engine in engines)
+        {
+            string text = string.Concat(engine.Tokens.Select(t => char.ConvertFromUtf32(vocabulary[t])));
+            output.WriteLine(new JsonObject
+            {
+                ["engine"] = engine.Name,
+                ["dtype"] = engine.DType.ToString().ToLowerInvariant(),
+                ["chars_per_sec"] = Math.Round(engine.MedianCharsPerSecond),
+                ["alloc_bytes_per_char"] = Math.Round(engine.AllocatedBytesPerChar, 3),
+                ["alloc_counts"] = engine.Name == "runtime" ? "managed, all of it" : "managed only; native allocations not counted",
+                ["load_ms"] = Math.Round(engine.LoadMilliseconds, 3),
+                ["warm_load_ms"] = Math.Round(engine.WarmLoadMilliseconds, 3),
+                ["first_char_ms"] = Math.Round(engine.FirstCharMilliseconds, 3),
+                ["text_sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))),
+                ["text_start"] = text[..Math.Min(text.Length, 60)],
+            }.ToJsonString());
+            engine.Dispose();
+        }
+
+        double bound = bestBytesPerSecond / weightBytes;
+        output.WriteLine(new JsonObject
+        {
+            ["roofline"] = new JsonObject
+            {
+                ["model"] = modelName,
+                ["architecture"] = $"{f32.Architecture.Cell} {f32.Architecture.Layers}x{f32.Architecture.HiddenSize}, embedding {f32.Architecture.EmbeddingSize}, vocabulary {f32.Architecture.VocabularySize}".ToLowerInvariant(),
+                ["chars_per_round"] = chars,
+                ["rounds"] = rounds,
+                ["weight_bytes_per_char"] = weightBytes,
+                ["read_bandwidth_gb_per_s"] = Math.Round(bestBytesPerSecond / 1e9, 2),
+                ["bound_chars_per_sec"] = Math.Round(bound),
+                ["runtime_f32_fraction_of_bound"] = Math.Round(engines.Single(e => e.Name == "runtime" && e.DType == TensorDType.F32).MedianCharsPerSecond / bound, 3),
+                ["onnxruntime_f32_fraction_of_bound"] = Math.Round(engines.Single(e => e.Name == "onnxruntime").MedianCharsPerSecond / bound, 3),
+            },
+        }.ToJsonString());
+    }
+
+    /// <summary>
+    /// f32 bytes the Runtime reads per character: every layer's W_hh and combined bias, W_ih of the layers above the
+    /// first, one row of the first layer's input table (W_ih·embedding + bias, precomputed per token at load, which
+    /// replaces the embedding row and W_ih_l0) and the head. The recurrent state is not counted: it is written as
+    /// well as read and is a rounding error next to the matrices.
+    /// </summary>
+    public static long WeightBytesPerChar(ModelArchitecture a)
+    {
+        long gateRows = (long)a.GateCount * a.HiddenSize;
+        long floats = gateRows                                        // input-table row of layer 0
+            + a.Layers * (gateRows * a.HiddenSize + gateRows)         // W_hh and bias of every layer
+            + (a.Layers - 1) * gateRows * a.HiddenSize                // W_ih of layers 1..
+            + (long)a.VocabularySize * a.HiddenSize + a.VocabularySize; // head weight and bias
+        return floats * sizeof(float);
+    }
+
+    /// <summary>The first index of the largest logit: the same pick for every engine, so every engine does equal work.</summary>
+    public static int Argmax(ReadOnlySpan<float> logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+        return best;
+    }
+
+    // One engine at one dtype: how to load it, and what every round measured.
+    private sealed class Contender(string name, TensorDType dtype, Func<IStepEngine> load) : IDisposable
+    {
+        private readonly List<double> _charsPerSecond = [];
+        private long _allocatedBytes, _measuredChars;
+        private IStepEngine? _engine;
+
+        public string Name => name;
+
+        public TensorDType DType => dtype;
+
+        public double LoadMilliseconds { get; private set; }
+
+        public double WarmLoadMilliseconds { get; private set; }
+
+        public double FirstCharMilliseconds { get; private set; }
+
+        public double MedianCharsPerSecond => _charsPerSecond.Order().ElementAt(_charsPerSecond.Count / 2);
+
+        public double AllocatedBytesPerChar => (double)_allocatedBytes / _measuredChars;
+
+        // The token ids the first measured round generated.
+        public int[] Tokens { get; private set; } = [];
+
+        // Loads twice: the first load pays JIT and native-library start-up (what a game's first model costs), the
+        // second is the load of a further model. The first character after the first load is the cold latency.
+        public void Load(int start)
+        {
+            long begin = Stopwatch.GetTimestamp();
+            IStepEngine first = load();
+            LoadMilliseconds = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+            begin = Stopwatch.GetTimestamp();
+            Argmax(first.Step(start));
+            FirstCharMilliseconds = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+            first.Dispose();
+            begin = Stopwatch.GetTimestamp();
+            _engine = load();
+            WarmLoadMilliseconds = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+        }
+
+        // Generates `chars` tokens from the zero state after `start`. A measured run adds its speed and allocation to
+        // the figures; `record` keeps the tokens, in an array made before the timed span.
+        public void Generate(int start, int chars, bool measured, bool record)
+        {
+            IStepEngine engine = _engine ?? throw new InvalidOperationException("not loaded");
+            if (record) Tokens = new int[chars];
+            engine.Reset();
+            int token = start;
+            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            long begin = Stopwatch.GetTimestamp();
+            for (int i = 0; i < chars; i++)
+            {
+                token = Argmax(engine.Step(token));
+                if (record) Tokens[i] = token;
+            }
+            double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            if (!measured) return;
+            _charsPerSecond.Add(chars / seconds);
+            _allocatedBytes += allocated;
+            _measuredChars += chars;
+        }
+
+        public void Dispose() => _engine?.Dispose();
+    }
+}
