@@ -83,16 +83,7 @@ internal static class EngineComparison
     private static void Measure(ModelFile file, string modelName, int chars, int rounds, TextWriter output)
     {
         ModelFile f32 = file.ConvertTo(TensorDType.F32);
-        byte[] onnx = OnnxExporter.ToBytes(f32);
-        var engines = new List<Contender>();
-        foreach (TensorDType dtype in new[] { TensorDType.F32, TensorDType.F16, TensorDType.Q8 })
-        {
-            byte[] bytes = f32.ConvertTo(dtype).ToBytes();
-            engines.Add(new Contender("runtime", dtype, () => new RuntimeEngine(TextModel.Load(bytes, modelName))));
-        }
-        byte[] f32Bytes = f32.ToBytes();
-        engines.Add(new Contender("onnxruntime", TensorDType.F32, () => new OnnxRuntimeEngine(onnx, f32.Architecture)));
-        engines.Add(new Contender("torchsharp", TensorDType.F32, () => new TorchSharpEngine(ModelFile.Read(f32Bytes, modelName))));
+        var engines = StepEngines.For(f32, modelName).Select(e => new Contender(e.Name, e.DType, e.Create)).ToList();
 
         int start = Math.Max(0, f32.Architecture.Vocabulary.ToList().IndexOf(' ')); // a space if the vocabulary has one, as generation-speed primes
         foreach (var engine in engines) engine.Load(start);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TextGen.Benchmarks;
+using TextGen.Benchmarks.Suite;
 
 var root = new RootCommand("TextGen measurements (speed and sample quality, printed for the docs and issue notes) and the *.tgm fuzz target.")
 {
@@ -8,6 +9,7 @@ var root = new RootCommand("TextGen measurements (speed and sample quality, prin
     GenerationSpeed.Command(),
     ThreadScaling.Command(),
     EngineComparison.Command(),
+    BenchmarkSuite.Command(),
     TgmFuzzing.Command(),
 };
 return root.Parse(args).Invoke();
