@@ -28,8 +28,8 @@ internal static class EngineComparison
         var hidden = new Option<int?>("--hidden") { Description = "Instead of --model: a random 2-layer LSTM (embedding 64, vocabulary 65) with this many hidden units, built in memory" };
         var chars = new Option<int>("--chars") { Description = "Characters per engine per round", DefaultValueFactory = _ => 20_000 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds; each reports its chars/s and the median is printed", DefaultValueFactory = _ => 5 };
-        chars.Validators.Add(result => { if (result.GetValueOrDefault<int>() < 1) result.AddError("--chars must be at least 1"); });
-        rounds.Validators.Add(result => { if (result.GetValueOrDefault<int>() < 1) result.AddError("--rounds must be at least 1"); });
+        chars.AtLeastOne();
+        rounds.AtLeastOne();
         hidden.Validators.Add(result => { if (result.GetValueOrDefault<int?>() is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}"); });
         var command = new Command("compare", "Chars/s of TextGen.Runtime, ONNX Runtime and TorchSharp on one model, and the read-bandwidth roofline") { model, hidden, chars, rounds };
         command.Validators.Add(result =>
@@ -42,16 +42,7 @@ internal static class EngineComparison
             string? path = parse.GetValue(model);
             if (path is not null)
             {
-                ModelFile file;
-                try
-                {
-                    file = ModelFile.ReadFile(path);
-                }
-                catch (ModelFormatException e)
-                {
-                    parse.InvocationConfiguration.Error.WriteLine(e.Message);
-                    return 1;
-                }
+                if (!BenchmarkOptions.TryReadModel(path, parse.InvocationConfiguration.Error, out ModelFile file)) return 1;
                 Run(file, path, parse.GetValue(chars), parse.GetValue(rounds), output);
             }
             else

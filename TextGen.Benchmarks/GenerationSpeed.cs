@@ -27,7 +27,7 @@ internal static class GenerationSpeed
         dtype.Validators.Add(result =>
         {
             string? list = result.GetValueOrDefault<string?>();
-            if (list is not null && list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is var names && (names.Length == 0 || names.Any(n => n is not ("f32" or "f16" or "q8"))))
+            if (list is not null && list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is var names && (names.Length == 0 || names.Any(n => !BenchmarkOptions.IsDTypeName(n))))
             {
                 result.AddError($"--dtypes must list f32, f16 or q8 (got \"{list}\")");
             }
@@ -39,10 +39,10 @@ internal static class GenerationSpeed
 
     private static int Measure(string modelPath, string? dtypeList, int chars, int rounds)
     {
-        var file = ModelFile.ReadFile(modelPath);
+        if (!BenchmarkOptions.TryReadModel(modelPath, Console.Error, out ModelFile file)) return 1;
         string[] dtypes = dtypeList?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            ?? new[] { file.Tensors.First(t => t.Shape.Count == 2).DType.ToString().ToLowerInvariant() };
-        var models = dtypes.ToDictionary(d => d, d => TextModel.FromFile(file.ConvertTo(Enum.Parse<TensorDType>(d, ignoreCase: true))));
+            ?? new[] { BenchmarkOptions.DTypeNameOf(file) };
+        var models = dtypes.ToDictionary(d => d, d => TextModel.FromFile(file.ConvertTo(BenchmarkOptions.ParseDType(d))));
         var modes = dtypes.SelectMany(d => new[] { (Name: "fast", DType: d, Strict: false), (Name: "strict", DType: d, Strict: true) }).ToArray();
         var rates = modes.ToDictionary(m => m, _ => new List<double>());
         var allocations = modes.ToDictionary(m => m, _ => 0L);

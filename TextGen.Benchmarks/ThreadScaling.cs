@@ -27,25 +27,22 @@ internal static class ThreadScaling
         var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
         dtype.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<string?>() is string name && name is not ("f32" or "f16" or "q8")) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
+            if (result.GetValueOrDefault<string?>() is string name && !BenchmarkOptions.IsDTypeName(name)) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
         });
-        foreach (var option in new[] { chars, rounds, threads })
-        {
-            option.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1) result.AddError($"{option.Name} must be at least 1");
-            });
-        }
+        chars.AtLeastOne();
+        rounds.AtLeastOne();
+        threads.AtLeastOne();
         var command = new Command("thread-scaling", "Aggregate chars/s of independent generators on 1..N threads over one shared model") { model, chars, rounds, threads, dtype };
-        command.SetAction(parse => Measure(parse.InvocationConfiguration.Output, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds), parse.GetValue(threads)));
+        command.SetAction(parse => Measure(parse.InvocationConfiguration, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds), parse.GetValue(threads)));
         return command;
     }
 
-    private static int Measure(TextWriter output, string modelPath, string? dtypeName, int chars, int rounds, int maxThreads)
+    private static int Measure(InvocationConfiguration console, string modelPath, string? dtypeName, int chars, int rounds, int maxThreads)
     {
-        var file = ModelFile.ReadFile(modelPath);
-        if (dtypeName is not null) file = file.ConvertTo(Enum.Parse<TensorDType>(dtypeName, ignoreCase: true));
-        string dtype = file.Tensors.First(t => t.Shape.Count == 2).DType.ToString().ToLowerInvariant();
+        TextWriter output = console.Output;
+        if (!BenchmarkOptions.TryReadModel(modelPath, console.Error, out ModelFile file)) return 1;
+        if (dtypeName is not null) file = file.ConvertTo(BenchmarkOptions.ParseDType(dtypeName));
+        string dtype = BenchmarkOptions.DTypeNameOf(file);
         var model = TextModel.FromFile(file);
         var rates = Enumerable.Range(1, maxThreads).ToDictionary(n => n, _ => new List<double>());
         Round(model, 1, 2_000); // JIT and caches

@@ -38,6 +38,17 @@ public sealed class ThreadScalingCommandTests
         }
     }
 
+    [Test]
+    public void AMissingModelFileIsNamed()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"textgen-scaling-missing-{Guid.NewGuid():N}.tgm");
+        var (code, lines, error) = Run("--model", path, "--chars", "5");
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(lines, Is.Empty);
+        Assert.That(error, Does.Contain(path));
+    }
+
     [TestCase("--threads", "0")]
     [TestCase("--chars", "-5")]
     [TestCase("--dtype", "q4")]

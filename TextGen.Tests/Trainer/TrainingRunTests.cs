@@ -22,16 +22,13 @@ public sealed class TrainingRunTests
     [TearDown]
     public void TearDown() => _sandbox.Dispose();
 
-    private static TrainingOutcome TrainUntil(TrainingRun run, long step, ITrainingReporter? reporter = null, CancellationToken cancel = default) =>
-        run.Train(new TrainingBudget(step, null), reporter ?? new RecordingReporter(), cancel);
-
     private static long[] AdamStepCounts(TrainingRun run) =>
         run.Optimizer.state_dict().State.Cast<Adam.State>().Select(s => s.step).ToArray();
 
     private string Straight(TrainingConfig config, long steps)
     {
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf("straight"));
-        Assert.That(TrainUntil(run, steps).End, Is.EqualTo(TrainingEnd.Completed));
+        Assert.That(TrainingSandbox.TrainUntil(run, steps).End, Is.EqualTo(TrainingEnd.Completed));
         return TrainingSandbox.Checksum(run.Model);
     }
 
@@ -47,12 +44,12 @@ public sealed class TrainingRunTests
         string halfway;
         using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split))
         {
-            TrainUntil(first, 20);
+            TrainingSandbox.TrainUntil(first, 20);
             halfway = TrainingSandbox.Checksum(first.Model);
         }
         using var resumed = TrainingRun.Resume(split, resetOptimizer: false);
         Assert.That(resumed.Step, Is.EqualTo(20));
-        TrainUntil(resumed, 40);
+        TrainingSandbox.TrainUntil(resumed, 40);
 
         using (Assert.EnterMultipleScope())
         {
@@ -74,14 +71,14 @@ public sealed class TrainingRunTests
         using var cancel = new CancellationTokenSource();
         using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), run))
         {
-            var outcome = TrainUntil(first, 40, new RecordingReporter(r => { if (r.Step == 13) cancel.Cancel(); }), cancel.Token);
+            var outcome = TrainingSandbox.TrainUntil(first, 40, new RecordingReporter(r => { if (r.Step == 13) cancel.Cancel(); }), cancel.Token);
             Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Interrupted));
             Assert.That(outcome.Step, Is.EqualTo(13));
         }
         Assert.That(Checkpoint.Open(run).State.Step, Is.EqualTo(13));
 
         using var resumed = TrainingRun.Resume(run, resetOptimizer: false);
-        TrainUntil(resumed, 40);
+        TrainingSandbox.TrainUntil(resumed, 40);
         Assert.That(TrainingSandbox.Checksum(resumed.Model), Is.EqualTo(straight));
     }
 
@@ -92,7 +89,7 @@ public sealed class TrainingRunTests
         using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory))
         {
             var optimizer = run.Optimizer;
-            TrainUntil(run, 25);
+            TrainingSandbox.TrainUntil(run, 25);
             using (Assert.EnterMultipleScope())
             {
                 // Adam counts its own updates per parameter; 25 everywhere means one optimizer saw every step.
@@ -103,12 +100,12 @@ public sealed class TrainingRunTests
         using (var resumed = TrainingRun.Resume(directory, resetOptimizer: false))
         {
             Assert.That(AdamStepCounts(resumed), Is.All.EqualTo(25), "restored, not re-created");
-            TrainUntil(resumed, 40);
+            TrainingSandbox.TrainUntil(resumed, 40);
             Assert.That(AdamStepCounts(resumed), Is.All.EqualTo(40));
         }
         using (var reset = TrainingRun.Resume(directory, resetOptimizer: true))
         {
-            TrainUntil(reset, 45);
+            TrainingSandbox.TrainUntil(reset, 45);
             Assert.That(AdamStepCounts(reset), Is.All.EqualTo(5), "the blog's mistake: a fresh Adam starts counting (and bias-correcting) from zero");
         }
     }
@@ -120,7 +117,7 @@ public sealed class TrainingRunTests
         string directory = _sandbox.PathOf("reset");
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
         {
-            TrainUntil(run, 150);
+            TrainingSandbox.TrainUntil(run, 150);
         }
 
         (string Checksum, double ValLoss) Continue(bool resetOptimizer)
@@ -128,7 +125,7 @@ public sealed class TrainingRunTests
             string copy = _sandbox.PathOf(resetOptimizer ? "reset-fresh" : "reset-restored");
             CopyDirectory(Path.Combine(directory, Checkpoint.LatestName), Path.Combine(copy, Checkpoint.LatestName));
             using var run = TrainingRun.Resume(copy, resetOptimizer);
-            TrainUntil(run, 155);
+            TrainingSandbox.TrainUntil(run, 155);
             var data = TrainingData.Split(Corpus.Load(config.Corpus), config.ValFraction, config.Batch, config.SeqLen);
             return (TrainingSandbox.Checksum(run.Model), Validation.Loss(run.Model, data.Validation, config.Batch, config.SeqLen));
         }
@@ -153,9 +150,9 @@ public sealed class TrainingRunTests
         string afterOne = _sandbox.PathOf("after-one");
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
         {
-            TrainUntil(run, 1);
+            TrainingSandbox.TrainUntil(run, 1);
             CopyDirectory(Path.Combine(directory, Checkpoint.LatestName), afterOne);
-            TrainUntil(run, 2);
+            TrainingSandbox.TrainUntil(run, 2);
         }
 
         // Replay step 2's forward pass from the step-1 checkpoint: its weights, its carried state, its cursor.
@@ -184,7 +181,7 @@ public sealed class TrainingRunTests
         var config = _config with { Lr = 10, Schedule = ScheduleKind.Constant, Steps = 60 };
         string directory = _sandbox.PathOf("lr10");
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
-        var outcome = TrainUntil(run, 60);
+        var outcome = TrainingSandbox.TrainUntil(run, 60);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Diverged));
@@ -200,7 +197,7 @@ public sealed class TrainingRunTests
         var config = _config with { Steps = 120, EvalEvery = 40 };
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf("good"));
         var reporter = new RecordingReporter();
-        var outcome = TrainUntil(run, 120, reporter);
+        var outcome = TrainingSandbox.TrainUntil(run, 120, reporter);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Completed));
@@ -216,7 +213,7 @@ public sealed class TrainingRunTests
         string directory = _sandbox.PathOf("rollback");
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
         var reporter = new RecordingReporter();
-        var outcome = TrainUntil(run, 60, reporter);
+        var outcome = TrainingSandbox.TrainUntil(run, 60, reporter);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(reporter.Notes, Is.Not.Empty);
@@ -234,7 +231,7 @@ public sealed class TrainingRunTests
     {
         string directory = _sandbox.PathOf("metrics");
         using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory);
-        TrainUntil(run, 40);
+        TrainingSandbox.TrainUntil(run, 40);
         var lines = File.ReadAllLines(Path.Combine(directory, MetricsLog.FileName));
         var records = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
         using (Assert.EnterMultipleScope())
@@ -257,14 +254,14 @@ public sealed class TrainingRunTests
         string directory = _sandbox.PathOf("metrics-resume");
         using (var run = TrainingRun.Start(_config with { CheckpointEvery = 20 }, Corpus.Load(_config.Corpus), directory))
         {
-            TrainUntil(run, 40);
+            TrainingSandbox.TrainUntil(run, 40);
         }
         // Pretend the process died after the step-30 evaluation but before its next checkpoint: roll the checkpoint back.
         var path = Path.Combine(directory, MetricsLog.FileName);
         Assert.That(File.ReadAllLines(path), Has.Length.EqualTo(4));
         using (var again = TrainingRun.Start(_config with { CheckpointEvery = 20 }, Corpus.Load(_config.Corpus), _sandbox.PathOf("twenty")))
         {
-            TrainUntil(again, 20);
+            TrainingSandbox.TrainUntil(again, 20);
         }
         Directory.Delete(Path.Combine(directory, Checkpoint.LatestName), recursive: true);
         CopyDirectory(Path.Combine(_sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
@@ -281,7 +278,7 @@ public sealed class TrainingRunTests
         string directory = _sandbox.PathOf("best");
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
         var reporter = new RecordingReporter();
-        TrainUntil(run, 60, reporter);
+        TrainingSandbox.TrainUntil(run, 60, reporter);
         var best = reporter.Evaluations.MinBy(e => e.ValLoss)!;
         var kept = Checkpoint.Open(Path.Combine(directory, Checkpoint.BestName)).State;
         using (Assert.EnterMultipleScope())

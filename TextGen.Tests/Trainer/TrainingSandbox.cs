@@ -88,6 +88,10 @@ internal sealed class TrainingSandbox : IDisposable
         ValFraction = 0.1,
     };
 
+    /// <summary>Trains <paramref name="run"/> up to step <paramref name="step"/> (a recording reporter unless one is given).</summary>
+    public static TrainingOutcome TrainUntil(TrainingRun run, long step, ITrainingReporter? reporter = null, CancellationToken cancel = default) =>
+        run.Train(new TrainingBudget(step, null), reporter ?? new RecordingReporter(), cancel);
+
     /// <summary>SHA-256 over every weight's bytes in state_dict order: equal only when all weights are bit-identical.</summary>
     public static string Checksum(CharModel model)
     {

@@ -22,9 +22,6 @@ public sealed class WeightAverageTests
     [TearDown]
     public void TearDown() => _sandbox.Dispose();
 
-    private static TrainingOutcome TrainUntil(TrainingRun run, long step, ITrainingReporter? reporter = null) =>
-        run.Train(new TrainingBudget(step, null), reporter ?? new RecordingReporter(), CancellationToken.None);
-
     private static byte[] CheckpointFile(string runDirectory, string file) =>
         File.ReadAllBytes(Path.Combine(runDirectory, Checkpoint.LatestName, file));
 
@@ -50,7 +47,7 @@ public sealed class WeightAverageTests
         Dictionary<string, float[]> last;
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
         {
-            TrainUntil(run, 40, new RecordingReporter(r => { if (r.Step >= 30) seen.Add(Weights(run.Model)); }));
+            TrainingSandbox.TrainUntil(run, 40, new RecordingReporter(r => { if (r.Step >= 30) seen.Add(Weights(run.Model)); }));
             Assert.That(run.Average.Count, Is.EqualTo(11), "steps 30 to 40");
             last = Weights(run.Model);
         }
@@ -81,13 +78,13 @@ public sealed class WeightAverageTests
         var plainConfig = _config with { AverageFrom = null };
         using (var run = TrainingRun.Start(plainConfig, Corpus.Load(_config.Corpus), plainDirectory))
         {
-            TrainUntil(run, 40, plain);
+            TrainingSandbox.TrainUntil(run, 40, plain);
             plainSum = TrainingSandbox.Checksum(run.Model);
         }
         var keepBest = _config with { KeepBest = true };
         using (var run = TrainingRun.Start(keepBest, Corpus.Load(_config.Corpus), averagedDirectory))
         {
-            TrainUntil(run, 40, averaged);
+            TrainingSandbox.TrainUntil(run, 40, averaged);
             averagedSum = TrainingSandbox.Checksum(run.Model);
         }
 
@@ -128,15 +125,15 @@ public sealed class WeightAverageTests
         string straightSum;
         using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), straight))
         {
-            TrainUntil(run, 40);
+            TrainingSandbox.TrainUntil(run, 40);
             straightSum = TrainingSandbox.Checksum(run.Model);
         }
 
         string split = _sandbox.PathOf("split");
-        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split)) TrainUntil(first, stopAt);
+        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split)) TrainingSandbox.TrainUntil(first, stopAt);
         Assert.That(Checkpoint.Open(split).State.AverageCount, Is.EqualTo(Math.Max(0, stopAt - 14)));
         using var resumed = TrainingRun.Resume(split, resetOptimizer: false);
-        TrainUntil(resumed, 40);
+        TrainingSandbox.TrainUntil(resumed, 40);
 
         using (Assert.EnterMultipleScope())
         {
@@ -155,7 +152,7 @@ public sealed class WeightAverageTests
     {
         var config = _config with { AverageFrom = null };
         string directory = _sandbox.PathOf("plain");
-        using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory)) TrainUntil(run, 20);
+        using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory)) TrainingSandbox.TrainUntil(run, 20);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(Checkpoint.Open(directory).State.AverageCount, Is.Zero);

@@ -23,9 +23,6 @@ public sealed class WeightDecayTests
     [TearDown]
     public void TearDown() => _sandbox.Dispose();
 
-    private static TrainingOutcome TrainUntil(TrainingRun run, long step) =>
-        run.Train(new TrainingBudget(step, null), new RecordingReporter(), CancellationToken.None);
-
     private static Dictionary<string, double> Norms(TrainingRun run) =>
         run.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().norm().item<float>() * 1.0);
 
@@ -39,7 +36,7 @@ public sealed class WeightDecayTests
         {
             var config = _config with { WeightDecay = decay };
             using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf(name));
-            TrainUntil(run, 40);
+            TrainingSandbox.TrainUntil(run, 40);
             return Norms(run);
         }
 
@@ -85,19 +82,19 @@ public sealed class WeightDecayTests
         string straightSum;
         using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), straight))
         {
-            TrainUntil(run, 40);
+            TrainingSandbox.TrainUntil(run, 40);
             straightSum = TrainingSandbox.Checksum(run.Model);
         }
 
         string split = _sandbox.PathOf("split");
-        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split)) TrainUntil(first, 20);
+        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split)) TrainingSandbox.TrainUntil(first, 20);
         using var resumed = TrainingRun.Resume(split, resetOptimizer: false);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(resumed.Optimizer, Is.InstanceOf<AdamW>());
             Assert.That(resumed.Optimizer.state_dict().State.Cast<AdamW.State>().Select(s => s.step), Is.All.EqualTo(20), "restored, not re-created");
         }
-        TrainUntil(resumed, 40);
+        TrainingSandbox.TrainUntil(resumed, 40);
 
         using (Assert.EnterMultipleScope())
         {
@@ -115,7 +112,7 @@ public sealed class WeightDecayTests
     {
         var config = _config with { WeightDecay = 0 };
         string directory = _sandbox.PathOf("old");
-        using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory)) TrainUntil(run, 10);
+        using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory)) TrainingSandbox.TrainUntil(run, 10);
 
         string stateFile = Path.Combine(directory, Checkpoint.LatestName, "checkpoint.json");
         var json = JsonNode.Parse(File.ReadAllText(stateFile))!.AsObject();
@@ -133,7 +130,7 @@ public sealed class WeightDecayTests
             Assert.That(resumed.Config.AverageFrom, Is.Null);
             Assert.That(resumed.Average.Count, Is.Zero);
             Assert.That(resumed.Optimizer, Is.InstanceOf<Adam>());
-            Assert.That(TrainUntil(resumed, 20).End, Is.EqualTo(TrainingEnd.Completed));
+            Assert.That(TrainingSandbox.TrainUntil(resumed, 20).End, Is.EqualTo(TrainingEnd.Completed));
         }
     }
 
