@@ -15,23 +15,26 @@ namespace TextGen.Trainer.Training;
 internal sealed class WeightAverage : IDisposable
 {
     private readonly Parameter[] _parameters;
-    private readonly Tensor[] _mean;  // per parameter, its shape: the running mean (zeros before the first step)
-    private readonly Tensor[] _raw;   // per parameter, its shape: the trained weights while the mean is swapped in
+    // Allocated at first use, then kept, so that runs without --average-from never hold two extra copies of the
+    // weights and the per-step update and the swap allocate nothing.
+    private Tensor[]? _mean; // per parameter, its shape: the running mean (zeros before the first step)
+    private Tensor[]? _raw;  // per parameter, its shape: the trained weights while the mean is swapped in
 
     /// <summary>An empty average of <paramref name="model"/>'s parameters, in <c>parameters()</c> order.</summary>
     public WeightAverage(CharModel model)
     {
         _parameters = model.parameters().ToArray();
-        // Allocated once here, so the per-step update and the swap allocate nothing.
-        _mean = _parameters.Select(p => torch.zeros_like(p).DetachFromDisposeScope()).ToArray();
-        _raw = _parameters.Select(p => torch.zeros_like(p).DetachFromDisposeScope()).ToArray();
     }
 
     /// <summary>Steps averaged so far; 0 before averaging starts.</summary>
     public long Count { get; private set; }
 
     /// <summary>The running mean, one tensor per parameter in <c>parameters()</c> order (owned by this average).</summary>
-    public IReadOnlyList<Tensor> Mean => _mean;
+    public IReadOnlyList<Tensor> Mean => MeanTensors;
+
+    private Tensor[] MeanTensors => _mean ??= Zeros();
+
+    private Tensor[] RawTensors => _raw ??= Zeros();
 
     /// <summary>Adds the model's current weights to the mean.</summary>
     public void Add()
@@ -39,13 +42,14 @@ internal sealed class WeightAverage : IDisposable
         using var noGrad = torch.no_grad();
         Count++;
         double weight = 1.0 / Count;
-        for (int i = 0; i < _parameters.Length; i++) _mean[i].lerp_(_parameters[i], weight);
+        var mean = MeanTensors;
+        for (int i = 0; i < _parameters.Length; i++) mean[i].lerp_(_parameters[i], weight);
     }
 
     /// <summary>Empties the average: a run restored to a checkpoint from before averaging began.</summary>
     public void Clear()
     {
-        foreach (var t in _mean) t.zero_();
+        foreach (var t in _mean ?? []) t.zero_();
         Count = 0;
     }
 
@@ -53,12 +57,13 @@ internal sealed class WeightAverage : IDisposable
     /// <exception cref="ArgumentException">The tensors do not match the parameters' count and shapes.</exception>
     public void Load(IReadOnlyList<Tensor> mean, long count)
     {
-        if (mean.Count != _mean.Length || mean.Where((t, i) => !t.shape.SequenceEqual(_mean[i].shape)).Any())
+        if (mean.Count != _parameters.Length || mean.Where((t, i) => !t.shape.SequenceEqual(_parameters[i].shape)).Any())
         {
-            throw new ArgumentException($"expected {_mean.Length} tensors shaped like the model's parameters", nameof(mean));
+            throw new ArgumentException($"expected {_parameters.Length} tensors shaped like the model's parameters", nameof(mean));
         }
         using var noGrad = torch.no_grad();
-        for (int i = 0; i < _mean.Length; i++) _mean[i].copy_(mean[i]);
+        var target = MeanTensors;
+        for (int i = 0; i < target.Length; i++) target[i].copy_(mean[i]);
         Count = count;
     }
 
@@ -70,7 +75,8 @@ internal sealed class WeightAverage : IDisposable
     {
         using (torch.no_grad())
         {
-            for (int i = 0; i < _parameters.Length; i++) _raw[i].copy_(_parameters[i]);
+            var raw = RawTensors;
+            for (int i = 0; i < _parameters.Length; i++) raw[i].copy_(_parameters[i]);
         }
         Apply();
         return new SwappedIn(this);
@@ -80,20 +86,24 @@ internal sealed class WeightAverage : IDisposable
     public void Apply()
     {
         using var noGrad = torch.no_grad();
-        for (int i = 0; i < _parameters.Length; i++) _parameters[i].copy_(_mean[i]);
+        var mean = MeanTensors;
+        for (int i = 0; i < _parameters.Length; i++) _parameters[i].copy_(mean[i]);
     }
 
     private void SwapOut()
     {
         using var noGrad = torch.no_grad();
-        for (int i = 0; i < _parameters.Length; i++) _parameters[i].copy_(_raw[i]);
+        var raw = RawTensors;
+        for (int i = 0; i < _parameters.Length; i++) _parameters[i].copy_(raw[i]);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var t in _mean.Concat(_raw)) t.Dispose();
+        foreach (var t in (_mean ?? []).Concat(_raw ?? [])) t.Dispose();
     }
+
+    private Tensor[] Zeros() => _parameters.Select(p => torch.zeros_like(p).DetachFromDisposeScope()).ToArray();
 
     private sealed class SwappedIn(WeightAverage average) : IDisposable
     {
