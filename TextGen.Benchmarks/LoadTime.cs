@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime;
 using System.Text.Json.Nodes;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Model;
@@ -64,9 +65,11 @@ internal static class LoadTime
         IEnumerable<string> phases = (cold ?? warm[0]).Phases.Keys.Concat(warm.SelectMany(s => s.Phases.Keys)).Distinct();
         foreach (string phase in phases.Where(p => p != "unaccounted").Append("unaccounted"))
         {
-            console.Output.WriteLine(Line(phase, cold, warm, s => s.Phases.GetValueOrDefault(phase)).ToJsonString());
+            console.Output.WriteLine(Line(phase, cold, warm, s => s.Phases.TryGetValue(phase, out double ms) ? ms : null).ToJsonString());
         }
         var total = Line("total", cold, warm, s => s.TotalMilliseconds);
+        total["cold_jit_methods"] = cold?.JitMethods;
+        total["cold_jit_ms"] = cold is null ? null : Math.Round(cold.JitMilliseconds, 3);
         total["model"] = path;
         total["dtype"] = dtypeName ?? BenchmarkOptions.DTypeNameOf(ModelFile.Read(bytes, path));
         total["file_bytes"] = bytes.Length;
@@ -78,13 +81,17 @@ internal static class LoadTime
         return 0;
     }
 
-    // One load: its phases as the load path recorded them, the whole call, what every thread allocated and how many
-    // garbage collections ran during it. "unaccounted" is the call's time outside every recorded phase.
-    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections);
+    // One load: its phases as the load path recorded them, the whole call, what every thread allocated, how many
+    // garbage collections ran and how many methods the JIT compiled (and how long it took) during it. "unaccounted"
+    // is the call's time outside the loading thread's phases. A phase that did not happen (the helper thread's
+    // hashing when no pool thread started in time) is missing from that load's phases.
+    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, long JitMethods, double JitMilliseconds);
 
     private static Sample Load(byte[] bytes, string path, ModelLoadOptions options)
     {
         var profile = new LoadProfile();
+        long jitMethods = JitInfo.GetCompiledMethodCount();
+        TimeSpan jitTime = JitInfo.GetCompilationTime();
         int collections = GC.CollectionCount(0);
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long begin = Stopwatch.GetTimestamp();
@@ -93,16 +100,23 @@ internal static class LoadTime
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var phases = profile.Phases.ToDictionary(p => p.Phase, p => p.Milliseconds);
         phases["unaccounted"] = total - phases.Where(p => p.Key != TensorDigest.HelperPhase).Sum(p => p.Value);
-        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections);
+        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections,
+            JitInfo.GetCompiledMethodCount() - jitMethods, (JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds);
     }
 
-    private static JsonObject Line(string phase, Sample? cold, List<Sample> warm, Func<Sample, double> milliseconds) => new()
+    // A phase's times over the loads that had it; warm_loads says how many of the warm loads did.
+    private static JsonObject Line(string phase, Sample? cold, List<Sample> warm, Func<Sample, double?> milliseconds)
     {
-        ["phase"] = phase,
-        ["cold_ms"] = cold is null ? null : Math.Round(milliseconds(cold), 3),
-        ["warm_median_ms"] = Math.Round(Median(warm.Select(milliseconds)), 3),
-        ["warm_min_ms"] = Math.Round(warm.Min(milliseconds), 3),
-    };
+        var times = warm.Select(milliseconds).OfType<double>().ToList();
+        return new JsonObject
+        {
+            ["phase"] = phase,
+            ["cold_ms"] = cold is not null && milliseconds(cold) is double coldMilliseconds ? Math.Round(coldMilliseconds, 3) : null,
+            ["warm_median_ms"] = times.Count > 0 ? Math.Round(Median(times), 3) : null,
+            ["warm_min_ms"] = times.Count > 0 ? Math.Round(times.Min(), 3) : null,
+            ["warm_loads"] = times.Count,
+        };
+    }
 
     private static double Median(IEnumerable<double> values)
     {
