@@ -9,6 +9,7 @@ var root = new RootCommand("TextGen measurements (speed and sample quality, prin
     GenerationSpeed.Command(),
     ThreadScaling.Command(),
     EngineComparison.Command(),
+    LoadTime.Command(),
     BenchmarkSuite.Command(),
     TgmFuzzing.Command(),
 };

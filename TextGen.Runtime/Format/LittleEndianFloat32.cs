@@ -27,20 +27,50 @@ internal static class LittleEndianFloat32
         else EncodeScalar(source, destination);
     }
 
-    /// <summary>Index of the first NaN or infinity in <paramref name="data"/>, or -1 when every element is finite.</summary>
+    /// <summary>Index of the first NaN or infinity in <paramref name="data"/> (4 bytes per element), or -1 when every element is finite.</summary>
     public static int IndexOfNonFinite(ReadOnlySpan<byte> data)
-    {
-        if (!BitConverter.IsLittleEndian || !Vector.IsHardwareAccelerated) return IndexOfNonFiniteScalar(data);
+        => BitConverter.IsLittleEndian ? IndexOfNonFiniteBits(MemoryMarshal.Cast<byte, uint>(data)) : IndexOfNonFiniteScalar(data);
 
-        // A binary32 value is NaN or infinite exactly when all eight exponent bits are set.
-        ReadOnlySpan<Vector<uint>> blocks = MemoryMarshal.Cast<byte, Vector<uint>>(data);
-        var mask = new Vector<uint>(ExponentMask);
-        int block = 0;
-        while (block < blocks.Length && !Vector.EqualsAny(Vector.BitwiseAnd(blocks[block], mask), mask)) block++;
+    /// <summary>Index of the first NaN or infinity in <paramref name="values"/>, or -1 when every value is finite.</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values) => IndexOfNonFiniteBits(MemoryMarshal.Cast<float, uint>(values));
+
+    /// <summary>
+    /// Decodes <paramref name="source"/> (4 bytes per element) into <paramref name="destination"/> and returns the
+    /// index of the first NaN or infinity, or -1 when every element is finite. One pass for the load: each chunk is
+    /// checked right after it is copied, while it is still in the cache, and the copy is what gets checked, so the
+    /// values kept are the values checked.
+    /// </summary>
+    public static int DecodeFinite(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        if (!BitConverter.IsLittleEndian) return DecodeFiniteScalar(source, destination);
+        for (int start = 0; start < destination.Length; start += DecodeChunkFloats)
+        {
+            Span<float> chunk = destination.Slice(start, Math.Min(DecodeChunkFloats, destination.Length - start));
+            Decode(source.Slice(start * sizeof(float), chunk.Length * sizeof(float)), chunk);
+            int index = IndexOfNonFinite(chunk);
+            if (index >= 0) return start + index;
+        }
+        return -1;
+    }
+
+    /// <summary>16 KiB: a chunk and its source stay in the L1 and L2 caches between the copy and the check.</summary>
+    internal const int DecodeChunkFloats = 4096;
+
+    private static int IndexOfNonFiniteBits(ReadOnlySpan<uint> bits)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // A binary32 value is NaN or infinite exactly when all eight exponent bits are set.
+            ReadOnlySpan<Vector<uint>> blocks = MemoryMarshal.Cast<uint, Vector<uint>>(bits);
+            var mask = new Vector<uint>(ExponentMask);
+            int block = 0;
+            while (block < blocks.Length && !Vector.EqualsAny(Vector.BitwiseAnd(blocks[block], mask), mask)) block++;
+            i = block * Vector<uint>.Count;
+        }
 
         // Finish in the first block holding a non-finite value, or in the tail after the last whole block.
-        ReadOnlySpan<uint> bits = MemoryMarshal.Cast<byte, uint>(data);
-        for (int i = block * Vector<uint>.Count; i < bits.Length; i++)
+        for (; i < bits.Length; i++)
         {
             if ((bits[i] & ExponentMask) == ExponentMask) return i;
         }
@@ -49,10 +79,10 @@ internal static class LittleEndianFloat32
 
     /// <summary>Describes a non-finite element for error messages: NaN, +Infinity or -Infinity.</summary>
     public static string DescribeNonFinite(ReadOnlySpan<byte> data, int index)
-    {
-        float value = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(data.Slice(index * sizeof(float))));
-        return float.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
-    }
+        => DescribeNonFinite(BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(data.Slice(index * sizeof(float)))));
+
+    /// <summary>Describes a non-finite value for error messages: NaN, +Infinity or -Infinity.</summary>
+    public static string DescribeNonFinite(float value) => float.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
 
     internal static void DecodeScalar(ReadOnlySpan<byte> source, Span<float> destination)
     {
@@ -68,6 +98,16 @@ internal static class LittleEndianFloat32
         {
             BinaryPrimitives.WriteInt32LittleEndian(destination.Slice(i * sizeof(float)), BitConverter.SingleToInt32Bits(source[i]));
         }
+    }
+
+    internal static int DecodeFiniteScalar(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        DecodeScalar(source, destination);
+        for (int i = 0; i < destination.Length; i++)
+        {
+            if (float.IsNaN(destination[i]) || float.IsInfinity(destination[i])) return i;
+        }
+        return -1;
     }
 
     internal static int IndexOfNonFiniteScalar(ReadOnlySpan<byte> data)

@@ -12,9 +12,9 @@ internal static class ModelFileChecksums
     /// <summary>SHA-256 over every tensor's data bytes, concatenated in file order.</summary>
     public static byte[] TensorData(IReadOnlyList<ModelTensor> tensors)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var tensor in tensors) hash.AppendData(tensor.Data.Span);
-        return hash.GetHashAndReset();
+        using var digest = new TensorDigest(tensors.Count, useHelperThread: false);
+        foreach (var tensor in tensors) digest.Add(tensor.Data, floats: null);
+        return digest.Finish();
     }
 
     /// <summary>

@@ -16,8 +16,13 @@ internal ref struct ModelFileReader
     private readonly ReadOnlyMemory<byte> _bytes;
     private readonly string _source;
     private readonly bool _ownsBuffer;
+    private readonly bool _decodeFloat32;
+    private readonly bool _useHelperThread;
     private readonly List<(int Start, int Length)> _payloads;
+    private readonly LoadProfile? _profile;
     private MessagePackReader _reader;
+    private TensorDigest? _digest;
+    private long _phaseStart;
 
     // The value being read, for error messages: its key path, element index (-1 for none) and byte offset.
     private string _path;
@@ -27,8 +32,13 @@ internal ref struct ModelFileReader
     // Set while reading the signature, where any failure means the bytes are some other kind of file.
     private string _problemPrefix;
 
-    private ModelFileReader(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer)
+    private ModelFileReader(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
     {
+        _decodeFloat32 = decodeFloat32;
+        _useHelperThread = useHelperThread;
+        _digest = null;
+        _profile = profile;
+        _phaseStart = profile.Start();
         _bytes = bytes;
         _source = source;
         _ownsBuffer = ownsBuffer;
@@ -47,12 +57,19 @@ internal ref struct ModelFileReader
     /// True when nobody else holds <paramref name="bytes"/> (the stream and file loaders' own buffer): tensors then
     /// keep slices of it instead of copies. False for caller memory, which the caller may later overwrite.
     /// </param>
-    public static ModelFile Read(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer)
+    /// <param name="decodeFloat32">
+    /// True for a model load: every f32 tensor is copied once into a float array that is checked as it is copied and
+    /// that the weights then adopt (<see cref="ModelTensor.Float32Values"/>). Its <see cref="ModelTensor.Data"/> stays
+    /// a slice of <paramref name="bytes"/> even when they are the caller's, so the file must not outlive the load.
+    /// </param>
+    /// <param name="useHelperThread">Hash the tensor data on a thread-pool thread while reading (<see cref="TensorDigest"/>).</param>
+    /// <param name="profile">Receives the time of each phase, for the load-time benchmark; null in normal use.</param>
+    public static ModelFile Read(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, bool decodeFloat32 = false, bool useHelperThread = false, LoadProfile? profile = null)
     {
         if (bytes.Length == 0) throw new ModelFormatException(source, "the file is empty: a TextGen model file is a MessagePack map");
         if (bytes.Length > ModelFile.MaxFileBytes) throw new ModelFormatException(source, $"the file is {bytes.Length} bytes; the limit is {ModelFile.MaxFileBytes}");
 
-        var reader = new ModelFileReader(bytes, source, ownsBuffer);
+        var reader = new ModelFileReader(bytes, source, ownsBuffer, decodeFloat32, useHelperThread, profile);
         try
         {
             return reader.ReadDocument();
@@ -68,6 +85,10 @@ internal ref struct ModelFileReader
         catch (OverflowException e)
         {
             throw reader.Fail("the number is too large for a 64-bit integer", e);
+        }
+        finally
+        {
+            reader._digest?.Dispose();
         }
     }
 
@@ -86,7 +107,9 @@ internal ref struct ModelFileReader
         var architecture = ReadArchitecture();
 
         ExpectKey(ref map, TensorsKey);
-        var tensors = ReadTensors(architecture);
+        var specs = architecture.ExpectedTensors();
+        _digest = new TensorDigest(specs.Count, _useHelperThread && _bytes.Length >= TensorDigest.HelperThreadMinFileBytes, _profile);
+        var tensors = ReadTensors(specs);
 
         ExpectKey(ref map, MetadataKey);
         var metadata = ReadMetadata();
@@ -107,14 +130,17 @@ internal ref struct ModelFileReader
             throw Fail($"{_bytes.Length - _reader.Consumed} unexpected bytes after the end of the document");
         }
 
+        EndPhase("parse");
         byte[] headerSha256 = ModelFileChecksums.Header(_bytes.Span.Slice(0, headerSha256KeyAt), _payloads);
+        EndPhase("hash_header");
         if (!headerSha256.AsSpan().SequenceEqual(declaredHeaderSha256))
         {
             throw new ModelFormatException(_source, HeaderSha256Key, headerSha256At,
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredHeaderSha256)} but its header bytes hash to {ModelFileChecksums.ToHex(headerSha256)}; the file is corrupted");
         }
 
-        byte[] tensorSha256 = ModelFileChecksums.TensorData(tensors);
+        byte[] tensorSha256 = _digest.Finish();
+        EndPhase(_digest.HasHelper ? "wait_for_tensor_hash" : "hash_tensors");
         if (!tensorSha256.AsSpan().SequenceEqual(declaredTensorSha256))
         {
             throw new ModelFormatException(_source, TensorSha256Key, tensorSha256At,
@@ -195,9 +221,8 @@ internal ref struct ModelFileReader
         return vocabulary;
     }
 
-    private ModelTensor[] ReadTensors(ModelArchitecture architecture)
+    private ModelTensor[] ReadTensors(IReadOnlyList<TensorSpec> specs)
     {
-        var specs = architecture.ExpectedTensors();
         ReadArrayHeader(TensorsKey, specs.Count, specs.Count);
         var tensors = new ModelTensor[specs.Count];
         TensorDType? matrixDType = null;
@@ -227,7 +252,24 @@ internal ref struct ModelFileReader
 
         ExpectKey(ref map, DataKey);
         var (start, length) = ReadBinary(path + "." + DataKey, TensorEncoding.DataBytes((TensorDType)dtype, shape));
-        string? problem = TensorEncoding.ValueProblem(spec.Name, (TensorDType)dtype, shape, _bytes.Span.Slice(start, length), out long offset);
+        EndPhase("parse");
+        var memory = _bytes.Slice(start, length);
+        float[]? floats = null;
+        string? problem;
+        long offset = 0;
+        if (_decodeFloat32 && (TensorDType)dtype == TensorDType.F32)
+        {
+            floats = NewFloats(length / sizeof(float));
+            int index = LittleEndianFloat32.DecodeFinite(memory.Span, floats);
+            problem = index < 0 ? null : TensorEncoding.NonFiniteElementProblem(spec.Name, index, LittleEndianFloat32.DescribeNonFinite(floats[index]));
+            offset = (long)index * sizeof(float);
+            EndPhase("copy_and_check_f32");
+        }
+        else
+        {
+            problem = TensorEncoding.ValueProblem(spec.Name, (TensorDType)dtype, shape, memory.Span, out offset);
+            EndPhase("check_values");
+        }
         if (problem is not null)
         {
             _at = start + offset;
@@ -236,8 +278,10 @@ internal ref struct ModelFileReader
         _payloads.Add((start, length));
 
         CloseMap(ref map);
-        var memory = _bytes.Slice(start, length);
-        return ModelTensor.Adopt(name, (TensorDType)dtype, shape, _ownsBuffer ? memory : memory.ToArray());
+        var tensor = ModelTensor.Adopt(name, (TensorDType)dtype, shape, _ownsBuffer || floats is not null ? memory : memory.ToArray(), floats);
+        _digest!.Add(tensor.Data, floats);
+        EndPhase("copy_tensor_bytes");
+        return tensor;
     }
 
     private int[] ReadShape(string path, TensorSpec spec)
@@ -521,6 +565,18 @@ internal ref struct ModelFileReader
     };
 
     private static string Describe(byte code) => $"{MessagePackCode.ToFormatName(code)} (type byte 0x{code:X2})";
+
+    // Every element is written by the decoding, so the zeroing of a new array would be wasted on megabytes of weights.
+    private static float[] NewFloats(int length)
+    {
+#if NET5_0_OR_GREATER
+        return GC.AllocateUninitializedArray<float>(length);
+#else
+        return new float[length];
+#endif
+    }
+
+    private void EndPhase(string phase) => _phaseStart = _profile.Lap(phase, _phaseStart);
 
     // ---- locations and errors ----
 

@@ -13,15 +13,24 @@ public sealed class ModelTensor
     }
 
     // Takes ownership of arrays and memory nobody else writes to: the reader's slices of a buffer it filled itself.
-    private ModelTensor(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data)
+    private ModelTensor(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data, float[]? floats = null)
     {
         Name = name ?? throw new ArgumentNullException(nameof(name));
         DType = dtype;
         Shape = Array.AsReadOnly(shape);
         Data = data;
+        _floats = floats;
     }
 
-    internal static ModelTensor Adopt(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data) => new(name, dtype, shape, data);
+    // The reader's checked f32 copy of Data, when it made one for a model load; the weights adopt it instead of decoding again.
+    private readonly float[]? _floats;
+
+    /// <summary>
+    /// A tensor over data the reader has validated. <paramref name="floats"/> is its f32 values when the reader
+    /// decoded them already (a model load); then <paramref name="data"/> may be the caller's memory, which is only
+    /// valid during the load, so such a tensor must not outlive it.
+    /// </summary>
+    internal static ModelTensor Adopt(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data, float[]? floats = null) => new(name, dtype, shape, data, floats);
 
     /// <summary>Creates an f32 tensor from values (copied).</summary>
     /// <exception cref="ArgumentException">The shape's element count is not <paramref name="values"/>' length.</exception>
@@ -67,6 +76,12 @@ public sealed class ModelTensor
         if (destination.Length != ElementCount) throw new ArgumentException($"destination holds {destination.Length} values; tensor {Name} has {ElementCount}", nameof(destination));
         TensorEncoding.Decode(DType, Shape, Data.Span, destination);
     }
+
+    /// <summary>
+    /// The values as f32: the reader's decoded copy when it made one (shared, so never written to), else a new array
+    /// from <see cref="ToFloat32Array"/>.
+    /// </summary>
+    internal float[] Float32Values() => _floats ?? ToFloat32Array();
 
     /// <summary>Decodes the tensor into a new row-major array, as <see cref="CopyTo"/>.</summary>
     /// <exception cref="InvalidOperationException">The tensor's data does not match its dtype and shape.</exception>

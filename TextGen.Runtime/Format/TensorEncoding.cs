@@ -98,9 +98,12 @@ internal static class TensorEncoding
                 int index = LittleEndianFloat32.IndexOfNonFinite(data);
                 if (index < 0) return null;
                 offset = (long)index * sizeof(float);
-                return $"element {index} of {name} is {LittleEndianFloat32.DescribeNonFinite(data, index)}; weights must be finite";
+                return NonFiniteElementProblem(name, index, LittleEndianFloat32.DescribeNonFinite(data, index));
         }
     }
+
+    /// <summary>The message for f32 element <paramref name="index"/> of tensor <paramref name="name"/> being NaN or infinite (<paramref name="value"/>).</summary>
+    public static string NonFiniteElementProblem(string name, int index, string value) => $"element {index} of {name} is {value}; weights must be finite";
 
     /// <summary>Decodes data of <paramref name="dtype"/> into floats: exact for f32 and f16, the dequantized values for q8.</summary>
     public static void Decode(TensorDType dtype, IReadOnlyList<int> shape, ReadOnlySpan<byte> data, Span<float> destination)

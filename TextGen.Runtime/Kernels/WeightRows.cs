@@ -63,7 +63,7 @@ internal readonly struct WeightRows
                 sbyte[] quants = MemoryMarshal.Cast<byte, sbyte>(data.Slice(scales.Length * sizeof(float))).ToArray();
                 return new(TensorDType.Q8, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants, scales);
             default:
-                return FromFloats(tensor.ToFloat32Array(), rows, columns);
+                return FromFloats(tensor.Float32Values(), rows, columns);
         }
     }
 

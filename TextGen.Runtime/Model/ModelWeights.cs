@@ -53,10 +53,11 @@ internal sealed class ModelWeights
     }
 
     /// <summary>Decodes the tensors of <paramref name="file"/>, which its constructor has already validated against the architecture.</summary>
-    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats)
+    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null)
     {
+        long phaseStart = profile.Start();
         ModelArchitecture a = file.Architecture;
-        float[] Values(string name) => file.GetTensor(name).ToFloat32Array();
+        float[] Values(string name) => file.GetTensor(name).Float32Values();
         WeightRows Matrix(string name) => WeightRows.FromTensor(file.GetTensor(name));
 
         int hidden = a.HiddenSize;
@@ -79,11 +80,15 @@ internal sealed class ModelWeights
         long tableFloats = (long)a.VocabularySize * gateRows;
         if (a.IsOneHot || tableFloats <= maxInputTableFloats)
         {
+            phaseStart = profile.Lap("decode_tensors", phaseStart);
             inputTable = BuildInputTable(a, embedding, layers[0]);
+            phaseStart = profile.Lap("input_table", phaseStart);
             embedding = Array.Empty<float>();
             layers[0] = new LayerWeights(WeightRows.Empty, layers[0].HiddenWeights, layers[0].Bias, layers[0].HiddenNewBias);
         }
-        return new ModelWeights(a, embedding, inputTable, layers, Matrix(ModelArchitecture.HeadWeightName), Values(ModelArchitecture.HeadBiasName));
+        var weights = new ModelWeights(a, embedding, inputTable, layers, Matrix(ModelArchitecture.HeadWeightName), Values(ModelArchitecture.HeadBiasName));
+        profile.Lap("decode_tensors", phaseStart);
+        return weights;
     }
 
     /// <summary>

@@ -11,12 +11,12 @@ namespace TextGen.Runtime.Model;
 /// </summary>
 public sealed class TextModel
 {
-    private TextModel(ModelFile file, ModelWeights weights, ulong fingerprint)
+    private TextModel(ModelFile file, ModelWeights weights, Vocabulary vocabulary, ulong fingerprint)
     {
         Architecture = file.Architecture;
         Metadata = file.Metadata;
         Weights = weights;
-        Vocabulary = new Vocabulary(file.Architecture.Vocabulary);
+        Vocabulary = vocabulary;
         Fingerprint = fingerprint;
     }
 
@@ -38,30 +38,64 @@ public sealed class TextModel
 
     /// <summary>Loads a <c>*.tgm</c> weight file from disk.</summary>
     /// <exception cref="ModelFormatException">The file is missing, unreadable or malformed, or holds weights this runtime cannot run.</exception>
-    public static TextModel Load(string path) => FromFile(ModelFile.ReadFile(path));
+    public static TextModel Load(string path) => Load(path, options: null);
+
+    /// <summary>Loads a <c>*.tgm</c> weight file from disk; <paramref name="options"/> default to <c>new ModelLoadOptions()</c>.</summary>
+    /// <exception cref="ModelFormatException">The file is missing, unreadable or malformed, or holds weights this runtime cannot run.</exception>
+    public static TextModel Load(string path, ModelLoadOptions? options)
+        => Load(ModelFileStorage.ReadFile(path, ModelFile.MaxFileBytes), path, ownsBuffer: true, options, profile: null);
 
     /// <summary>Loads a weight file from a stream (e.g. an asset in a game's pack), read to its end.</summary>
     /// <param name="stream">The file's bytes.</param>
     /// <param name="sourceName">Path or asset name used in error messages.</param>
     /// <exception cref="ModelFormatException">The contents are malformed or hold weights this runtime cannot run.</exception>
-    public static TextModel Load(Stream stream, string sourceName) => FromFile(ModelFile.Read(stream, sourceName));
+    public static TextModel Load(Stream stream, string sourceName) => Load(stream, sourceName, options: null);
 
-    /// <summary>Loads a weight file held in memory.</summary>
-    /// <param name="bytes">The whole file.</param>
+    /// <summary>As <see cref="Load(Stream, string)"/>; <paramref name="options"/> default to <c>new ModelLoadOptions()</c>.</summary>
+    /// <exception cref="ModelFormatException">The contents are malformed or hold weights this runtime cannot run.</exception>
+    public static TextModel Load(Stream stream, string sourceName, ModelLoadOptions? options)
+        => Load(ModelFileStorage.ReadStream(stream, sourceName ?? throw new ArgumentNullException(nameof(sourceName)), ModelFile.MaxFileBytes), sourceName, ownsBuffer: true, options, profile: null);
+
+    /// <summary>Loads a weight file held in memory. The bytes are only read during the call; the model keeps no reference to them.</summary>
+    /// <param name="bytes">The whole file; must not change during the call.</param>
     /// <param name="sourceName">Path or asset name used in error messages.</param>
     /// <exception cref="ModelFormatException">The contents are malformed or hold weights this runtime cannot run.</exception>
-    public static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName) => FromFile(ModelFile.Read(bytes, sourceName));
+    public static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName) => Load(bytes, sourceName, options: null);
+
+    /// <summary>As <see cref="Load(ReadOnlyMemory{byte}, string)"/>; <paramref name="options"/> default to <c>new ModelLoadOptions()</c>.</summary>
+    /// <exception cref="ModelFormatException">The contents are malformed or hold weights this runtime cannot run.</exception>
+    public static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName, ModelLoadOptions? options)
+        => Load(bytes, sourceName ?? throw new ArgumentNullException(nameof(sourceName)), ownsBuffer: false, options, profile: null);
+
+    /// <summary>
+    /// Reads, checks and decodes in one pass: each f32 tensor is copied once, straight into the array the weights
+    /// keep, checked for NaN and infinity as it is copied and hashed from that copy (on a helper thread unless the
+    /// options say otherwise). The file read this way borrows <paramref name="bytes"/>, so it never leaves this method.
+    /// </summary>
+    internal static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName, bool ownsBuffer, ModelLoadOptions? options, LoadProfile? profile)
+    {
+        bool helper = (options ?? DefaultLoadOptions).UseHelperThread;
+        ModelFile file = ModelFileReader.Read(bytes, sourceName, ownsBuffer, decodeFloat32: true, useHelperThread: helper, profile);
+        return FromFile(file, ModelWeights.DefaultMaxInputTableFloats, profile);
+    }
+
+    private static readonly ModelLoadOptions DefaultLoadOptions = new();
 
     /// <summary>Builds a model from weight-file contents already in memory (e.g. straight from the trainer).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="file"/> is null.</exception>
     public static TextModel FromFile(ModelFile file) => FromFile(file, ModelWeights.DefaultMaxInputTableFloats);
 
     /// <summary>As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first layer without its input table.</summary>
-    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats)
+    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null)
     {
         if (file is null) throw new ArgumentNullException(nameof(file));
-        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats);
-        return new TextModel(file, weights, ComputeFingerprint(file));
+        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, profile);
+        long phaseStart = profile.Start();
+        var vocabulary = new Vocabulary(file.Architecture.Vocabulary);
+        phaseStart = profile.Lap("vocabulary", phaseStart);
+        ulong fingerprint = ComputeFingerprint(file);
+        profile.Lap("fingerprint", phaseStart);
+        return new TextModel(file, weights, vocabulary, fingerprint);
     }
 
     /// <summary>Unicode scalar value of <paramref name="tokenId"/>.</summary>

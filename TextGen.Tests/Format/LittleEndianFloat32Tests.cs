@@ -84,6 +84,54 @@ public sealed class LittleEndianFloat32Tests
         }
     }
 
+    // Lengths around the decode chunk as well, so a value in a later chunk and a short last chunk are covered.
+    private static IEnumerable<int> ChunkedLengths()
+    {
+        int chunk = LittleEndianFloat32.DecodeChunkFloats;
+        return Lengths().Concat(new[] { chunk - 1, chunk, chunk + 1, 3 * chunk + 5 });
+    }
+
+    [TestCaseSource(nameof(ChunkedLengths))]
+    public void DecodeFiniteCopiesFiniteValuesLikeTheScalarPath(int length)
+    {
+        float[] values = RandomFloats(length, seed: 3 * length);
+        byte[] bytes = new byte[length * 4];
+        LittleEndianFloat32.Encode(values, bytes);
+        float[] fast = new float[length];
+        float[] scalar = new float[length];
+
+        Assert.That(LittleEndianFloat32.DecodeFinite(bytes, fast), Is.EqualTo(-1));
+        Assert.That(LittleEndianFloat32.DecodeFiniteScalar(bytes, scalar), Is.EqualTo(-1));
+        Assert.That(fast.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(values.Select(BitConverter.SingleToInt32Bits)));
+        Assert.That(scalar.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(values.Select(BitConverter.SingleToInt32Bits)));
+    }
+
+    [TestCaseSource(nameof(ChunkedLengths))]
+    public void DecodeFiniteFindsTheFirstNonFiniteValueLikeTheScalarPath(int length)
+    {
+        if (length == 0) return;
+        int chunk = LittleEndianFloat32.DecodeChunkFloats;
+        int[] positions = new[] { 0, 1, length / 2, chunk - 1, chunk, 2 * chunk + 3, length - 1 }.Where(p => p < length).Distinct().ToArray();
+        foreach (int position in positions)
+        {
+            foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.Int32BitsToSingle(unchecked((int)0xFF80_0001)) })
+            {
+                float[] values = RandomFloats(length, seed: position);
+                values[position] = bad;
+                if (position + 1 < length) values[length - 1] = float.PositiveInfinity;
+                byte[] bytes = new byte[length * 4];
+                LittleEndianFloat32.Encode(values, bytes);
+
+                int fast = LittleEndianFloat32.DecodeFinite(bytes, new float[length]);
+                int scalar = LittleEndianFloat32.DecodeFiniteScalar(bytes, new float[length]);
+
+                Assert.That(fast, Is.EqualTo(position), $"length {length}, position {position}, {bad}");
+                Assert.That(scalar, Is.EqualTo(position), $"length {length}, position {position}, {bad}");
+                Assert.That(LittleEndianFloat32.IndexOfNonFinite(values.AsSpan()), Is.EqualTo(position));
+            }
+        }
+    }
+
     [Test]
     public void ExtremeFiniteValuesAreFinite()
     {

@@ -1,4 +1,5 @@
 using TextGen.Runtime.Format;
+using TextGen.Runtime.Model;
 
 namespace TextGen.Tests.Format;
 
@@ -14,6 +15,11 @@ internal static class ModelFileAssert
         Assert.That(e.FileName, Is.EqualTo(Source));
         Assert.That(e.Message, Does.StartWith(Source + ": "));
         foreach (string fragment in fragments) Assert.That(e.Message, Does.Contain(fragment));
+
+        // A model load reads the same file on its one-pass path (f32 checked as it is copied): the same refusal.
+        var load = Assert.Throws<ModelFormatException>(() => TextModel.Load(bytes, Source))!;
+        Assert.That(load.Message, Is.EqualTo(e.Message));
+        Assert.That(load.ByteOffset, Is.EqualTo(e.ByteOffset));
         return e;
     }
 

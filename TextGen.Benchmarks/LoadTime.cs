@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime;
+using System.Text.Json.Nodes;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Model;
+
+namespace TextGen.Benchmarks;
+
+/// <summary>
+/// Issue #5's load target: how long <c>TextModel.Load</c> takes from a weight file's bytes in memory to a model ready
+/// to generate, and where that time goes. The first load in the process is the cold one (it pays JIT and the first use
+/// of the cryptography library, as a game's first model does); then <c>--rounds</c> warm loads. Prints one JSON line
+/// per load phase (as the load path itself records them), then a <c>total</c> line; times are the cold load's and the
+/// median and fastest warm load's, in milliseconds. The helper thread's hashing overlaps the other phases, so it is
+/// left out of <c>unaccounted</c> (the call's time outside the loading thread's phases).
+/// </summary>
+internal static class LoadTime
+{
+    /// <summary>The <c>load-time</c> command.</summary>
+    public static Command Command()
+    {
+        var model = new Option<string>("--model") { Description = "Weight file (*.tgm)", Required = true };
+        var rounds = new Option<int>("--rounds") { Description = "Warm loads after the cold one", DefaultValueFactory = _ => 30 };
+        var dtype = new Option<string>("--dtype") { Description = "Convert the matrices to f32, f16 or q8 in memory first (the conversion reads the file, so no cold load is measured)" };
+        dtype.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is string name && !BenchmarkOptions.IsDTypeName(name)) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
+        });
+        var oneThread = new Option<bool>("--one-thread") { Description = "Load with ModelLoadOptions.UseHelperThread = false: hash the weights on the loading thread too" };
+        rounds.AtLeastOne();
+        var command = new Command("load-time", "Milliseconds of TextModel.Load from bytes in memory, cold and warm, phase by phase") { model, rounds, dtype, oneThread };
+        command.SetAction(parse => Measure(parse.InvocationConfiguration, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(rounds), new ModelLoadOptions { UseHelperThread = !parse.GetValue(oneThread) }));
+        return command;
+    }
+
+    private static int Measure(InvocationConfiguration console, string path, string? dtypeName, int rounds, ModelLoadOptions options)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            console.Error.WriteLine($"{path}: {e.Message}");
+            return 1;
+        }
+
+        Sample? cold = null;
+        try
+        {
+            if (dtypeName is null) cold = Load(bytes, path, options);
+            else bytes = ModelFile.Read(bytes, path).ConvertTo(BenchmarkOptions.ParseDType(dtypeName)).ToBytes();
+        }
+        catch (ModelFormatException e)
+        {
+            console.Error.WriteLine(e.Message);
+            return 1;
+        }
+        var warm = new List<Sample>();
+        for (int round = 0; round < rounds; round++) warm.Add(Load(bytes, path, options));
+
+        // Every phase any load recorded, in the order first seen; "unaccounted" comes last in each sample.
+        IEnumerable<string> phases = (cold ?? warm[0]).Phases.Keys.Concat(warm.SelectMany(s => s.Phases.Keys)).Distinct();
+        foreach (string phase in phases.Where(p => p != "unaccounted").Append("unaccounted"))
+        {
+            console.Output.WriteLine(Line(phase, cold, warm, s => s.Phases.TryGetValue(phase, out double ms) ? ms : null).ToJsonString());
+        }
+        var total = Line("total", cold, warm, s => s.TotalMilliseconds);
+        total["cold_jit_methods"] = cold?.JitMethods;
+        total["cold_jit_ms"] = cold is null ? null : Math.Round(cold.JitMilliseconds, 3);
+        total["model"] = path;
+        total["dtype"] = dtypeName ?? BenchmarkOptions.DTypeNameOf(ModelFile.Read(bytes, path));
+        total["file_bytes"] = bytes.Length;
+        total["rounds"] = rounds;
+        total["helper_thread"] = options.UseHelperThread;
+        total["warm_median_alloc_bytes"] = Median(warm.Select(s => (double)s.AllocatedBytes));
+        total["warm_gcs"] = warm.Sum(s => s.Collections);
+        console.Output.WriteLine(total.ToJsonString());
+        return 0;
+    }
+
+    // One load: its phases as the load path recorded them, the whole call, what every thread allocated, how many
+    // garbage collections ran and how many methods the JIT compiled (and how long it took) during it. "unaccounted"
+    // is the call's time outside the loading thread's phases. A phase that did not happen (the helper thread's
+    // hashing when no pool thread started in time) is missing from that load's phases.
+    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, long JitMethods, double JitMilliseconds);
+
+    private static Sample Load(byte[] bytes, string path, ModelLoadOptions options)
+    {
+        var profile = new LoadProfile();
+        long jitMethods = JitInfo.GetCompiledMethodCount();
+        TimeSpan jitTime = JitInfo.GetCompilationTime();
+        int collections = GC.CollectionCount(0);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        long begin = Stopwatch.GetTimestamp();
+        TextModel.Load(bytes, path, ownsBuffer: false, options, profile);
+        double total = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        var phases = profile.Phases.ToDictionary(p => p.Phase, p => p.Milliseconds);
+        phases["unaccounted"] = total - phases.Where(p => p.Key != TensorDigest.HelperPhase).Sum(p => p.Value);
+        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections,
+            JitInfo.GetCompiledMethodCount() - jitMethods, (JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds);
+    }
+
+    // A phase's times over the loads that had it; warm_loads says how many of the warm loads did.
+    private static JsonObject Line(string phase, Sample? cold, List<Sample> warm, Func<Sample, double?> milliseconds)
+    {
+        var times = warm.Select(milliseconds).OfType<double>().ToList();
+        return new JsonObject
+        {
+            ["phase"] = phase,
+            ["cold_ms"] = cold is not null && milliseconds(cold) is double coldMilliseconds ? Math.Round(coldMilliseconds, 3) : null,
+            ["warm_median_ms"] = times.Count > 0 ? Math.Round(Median(times), 3) : null,
+            ["warm_min_ms"] = times.Count > 0 ? Math.Round(times.Min(), 3) : null,
+            ["warm_loads"] = times.Count,
+        };
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+}

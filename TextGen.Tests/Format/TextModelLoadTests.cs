@@ -1,0 +1,150 @@
+using System.Buffers.Binary;
+using MessagePack;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Kernels;
+using TextGen.Runtime.Model;
+
+namespace TextGen.Tests.Format;
+
+/// <summary>
+/// <c>TextModel.Load</c>'s one-pass path (each f32 tensor copied once into the array the weights keep, checked as it
+/// is copied, hashed on a helper thread for files of a megabyte or more) against the plain path, <c>ModelFile.Read</c>
+/// then <c>TextModel.FromFile</c>: the same weights bit for bit, and the same refusal for every damaged file.
+/// </summary>
+public sealed class TextModelLoadTests
+{
+    private static readonly ModelLoadOptions WithHelper = new() { UseHelperThread = true };
+    private static readonly ModelLoadOptions WithoutHelper = new() { UseHelperThread = false };
+
+    // Two LSTM layers of 256: 2.3 MB, above TensorDigest.HelperThreadMinFileBytes, so the helper thread hashes.
+    private static readonly Lazy<byte[]> LargeFile = new(() => RandomModels.Create(RandomModels.Architecture(CellKind.Lstm, layers: 2, hidden: 256, embedding: 16, vocab: 40), seed: 11).ToBytes());
+
+    [Test]
+    public void TheLargeFileGetsAHelperThread()
+    {
+        Assert.That(LargeFile.Value, Has.Length.GreaterThanOrEqualTo(TensorDigest.HelperThreadMinFileBytes));
+    }
+
+    [TestCase(TensorDType.F32, true)]
+    [TestCase(TensorDType.F32, false)]
+    [TestCase(TensorDType.F16, true)]
+    [TestCase(TensorDType.Q8, true)]
+    public void LoadingGivesTheSameWeightsAsReadingThenBuilding(TensorDType dtype, bool helper)
+    {
+        ModelFile file = ModelFile.Read(LargeFile.Value, "large").ConvertTo(dtype);
+        byte[] bytes = file.ToBytes();
+
+        TextModel loaded = TextModel.Load(bytes, "large", helper ? WithHelper : WithoutHelper);
+        TextModel built = TextModel.FromFile(ModelFile.Read(bytes, "large"));
+
+        Assert.That(loaded.Fingerprint, Is.EqualTo(built.Fingerprint));
+        Assert.That(Contents(loaded.Weights), Is.EqualTo(Contents(built.Weights)));
+    }
+
+    [Test]
+    public void TheModelKeepsNoReferenceToTheCallersBytes()
+    {
+        byte[] bytes = (byte[])LargeFile.Value.Clone();
+        TextModel model = TextModel.Load(bytes, "large");
+        string expected = TextModel.Load(LargeFile.Value, "large").CreateGenerator(new() { Seed = 3 }).GenerateString(80);
+
+        bytes.AsSpan().Fill(0xFF); // every weight a NaN, had the model kept these bytes
+
+        Assert.That(model.CreateGenerator(new() { Seed = 3 }).GenerateString(80), Is.EqualTo(expected));
+    }
+
+    private static IEnumerable<TestCaseData> DamagedLargeFiles()
+    {
+        byte[] file = LargeFile.Value;
+        var layout = MessagePackLayout.Of(file);
+        var tensors = layout.Values.Where(v => !v.IsKey && v.Type == MessagePackType.Binary && v.Path.StartsWith("tensors[", StringComparison.Ordinal)).ToList();
+        var last = tensors[^1];
+
+        byte[] nanInLastTensor = (byte[])file.Clone();
+        BinaryPrimitives.WriteSingleLittleEndian(nanInLastTensor.AsSpan(last.PayloadStart + 4 * 7), float.NaN);
+        yield return new TestCaseData(nanInLastTensor, "element 7 of head.bias is NaN").SetArgDisplayNames("NaN in the last tensor");
+
+        byte[] infinityLate = (byte[])file.Clone();
+        BinaryPrimitives.WriteSingleLittleEndian(infinityLate.AsSpan(tensors[^3].PayloadStart + 4 * 5000), float.NegativeInfinity);
+        yield return new TestCaseData(infinityLate, "is -Infinity").SetArgDisplayNames("-Infinity in a later chunk of a large tensor");
+
+        byte[] weightChanged = (byte[])file.Clone();
+        weightChanged[tensors[2].PayloadStart + 1001] ^= 0x01;
+        yield return new TestCaseData(weightChanged, "tensor_sha256: checksum mismatch").SetArgDisplayNames("a weight changed");
+
+        byte[] metadataChanged = (byte[])file.Clone();
+        var metadataKey = layout.FindKey("metadata")!;
+        metadataChanged[metadataKey.Offset + 1] ^= 0x20; // "metadata" becomes "Metadata": a missing key after every tensor
+        yield return new TestCaseData(metadataChanged, "missing required key").SetArgDisplayNames("broken after the tensors");
+
+        var headerDigest = layout.Find(ModelFileSchema.HeaderSha256Key, MessagePackType.Binary)!;
+        byte[] headerDigestChanged = (byte[])file.Clone();
+        headerDigestChanged[headerDigest.PayloadStart] ^= 0x80;
+        yield return new TestCaseData(headerDigestChanged, "header_sha256: checksum mismatch").SetArgDisplayNames("header digest changed");
+
+        yield return new TestCaseData(file.AsSpan(0, last.Offset - 100).ToArray(), "").SetArgDisplayNames("truncated in a late tensor");
+        yield return new TestCaseData(file.Concat(new byte[] { 0xC0 }).ToArray(), "unexpected bytes after the end").SetArgDisplayNames("a trailing byte");
+    }
+
+    [TestCaseSource(nameof(DamagedLargeFiles))]
+    public void EveryLoadPathRefusesADamagedFileWithTheReadersMessage(byte[] bytes, string fragment)
+    {
+        var expected = Assert.Throws<ModelFormatException>(() => ModelFile.Read(bytes, "large"))!;
+        Assert.That(expected.Message, Does.Contain(fragment));
+
+        string path = Path.Combine(Path.GetTempPath(), $"textgen-load-{Guid.NewGuid():N}.tgm");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var refusals = new (string How, Action Load)[]
+            {
+                ("memory, helper thread", () => TextModel.Load(bytes, "large", WithHelper)),
+                ("memory, one thread", () => TextModel.Load(bytes, "large", WithoutHelper)),
+                ("stream", () => TextModel.Load(new MemoryStream(bytes), "large")),
+                ("path", () => TextModel.Load(path)),
+            };
+            foreach (var (how, load) in refusals)
+            {
+                var e = Assert.Throws<ModelFormatException>(() => load())!;
+                string message = how == "path" ? e.Message.Replace(path, "large", StringComparison.Ordinal) : e.Message;
+                Assert.That(message, Is.EqualTo(expected.Message), how);
+                Assert.That(e.ByteOffset, Is.EqualTo(expected.ByteOffset), how);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void ConcurrentLoadsEachGetTheirOwnDigest()
+    {
+        // More loads than cores, so helpers queue behind each other and some loads hash on their own thread.
+        var loads = Enumerable.Range(0, 8).Select(_ => Task.Run(() => TextModel.Load(LargeFile.Value, "large").Fingerprint)).ToArray();
+        Task.WaitAll(loads);
+
+        Assert.That(loads.Select(t => t.Result).Distinct(), Is.EqualTo(new[] { TextModel.FromFile(ModelFile.Read(LargeFile.Value, "large")).Fingerprint }));
+    }
+
+    // Every array a model's weights hold, in a fixed order, as raw bits.
+    private static List<int[]> Contents(ModelWeights weights)
+    {
+        static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
+        static IEnumerable<int[]> Rows(WeightRows rows) => new[]
+        {
+            new[] { (int)rows.DType, rows.Rows, rows.Columns }, Bits(rows.Floats), rows.Halves.Select(h => (int)h).ToArray(),
+            rows.Quants.Select(q => (int)q).ToArray(), Bits(rows.Scales),
+        };
+        var contents = new List<int[]> { Bits(weights.Embedding), Bits(weights.InputTable), Bits(weights.HeadBias) };
+        contents.AddRange(Rows(weights.HeadWeight));
+        foreach (LayerWeights layer in weights.Layers)
+        {
+            contents.AddRange(Rows(layer.InputWeights));
+            contents.AddRange(Rows(layer.HiddenWeights));
+            contents.Add(Bits(layer.Bias));
+            contents.Add(Bits(layer.HiddenNewBias));
+        }
+        return contents;
+    }
+}
