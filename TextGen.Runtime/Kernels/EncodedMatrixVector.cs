@@ -11,12 +11,23 @@ namespace TextGen.Runtime.Kernels;
 /// <see cref="MatrixVector"/> for f16 and q8 weights: <c>y = W1·x + W2·h + bias</c> with each weight decoded to float
 /// in registers right after its load, so memory traffic is the stored bytes (half, or about a quarter, of f32's).
 /// The summation order is <see cref="MatrixVector"/>'s: the decoded weight times the vector element goes to lane
-/// <c>j mod 16</c>, x's from lane 0 then h's from lane 0, the lane tree, then the bias. Decoding is exact or one
-/// rounding identical on every path, so strict mode is bit-identical across paths here too.
+/// <c>j mod 16</c>, x's from lane 0 then h's from lane 0, the lane tree, then the bias. Decoding is exact, so strict
+/// mode is bit-identical across paths here too. The wide paths multiply x and h by the decoder's
+/// <see cref="IWeightDecoder.VectorScale"/> once per call and the weights come out divided by it: both exact powers of
+/// two, so every product is the same real number and rounds the same, and one operation per 8 weights is saved.
+/// (q8 has its own integer kernel, <see cref="Q8MatrixVector"/>.)
 /// </summary>
 internal static class EncodedMatrixVector
 {
     private const int Lanes = FixedOrderSum.Lanes;
+
+#if NET8_0_OR_GREATER
+    // Vectors up to the format's largest hidden or embedding size are scaled on the stack (32 KiB each).
+    private const int MaxStackColumns = ModelArchitecture.MaxHiddenSize;
+
+    // Below it, |v| · 2^112 stays finite: always true of hidden states (|h| ≤ 1) and of f16 embeddings (≤ 65504).
+    private const float ScalableLimit = 65536f;
+#endif
 
     /// <summary>The path <paramref name="mode"/> selects; <paramref name="d1"/> and <paramref name="d2"/> decode <paramref name="w1"/> and <paramref name="w2"/>.</summary>
     public static void MultiplyPair<TDecoder>(KernelMode mode, TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
@@ -116,12 +127,41 @@ internal static class EncodedMatrixVector
 
     private static nuint ScaleStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.BlocksPerRow;
 
+
 #if NET8_0_OR_GREATER
-    /// <summary>The 256-bit path: <see cref="MatrixVector.MultiplyPairVector256"/>'s four-row blocks, each load decoded.</summary>
+    /// <summary><paramref name="v"/> times <paramref name="scale"/> into <paramref name="scaled"/>; false when an element is beyond <see cref="ScalableLimit"/> (or NaN).</summary>
+    private static bool TryScale(ReadOnlySpan<float> v, float scale, Span<float> scaled)
+    {
+        var inRange = new Vector<int>(-1);
+        var limit = new Vector<float>(ScalableLimit);
+        int j = 0;
+        for (; j <= v.Length - Vector<float>.Count; j += Vector<float>.Count)
+        {
+            var e = new Vector<float>(v.Slice(j));
+            inRange &= Vector.LessThan(Vector.Abs(e), limit);
+            (e * scale).CopyTo(scaled.Slice(j));
+        }
+        bool ok = Vector.EqualsAll(inRange, new Vector<int>(-1));
+        for (; j < v.Length; j++)
+        {
+            ok &= Math.Abs(v[j]) < ScalableLimit;
+            scaled[j] = v[j] * scale;
+        }
+        return ok;
+    }
+
+    /// <summary>The 256-bit path: <see cref="MatrixVector.MultiplyPairVector256"/>'s four-row blocks, each load decoded, over the scaled vectors.</summary>
     internal static void MultiplyPairVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TDecoder : struct, IWeightDecoder
         where TMultiplyAdd : struct, IMultiplyAdd
     {
+        Span<float> xScaled = x.Length <= MaxStackColumns ? stackalloc float[x.Length] : new float[x.Length];
+        Span<float> hScaled = h.Length <= MaxStackColumns ? stackalloc float[h.Length] : new float[h.Length];
+        if (!TryScale(x, d1.VectorScale, xScaled) | !TryScale(h, d2.VectorScale, hScaled))
+        {
+            MultiplyPairScalar(w1, x, w2, h, bias, y);
+            return;
+        }
         TMultiplyAdd madd = default;
         Span<float> vTail = stackalloc float[Lanes];
         Span<float> wTail = stackalloc float[Lanes];
@@ -138,7 +178,7 @@ internal static class EncodedMatrixVector
                 ReadOnlySpan<float> v = part == 0 ? x : h;
                 int n = v.Length;
                 int whole = n - n % Lanes;
-                ref float vRef = ref MemoryMarshal.GetReference(v);
+                ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
@@ -160,10 +200,14 @@ internal static class EncodedMatrixVector
                 }
                 if (whole < n)
                 {
-                    // The short last block, zero-padded as in MatrixVector: +0 products leave the lanes unchanged.
-                    vTail.Clear();
-                    wTail.Clear();
-                    v.Slice(whole).CopyTo(vTail);
+                    // The short last block, zero-padded as in MatrixVector: +0 products leave the lanes unchanged. Its
+                    // weights are decoded whole, so it multiplies the unscaled vector.
+                    // Plain loops: a call (Clear, CopyTo) inside the row loop would make the JIT keep the accumulators in memory.
+                    for (int k = 0; k < Lanes; k++)
+                    {
+                        vTail[k] = whole + k < n ? v[whole + k] : 0f;
+                        wTail[k] = 0f;
+                    }
                     ref float tRef = ref MemoryMarshal.GetReference(vTail);
                     ref float wtRef = ref MemoryMarshal.GetReference(wTail);
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref tRef), vHigh = Vector256.LoadUnsafe(ref tRef, 8);
@@ -188,11 +232,18 @@ internal static class EncodedMatrixVector
         }
     }
 
-    /// <summary>The 512-bit path: <see cref="MatrixVector.MultiplyPairVector512"/>'s four-row blocks, each load decoded.</summary>
+    /// <summary>The 512-bit path: <see cref="MatrixVector.MultiplyPairVector512"/>'s four-row blocks, each load decoded, over the scaled vectors.</summary>
     internal static void MultiplyPairVector512<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TDecoder : struct, IWeightDecoder
         where TMultiplyAdd : struct, IMultiplyAdd
     {
+        Span<float> xScaled = x.Length <= MaxStackColumns ? stackalloc float[x.Length] : new float[x.Length];
+        Span<float> hScaled = h.Length <= MaxStackColumns ? stackalloc float[h.Length] : new float[h.Length];
+        if (!TryScale(x, d1.VectorScale, xScaled) | !TryScale(h, d2.VectorScale, hScaled))
+        {
+            MultiplyPairScalar(w1, x, w2, h, bias, y);
+            return;
+        }
         TMultiplyAdd madd = default;
         Span<float> vTail = stackalloc float[Lanes];
         Span<float> wTail = stackalloc float[Lanes];
@@ -208,7 +259,7 @@ internal static class EncodedMatrixVector
                 ReadOnlySpan<float> v = part == 0 ? x : h;
                 int n = v.Length;
                 int whole = n - n % Lanes;
-                ref float vRef = ref MemoryMarshal.GetReference(v);
+                ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
@@ -221,9 +272,12 @@ internal static class EncodedMatrixVector
                 }
                 if (whole < n)
                 {
-                    vTail.Clear();
-                    wTail.Clear();
-                    v.Slice(whole).CopyTo(vTail);
+                    // Plain loops: a call (Clear, CopyTo) inside the row loop would make the JIT keep the accumulators in memory.
+                    for (int k = 0; k < Lanes; k++)
+                    {
+                        vTail[k] = whole + k < n ? v[whole + k] : 0f;
+                        wTail[k] = 0f;
+                    }
                     ref float wtRef = ref MemoryMarshal.GetReference(wTail);
                     Vector512<float> vt = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(vTail));
                     for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row0, scale0, k);

@@ -22,6 +22,14 @@ internal static class FixedOrderSum
     {
         float e0 = lanes[0] + lanes[8], e1 = lanes[1] + lanes[9], e2 = lanes[2] + lanes[10], e3 = lanes[3] + lanes[11];
         float e4 = lanes[4] + lanes[12], e5 = lanes[5] + lanes[13], e6 = lanes[6] + lanes[14], e7 = lanes[7] + lanes[15];
+        return Tree8(e0, e1, e2, e3, e4, e5, e6, e7);
+    }
+
+    /// <summary>The tree's last three levels over 8 lanes (q8's integer kernel sums its blocks into 8).</summary>
+    public static float Tree8(ReadOnlySpan<float> lanes) => Tree8(lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5], lanes[6], lanes[7]);
+
+    private static float Tree8(float e0, float e1, float e2, float e3, float e4, float e5, float e6, float e7)
+    {
         float f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7;
         return (f0 + f2) + (f1 + f3);
     }
@@ -42,9 +50,12 @@ internal static class FixedOrderSum
 
     /// <summary>The tree over lanes 0..7 in <paramref name="low"/> and 8..15 in <paramref name="high"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Tree(Vector256<float> low, Vector256<float> high)
+    public static float Tree(Vector256<float> low, Vector256<float> high) => Tree(low + high);
+
+    /// <summary>The last three levels over 8 lanes in one vector, as <see cref="Tree8(ReadOnlySpan{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Tree(Vector256<float> eight)
     {
-        Vector256<float> eight = low + high;
         Vector128<float> four = eight.GetLower() + eight.GetUpper();
         return (four.GetElement(0) + four.GetElement(2)) + (four.GetElement(1) + four.GetElement(3));
     }

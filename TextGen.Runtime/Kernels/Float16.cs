@@ -10,14 +10,18 @@ namespace TextGen.Runtime.Kernels;
 /// IEEE 754 binary16 ↔ binary32 on raw bits. netstandard2.1 has no <c>System.Half</c> and .NET 8 exposes no F16C
 /// intrinsics, so the kernels widen halves with integer vector operations: the half's exponent and mantissa shifted
 /// into a float's bit positions read as a float 2^-112 times too small, for normal and subnormal halves alike, and one
-/// exact multiplication by 2^112 fixes the scale. Only finite halves occur (the file reader rejects the others).
+/// exact multiplication by 2^112 fixes the scale. The matrix kernels skip that multiplication per weight and scale the
+/// vector by 2^112 once instead (<c>ToScaledSingle</c>). Only finite halves occur (the file
+/// reader rejects the others).
 /// </summary>
 internal static class Float16
 {
     private const uint SignMask = 0x8000;
     private const uint MagnitudeMask = 0x7FFF;
     private const int MantissaShift = 13;   // 23 float mantissa bits − 10 half mantissa bits
-    private const float ExponentRebias = 5.192296858534828e33f; // 2^112 = 2^(127 − 15)
+
+    /// <summary>2^112 = 2^(127 − 15): what a half's bits moved into a float's places are too small by.</summary>
+    public const float ExponentRebias = 5.192296858534828e33f;
 
     /// <summary>Exponent bits of a half: all set means infinity or NaN.</summary>
     public const ushort ExponentMask = 0x7C00;
@@ -69,13 +73,25 @@ internal static class Float16
 
     /// <summary>Eight halves (sign-extended to 32 bits each) to floats, exactly as <see cref="ToSingle(ushort)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ToSingle(Vector256<int> signExtended)
-        => (Vector256.ShiftLeft(signExtended, MantissaShift) & Vector256.Create(SignedLayoutMask).AsInt32()).AsSingle() * Vector256.Create(ExponentRebias);
+    public static Vector256<float> ToSingle(Vector256<int> signExtended) => ToScaledSingle(signExtended) * Vector256.Create(ExponentRebias);
 
     /// <summary>Sixteen halves (sign-extended to 32 bits each) to floats, exactly as <see cref="ToSingle(ushort)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ToSingle(Vector512<int> signExtended)
-        => (Vector512.ShiftLeft(signExtended, MantissaShift) & Vector512.Create(SignedLayoutMask).AsInt32()).AsSingle() * Vector512.Create(ExponentRebias);
+    public static Vector512<float> ToSingle(Vector512<int> signExtended) => ToScaledSingle(signExtended) * Vector512.Create(ExponentRebias);
+
+    /// <summary>
+    /// Eight halves times 2^-112, exactly (the smallest, 2^-24 · 2^-112, is still a float subnormal): a product with a
+    /// vector element scaled by <see cref="ExponentRebias"/> is the same real number as the half's product with the
+    /// element, so it rounds to the same float, fused or not.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ToScaledSingle(Vector256<int> signExtended)
+        => (Vector256.ShiftLeft(signExtended, MantissaShift) & Vector256.Create(SignedLayoutMask).AsInt32()).AsSingle();
+
+    /// <summary>Sixteen halves times 2^-112, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ToScaledSingle(Vector512<int> signExtended)
+        => (Vector512.ShiftLeft(signExtended, MantissaShift) & Vector512.Create(SignedLayoutMask).AsInt32()).AsSingle();
 
     /// <summary>Sign-extends eight halves: one <c>vpmovsxwd</c> on AVX2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -6,12 +6,17 @@ using System.Runtime.Intrinsics;
 
 namespace TextGen.Runtime.Kernels;
 
-/// <summary>f16 weights: each load reads half the bytes of f32 and widens them exactly (<see cref="Float16"/>).</summary>
+/// <summary>
+/// f16 weights: each load reads half the bytes of f32 and widens them exactly, leaving out the per-weight
+/// multiplication by 2^112 that the kernel applies to the vector instead (<c>Float16.ToScaledSingle</c>).
+/// </summary>
 internal readonly struct Float16Weights : IWeightDecoder
 {
     private readonly ushort[] _halves;
 
     public Float16Weights(in WeightRows weights) => _halves = weights.Halves;
+
+    public float VectorScale => Float16.ExponentRebias;
 
     public float Get(nuint rowStart, nuint scaleStart, int column) => Float16.ToSingle(_halves[(int)rowStart + column]);
 #if NET8_0_OR_GREATER
@@ -19,12 +24,12 @@ internal readonly struct Float16Weights : IWeightDecoder
     public void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high)
     {
         ref short first = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves));
-        low = Float16.ToSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column)));
-        high = Float16.ToSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column + 8)));
+        low = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column)));
+        high = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column + 8)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column)
-        => Float16.ToSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), rowStart + column)));
+        => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), rowStart + column)));
 #endif
 }

@@ -13,11 +13,17 @@ internal interface IWeightDecoder
 {
     /// <summary>Element <paramref name="column"/> of the row: exactly <see cref="WeightRows"/>' indexer.</summary>
     float Get(nuint rowStart, nuint scaleStart, int column);
+
+    /// <summary>
+    /// A power of two that the vector loads leave out of every weight: they return the elements divided by it, exactly,
+    /// and the kernel multiplies the vector by it once per call instead, which gives the same products.
+    /// </summary>
+    float VectorScale { get; }
 #if NET8_0_OR_GREATER
-    /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row) as lanes 0..7 and 8..15.</summary>
+    /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row), divided by <see cref="VectorScale"/>, as lanes 0..7 and 8..15.</summary>
     void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high);
 
-    /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row).</summary>
+    /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row), divided by <see cref="VectorScale"/>.</summary>
     Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column);
 #endif
 }

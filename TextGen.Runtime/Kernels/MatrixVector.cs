@@ -56,7 +56,7 @@ internal static class MatrixVector
 
     /// <summary>
     /// <c>y = W1·x + W2·h + bias</c> with both matrices in one dtype (a file's matrices share theirs): f32 runs the
-    /// span kernels above, f16 and q8 <see cref="EncodedMatrixVector"/>. An empty x ignores W1.
+    /// span kernels above, f16 <see cref="EncodedMatrixVector"/>, q8 <see cref="Q8MatrixVector"/>. An empty x ignores W1.
     /// </summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> x, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
     {
@@ -71,7 +71,7 @@ internal static class MatrixVector
                 EncodedMatrixVector.MultiplyPair(mode, new Float16Weights(w1), w1, x, new Float16Weights(w2), w2, h, bias, y);
                 break;
             case TensorDType.Q8:
-                EncodedMatrixVector.MultiplyPair(mode, new Q8Weights(w1), w1, x, new Q8Weights(w2), w2, h, bias, y);
+                Q8MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, y);
                 break;
             default:
                 MultiplyPair(mode, x.Length > 0 ? w1.FloatSpan : default, x, h.Length > 0 ? w2.FloatSpan : default, h, bias, y);

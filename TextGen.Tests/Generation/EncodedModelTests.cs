@@ -1,12 +1,14 @@
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
+using TextGen.Runtime.Kernels;
 using TextGen.Runtime.Model;
 using TextGen.Runtime.Sampling;
+using TextGen.Tests.Kernels;
 using TextGen.Tests.Support;
 
 namespace TextGen.Tests.Generation;
 
-/// <summary>Generation with f16 and q8 weights: exact against their decoded values, close to f32, deterministic, allocation-free.</summary>
+/// <summary>Generation with f16 and q8 weights: f16 exact against its decoded values, q8 identical on every path, both close to f32, deterministic, allocation-free.</summary>
 internal sealed class EncodedModelTests
 {
     private const string Text = "the quick brown fox jumps over the lazy dog, then sleeps; THE END? no!";
@@ -24,10 +26,21 @@ internal sealed class EncodedModelTests
     private static ModelFile F32(CellKind cell, int embedding)
         => RandomModels.Create(new ModelArchitecture(cell, 2, 40, embedding, Text.Distinct().Select(c => (int)c).ToArray()), seed: 5, scale: 0.3f);
 
-    [TestCaseSource(nameof(Cases))]
-    public void StrictLogitsEqualAnF32ModelOfTheDecodedWeights(TensorDType dtype, CellKind cell, int embedding)
+    private static IEnumerable<TestCaseData> CellsAndEmbeddings()
     {
-        // The kernels decode exactly what ConvertTo(F32) decodes and sum in the same order, so strict mode is bit-identical.
+        foreach (CellKind cell in new[] { CellKind.Rnn, CellKind.Gru, CellKind.Lstm })
+        foreach (int embedding in new[] { 0, 8 })
+        {
+            yield return new TestCaseData(cell, embedding);
+        }
+    }
+
+    [TestCaseSource(nameof(CellsAndEmbeddings))]
+    public void StrictF16LogitsEqualAnF32ModelOfTheDecodedWeights(CellKind cell, int embedding)
+    {
+        // The f16 kernels decode exactly what ConvertTo(F32) decodes and sum in the same order, so strict mode is
+        // bit-identical. (q8 quantizes the vector too, so it has its own order: see the next test.)
+        const TensorDType dtype = TensorDType.F16;
         ModelFile encoded = F32(cell, embedding).ConvertTo(dtype);
         var options = new GeneratorOptions { StrictDeterminism = true };
         TextGenerator actual = TextModel.FromFile(encoded).CreateGenerator(options);
@@ -40,11 +53,30 @@ internal sealed class EncodedModelTests
         }
     }
 
+    [TestCaseSource(nameof(CellsAndEmbeddings))]
+    public void StrictQ8LogitsAreBitIdenticalOnEveryKernelPath(CellKind cell, int embedding)
+    {
+        // q8 sums integer products exactly and combines them in one float order on every path.
+        TextModel model = TextModel.FromFile(F32(cell, embedding).ConvertTo(TensorDType.Q8));
+        TextGenerator reference = model.CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = KernelPath.Scalar });
+        var others = AllKernelPaths.Paths.Select(p => model.CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = p })).ToList();
+        foreach (char c in Text)
+        {
+            reference.Prime(c.ToString());
+            foreach (TextGenerator g in others)
+            {
+                g.Prime(c.ToString());
+                Assert.That(g.Logits.ToArray(), Is.EqualTo(reference.Logits.ToArray()), $"{g.Options.KernelPath} after '{c}'");
+            }
+        }
+    }
+
     [TestCaseSource(nameof(Cases))]
     public void LogitsStayCloseToF32(TensorDType dtype, CellKind cell, int embedding)
     {
         // Per weight, f16 is off by at most 2^-11 relative (≤ 1.5e-4 here) and q8 by half its block's scale
-        // (max|w| / 254 ≤ 1.2e-3). Over 40 + 40 products of inputs in (−1, 1) a pre-activation is off by at most ~0.012
+        // (max|w| / 254 ≤ 1.2e-3; q8 also rounds each vector element by up to max|v| / 254 of its block, which adds
+        // about as much again). Over 40 + 40 products of inputs in (−1, 1) a pre-activation is off by at most ~0.012
         // (f16) and ~0.095 (q8), before errors carried in h; random signs make the typical error ~√80 times smaller
         // (observed: ≤ 3e-4 and ≤ 0.03, the RNN the largest), so the limits sit between typical and worst case.
         double tolerance = dtype == TensorDType.F16 ? 2e-3 : 5e-2;

@@ -1,0 +1,251 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TextGen.Runtime.Format;
+#if NET8_0_OR_GREATER
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+#endif
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// <see cref="MatrixVector"/> for q8 weights with integer dot products (llama.cpp's q8_0 × q8_0): the vector is
+/// quantized like the weights, per 32-element block, and each block's products are summed exactly in integers.
+/// Decoding every weight to float (one conversion and one multiply per weight) made q8 slower than f32 on a CPU
+/// without VNNI; here 32 weights cost four integer instructions (vpabsb, vpsignb, vpmaddubsw, vpmaddwd) and the
+/// float work is per block.
+/// <para>The order, which every path follows: block b of a row (x's blocks, then h's) adds to 8 float lanes,
+/// lane k getting <c>(float)(Σ of the products of columns 32b+4k..32b+4k+3) × (weight scale × vector scale)</c>;
+/// the lanes are reduced by <see cref="FixedOrderSum.Tree(ReadOnlySpan{float})"/>'s last three levels, then the bias
+/// is added. The integer sums are exact (at most 4·128·127), so no vector width changes them: strict mode (product
+/// rounded before the add) gives the same bits on every path, fast mode fuses the multiply-add.</para>
+/// </summary>
+internal static class Q8MatrixVector
+{
+    private const int BlockSize = TensorEncoding.Q8BlockSize;
+    private const int Lanes = 8;
+    private const int ColumnsPerLane = BlockSize / Lanes;
+    private const int Q8Max = 127;
+
+    // Vectors up to the format's largest hidden or embedding size are quantized on the stack (9 KiB each).
+    private const int MaxStackColumns = ModelArchitecture.MaxHiddenSize;
+
+    /// <summary><c>y = W1·x + W2·h + bias</c> with q8 W1 and W2; an empty x ignores W1.</summary>
+    public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> x, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        int xBlocks = TensorEncoding.Q8BlocksPerRow(x.Length), hBlocks = TensorEncoding.Q8BlocksPerRow(h.Length);
+        Span<sbyte> xq = x.Length <= MaxStackColumns ? stackalloc sbyte[xBlocks * BlockSize] : new sbyte[xBlocks * BlockSize];
+        Span<float> xs = x.Length <= MaxStackColumns ? stackalloc float[xBlocks] : new float[xBlocks];
+        Span<sbyte> hq = h.Length <= MaxStackColumns ? stackalloc sbyte[hBlocks * BlockSize] : new sbyte[hBlocks * BlockSize];
+        Span<float> hs = h.Length <= MaxStackColumns ? stackalloc float[hBlocks] : new float[hBlocks];
+        Quantize(mode.Path, x, xq, xs);
+        Quantize(mode.Path, h, hq, hs);
+        var qx = new QuantizedVector(xq, xs);
+        var qh = new QuantizedVector(hq, hs);
+        switch (mode.Path)
+        {
+#if NET8_0_OR_GREATER
+            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported && mode.Strict:
+                MultiplyPairAvx2<RoundedMultiplyAdd>(w1, qx, w2, qh, bias, y);
+                break;
+            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported:
+                MultiplyPairAvx2<FusedMultiplyAdd>(w1, qx, w2, qh, bias, y);
+                break;
+#endif
+            default:
+                // Vector<T> has no pairwise integer multiply-add, so the other paths sum the integers one at a time.
+                MultiplyPairScalar(w1, qx, w2, qh, bias, y);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Per 32-element block: scale = max|v| / 127 and q = v · (127 / max|v|) rounded half to even, padded with zeros
+    /// to whole blocks. A block of zeros, or one so small that 127 / max|v| overflows, gets scale 0 and q 0.
+    /// <paramref name="path"/> picks the instructions; every path gives the same bits.
+    /// </summary>
+    internal static void Quantize(KernelPath path, ReadOnlySpan<float> v, Span<sbyte> q, Span<float> scales)
+    {
+        for (int b = 0; b < scales.Length; b++)
+        {
+            int start = b * BlockSize, count = Math.Min(BlockSize, v.Length - start);
+            ReadOnlySpan<float> block = v.Slice(start, count);
+            Span<sbyte> quants = q.Slice(start, BlockSize);
+#if NET8_0_OR_GREATER
+            if (path is KernelPath.Vector256 or KernelPath.Vector512 && Avx.IsSupported && count == BlockSize)
+            {
+                scales[b] = QuantizeBlockAvx(block, quants);
+                continue;
+            }
+#endif
+            float largest = 0f;
+            foreach (float value in block) largest = Math.Max(largest, Math.Abs(value));
+            float inverse = Q8Max / largest;
+            quants.Clear();
+            if (float.IsInfinity(inverse))
+            {
+                scales[b] = 0f;
+                continue;
+            }
+            scales[b] = largest / Q8Max;
+            for (int j = 0; j < count; j++) quants[j] = (sbyte)MathF.Round(block[j] * inverse);
+        }
+    }
+
+    /// <summary>The definition of the order, one integer product at a time; every path is tested against it.</summary>
+    internal static void MultiplyPairScalar(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        Span<float> lanes = stackalloc float[Lanes];
+        for (int r = 0; r < y.Length; r++)
+        {
+            lanes.Clear();
+            AccumulateScalar(w1, r, x, lanes);
+            AccumulateScalar(w2, r, h, lanes);
+            y[r] = FixedOrderSum.Tree8(lanes) + bias[r];
+        }
+    }
+
+    private static void AccumulateScalar(in WeightRows w, int row, in QuantizedVector v, Span<float> lanes)
+    {
+        if (v.Quants.IsEmpty) return;
+        int columns = w.Columns;
+        ReadOnlySpan<sbyte> quants = w.Quants.AsSpan((w.FirstRow + row) * w.Columns, columns);
+        ReadOnlySpan<float> scales = w.Scales.AsSpan((w.FirstRow + row) * w.BlocksPerRow, w.BlocksPerRow);
+        Span<int> sums = stackalloc int[Lanes];
+        for (int b = 0; b < scales.Length; b++)
+        {
+            int start = b * BlockSize;
+            LaneSums(quants.Slice(start, Math.Min(BlockSize, columns - start)), v.Quants.Slice(start, BlockSize), sums);
+            float scale = scales[b] * v.Scales[b];
+            for (int k = 0; k < Lanes; k++) lanes[k] += sums[k] * scale;
+        }
+    }
+
+    /// <summary>
+    /// The 8 exact lane sums of one block: lane k gets the products of columns 4k..4k+3 of <paramref name="row"/>
+    /// (a block, or the shorter last one) with the same elements of <paramref name="v"/>. Plain loops, no calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LaneSums(ReadOnlySpan<sbyte> row, ReadOnlySpan<sbyte> v, Span<int> sums)
+    {
+        for (int k = 0; k < Lanes; k++) sums[k] = 0;
+        for (int c = 0; c < row.Length; c++) sums[c / ColumnsPerLane] += row[c] * v[c];
+    }
+
+#if NET8_0_OR_GREATER
+    /// <summary>
+    /// The scalar rounding in vector form: the max over 32 values, one division, then 32 multiplies rounded to even
+    /// (vroundps; the scalar path's <see cref="MathF.Round(float)"/>) and narrowed to bytes.
+    /// </summary>
+    private static float QuantizeBlockAvx(ReadOnlySpan<float> block, Span<sbyte> quants)
+    {
+        ref float first = ref MemoryMarshal.GetReference(block);
+        Vector256<float> v0 = Vector256.LoadUnsafe(ref first), v1 = Vector256.LoadUnsafe(ref first, 8);
+        Vector256<float> v2 = Vector256.LoadUnsafe(ref first, 16), v3 = Vector256.LoadUnsafe(ref first, 24);
+        Vector256<float> largest8 = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        Vector128<float> largest4 = Vector128.Max(largest8.GetLower(), largest8.GetUpper());
+        float largest = Math.Max(Math.Max(largest4.GetElement(0), largest4.GetElement(1)), Math.Max(largest4.GetElement(2), largest4.GetElement(3)));
+        float inverse = Q8Max / largest;
+        if (float.IsInfinity(inverse))
+        {
+            quants.Clear();
+            return 0f;
+        }
+        Vector256<float> scale = Vector256.Create(inverse);
+        Vector256<int> i0 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v0 * scale)), i1 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v1 * scale));
+        Vector256<int> i2 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v2 * scale)), i3 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v3 * scale));
+        Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).StoreUnsafe(ref MemoryMarshal.GetReference(quants));
+        return largest / Q8Max;
+    }
+
+    /// <summary>
+    /// AVX2: four rows at a time share each 32-byte load of the quantized vector; per row and block, |w| (unsigned)
+    /// times x·sign(w) in vpmaddubsw (pairs at most 2·128·127, so never saturated, −128 included), vpmaddwd against
+    /// ones for the 8 lane sums, then one convert and one multiply-add by the block's scale product. The short last
+    /// block of a row sums its lanes one product at a time, after the loop, so no load runs past the matrix and no
+    /// call inside the loop makes the JIT keep the accumulators in memory.
+    /// </summary>
+    private static void MultiplyPairAvx2<TMultiplyAdd>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        TMultiplyAdd madd = default;
+        Span<int> tailSums = stackalloc int[4 * Lanes];
+        ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
+        int last = y.Length - 1;
+        for (int r0 = 0; r0 <= last; r0 += 4)
+        {
+            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
+                ref readonly QuantizedVector v = ref part == 0 ? ref x : ref h;
+                if (v.Quants.IsEmpty) continue;
+                int columns = w.Columns, blocks = w.BlocksPerRow, whole = columns / BlockSize;
+                ref sbyte quants = ref MemoryMarshal.GetArrayDataReference(w.Quants);
+                ref float scales = ref MemoryMarshal.GetArrayDataReference(w.Scales);
+                ref sbyte row0 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r0) * (nuint)columns);
+                ref sbyte row1 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r1) * (nuint)columns);
+                ref sbyte row2 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r2) * (nuint)columns);
+                ref sbyte row3 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r3) * (nuint)columns);
+                ref float scale0 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r0) * (nuint)blocks);
+                ref float scale1 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r1) * (nuint)blocks);
+                ref float scale2 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r2) * (nuint)blocks);
+                ref float scale3 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r3) * (nuint)blocks);
+                ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
+                ref float vs = ref MemoryMarshal.GetReference(v.Scales);
+                for (int b = 0; b < whole; b++)
+                {
+                    nuint c = (nuint)b * BlockSize;
+                    Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq, c);
+                    Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, b));
+                    a0 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row0, c), vb), Vector256.Create(Unsafe.Add(ref scale0, b)) * vScale, a0);
+                    a1 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row1, c), vb), Vector256.Create(Unsafe.Add(ref scale1, b)) * vScale, a1);
+                    a2 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row2, c), vb), Vector256.Create(Unsafe.Add(ref scale2, b)) * vScale, a2);
+                    a3 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row3, c), vb), Vector256.Create(Unsafe.Add(ref scale3, b)) * vScale, a3);
+                }
+                if (whole < blocks)
+                {
+                    int start = whole * BlockSize, count = columns - start;
+                    ReadOnlySpan<sbyte> vTail = v.Quants.Slice(start);
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, start), count), vTail, tailSums.Slice(0, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row1, start), count), vTail, tailSums.Slice(Lanes, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row2, start), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row3, start), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
+                    Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, whole));
+                    a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(Unsafe.Add(ref scale0, whole)) * vScale, a0);
+                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale1, whole)) * vScale, a1);
+                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale2, whole)) * vScale, a2);
+                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale3, whole)) * vScale, a3);
+                }
+            }
+            y[r3] = FixedOrderSum.Tree(a3) + bias[r3];
+            y[r2] = FixedOrderSum.Tree(a2) + bias[r2];
+            y[r1] = FixedOrderSum.Tree(a1) + bias[r1];
+            y[r0] = FixedOrderSum.Tree(a0) + bias[r0];
+        }
+    }
+
+    /// <summary>The 8 lane sums of one block (lane k: columns 4k..4k+3) as floats, exact.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> BlockSums(Vector256<sbyte> w, Vector256<sbyte> v)
+    {
+        Vector256<short> pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(v, w));
+        return Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1)));
+    }
+#endif
+}
+
+/// <summary>A vector quantized for <see cref="Q8MatrixVector"/>: int8 values padded to whole 32-element blocks, one scale per block.</summary>
+internal readonly ref struct QuantizedVector
+{
+    public QuantizedVector(ReadOnlySpan<sbyte> quants, ReadOnlySpan<float> scales)
+    {
+        Quants = quants;
+        Scales = scales;
+    }
+
+    public ReadOnlySpan<sbyte> Quants { get; }  // (blocks · 32) zero past the vector's length
+
+    public ReadOnlySpan<float> Scales { get; }  // (blocks) max|v| / 127 of each block
+}

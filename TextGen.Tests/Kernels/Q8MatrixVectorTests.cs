@@ -1,0 +1,169 @@
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Kernels;
+
+namespace TextGen.Tests.Kernels;
+
+internal sealed class Q8MatrixVectorTests
+{
+    private static readonly int[] RowCounts = { 0, 1, 3, 4, 5, 9, 17 };
+    private static readonly int[] InputWidths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100 };
+    private static readonly int[] HiddenWidths = { 0, 1, 16, 23, 40, 64 };
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void EveryPathMatchesTheScalarReference(KernelMode mode)
+    {
+        var random = new Random(31);
+        foreach (int rows in RowCounts)
+        foreach (int n1 in InputWidths)
+        foreach (int n2 in HiddenWidths)
+        {
+            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2);
+            float[] expected = Reference(w1, x, w2, h, bias);
+            var actual = new float[rows];
+            MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
+            for (int r = 0; r < rows; r++)
+            {
+                if (mode.Strict) Assert.That(BitConverter.SingleToInt32Bits(actual[r]), Is.EqualTo(BitConverter.SingleToInt32Bits(expected[r])), $"strict {mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+                else Assert.That(actual[r], Is.EqualTo(expected[r]).Within(1e-5), $"{mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+            }
+        }
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void ExactlyRepresentableProblemsGiveTheF32ProductOfTheDecodedWeights(KernelMode mode)
+    {
+        // Weights k/128 with a ±127/128 in every block (scale exactly 2^-7) and vector elements small integers with a
+        // ±127 in every block (scale 1): quantizing is exact and every sum is an exact float, so the q8 kernel must
+        // give exactly what the f32 kernel gives on the decoded weights, whatever its order. This checks the
+        // products themselves (columns paired with the right vector elements, signs, blocks), not just the order.
+        var random = new Random(32);
+        foreach (int rows in new[] { 1, 4, 7 })
+        foreach (int n1 in new[] { 0, 32, 45, 96 })
+        foreach (int n2 in new[] { 0, 31, 64 })
+        {
+            WeightRows w1 = ExactWeights(random, rows, n1), w2 = ExactWeights(random, rows, n2);
+            float[] x = ExactVector(random, n1), h = ExactVector(random, n2);
+            float[] bias = AllKernelPaths.RandomFloats(random, rows).Select(b => MathF.Round(b * 64) / 64).ToArray();
+            var expected = new float[rows];
+            var actual = new float[rows];
+            MatrixVector.MultiplyPairScalar(Decoded(w1), x, Decoded(w2), h, bias, expected);
+            MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
+            Assert.That(actual, Is.EqualTo(expected), $"rows {rows}, n1 {n1}, n2 {n2}");
+        }
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void TheMostNegativeQuantMultipliesCorrectly(KernelMode mode)
+    {
+        // Writers clamp to ±127, but a file may hold −128; vpsignb would turn −128 · −1 into −128 again.
+        const int columns = 64;
+        var bytes = new byte[2 * sizeof(float) + columns];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), 0.5f);
+        BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), 0.25f);
+        for (int c = 0; c < columns; c++) bytes[8 + c] = unchecked((byte)(sbyte)(c % 3 == 0 ? -128 : c - 40));
+        WeightRows w = WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { 1, columns }, bytes));
+        float[] x = Enumerable.Range(0, columns).Select(c => c % 2 == 0 ? -1f : (c - 32) / 127f).ToArray();
+        var actual = new float[1];
+        MatrixVector.Multiply(mode, w, x, new[] { 0f }, actual);
+        Assert.That(actual[0], Is.EqualTo(Reference(w, x, WeightRows.Empty, Array.Empty<float>(), new[] { 0f })[0]).Within(1e-5));
+        double exact = Enumerable.Range(0, columns).Sum(c => (double)w[0, c] * x[c]);
+        Assert.That(actual[0], Is.EqualTo(exact).Within(0.5), "−128 · −1 must count as +128");
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.PathCases))]
+    public void QuantizationIsIdenticalOnEveryPath(KernelPath path)
+    {
+        var random = new Random(33);
+        foreach (int length in new[] { 0, 1, 31, 32, 33, 64, 100, 512 })
+        {
+            float[] v = AllKernelPaths.RandomFloats(random, length);
+            // exact halves (ties) must round to even on every path
+            for (int j = 0; j < length; j += 5) v[j] = (j % 7 - 3) / 2f;
+            if (length > 40) v.AsSpan(32, 8).Clear();
+            if (length >= 64) v.AsSpan(32, 32).Clear(); // a block of zeros
+            var (expectedQ, expectedS) = Quantized(KernelPath.Scalar, v);
+            var (actualQ, actualS) = Quantized(path, v);
+            Assert.That(actualQ, Is.EqualTo(expectedQ), $"length {length}");
+            Assert.That(actualS, Is.EqualTo(expectedS), $"length {length}");
+        }
+    }
+
+    [Test]
+    public void QuantizedElementsAreWithinHalfTheirBlockStep()
+    {
+        var random = new Random(34);
+        float[] v = AllKernelPaths.RandomFloats(random, 200);
+        v[0] = 3f;           // one outlier coarsens only its own block
+        v[64] = 1e-40f;      // a subnormal block maximum: 127 / max overflows, the block quantizes to zero
+        v.AsSpan(65, 31).Clear();
+        var (q, s) = Quantized(KernelPath.Scalar, v);
+        Assert.That(q.Length, Is.EqualTo(224));
+        Assert.That(q.Skip(200), Is.All.Zero, "padding");
+        Assert.That(s[2], Is.Zero);
+        for (int j = 0; j < v.Length; j++)
+        {
+            int b = j / 32;
+            Assert.That(Math.Abs(q[j]), Is.LessThanOrEqualTo(127));
+            if (b != 2) Assert.That(Math.Abs(q[j] * s[b] - v[j]), Is.LessThanOrEqualTo(s[b] * 0.5f * (1 + 1e-5f)), $"element {j}");
+        }
+        Assert.That(s[0], Is.EqualTo(3f / 127f));
+    }
+
+    [Test]
+    public void TheResultIsCloseToTheF32ProductOfTheDecodedWeights()
+    {
+        // The vector's quantization adds at most half a step (max|v| / 254) per element: over 512 products of
+        // weights below 0.5 that bounds the error by 512 · 0.5 · 1/254 ≈ 1; random signs make it ~√512 times smaller.
+        var random = new Random(35);
+        var (w, x, _, _, bias) = RandomProblem(random, 64, 512, 0);
+        var expected = new float[64];
+        var actual = new float[64];
+        MatrixVector.MultiplyPairScalar(Decoded(w), x, Array.Empty<float>(), Array.Empty<float>(), bias, expected);
+        MatrixVector.Multiply(KernelMode.Best(strict: false), w, x, bias, actual);
+        for (int r = 0; r < 64; r++) Assert.That(actual[r], Is.EqualTo(expected[r]).Within(0.05), $"row {r}");
+        Assert.That(actual, Is.Not.EqualTo(expected), "the vector is quantized too");
+    }
+
+    private static float[] Reference(in WeightRows w1, float[] x, in WeightRows w2, float[] h, float[] bias)
+    {
+        var (xq, xs) = Quantized(KernelPath.Scalar, x);
+        var (hq, hs) = Quantized(KernelPath.Scalar, h);
+        var y = new float[bias.Length];
+        Q8MatrixVector.MultiplyPairScalar(w1, new QuantizedVector(xq, xs), w2, new QuantizedVector(hq, hs), bias, y);
+        return y;
+    }
+
+    private static (sbyte[] Quants, float[] Scales) Quantized(KernelPath path, float[] v)
+    {
+        int blocks = TensorEncoding.Q8BlocksPerRow(v.Length);
+        var q = new sbyte[blocks * 32];
+        var s = new float[blocks];
+        Q8MatrixVector.Quantize(path, v, q, s);
+        return (q, s);
+    }
+
+    private static WeightRows ExactWeights(Random random, int rows, int columns)
+    {
+        var values = new float[rows * columns];
+        for (int r = 0; r < rows; r++)
+        for (int c = 0; c < columns; c++) values[r * columns + c] = (c % 32 == 5 || c == columns - 1 ? (random.Next(2) * 2 - 1) * 127 : random.Next(-127, 128)) / 128f;
+        return WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8));
+    }
+
+    private static float[] ExactVector(Random random, int length)
+        => Enumerable.Range(0, length).Select(j => j % 32 == 3 || j == length - 1 ? (random.Next(2) * 2 - 1) * 127f : random.Next(-127, 128)).ToArray();
+
+    private static float[] Decoded(in WeightRows w)
+    {
+        var values = new float[w.Rows * w.Columns];
+        for (int r = 0; r < w.Rows; r++)
+        for (int c = 0; c < w.Columns; c++) values[r * w.Columns + c] = w[r, c];
+        return values;
+    }
+
+    private static WeightRows Encoded(Random random, int rows, int columns)
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8));
+
+    private static (WeightRows W1, float[] X, WeightRows W2, float[] H, float[] Bias) RandomProblem(Random random, int rows, int n1, int n2)
+        => (Encoded(random, rows, n1), AllKernelPaths.RandomFloats(random, n1), Encoded(random, rows, n2), AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
+}
