@@ -15,7 +15,9 @@ namespace TextGen.Benchmarks;
 /// on one thread, each session with its own seed and temperature-0.8 sampling, as a crowd of NPCs would run. Session
 /// counts are interleaved round by round so that outside load hits each alike. Prints one JSON line per session
 /// count, <c>{"sessions":…,"dtype":…,"chars_per_sec":…,"per_session_chars_per_sec":…,"speedup":…,"alloc_bytes_per_char":…}</c>
-/// (median round; speedup against one session), then a <c>{"bound":…}</c> line with the arithmetic of the two
+/// (median round; speedup against one session; also <c>chars_per_cpu_sec</c> and <c>cpu_speedup</c>, the same per
+/// second of the process's CPU time, which stay meaningful when other load takes most of the core, to within the
+/// 10 ms tick of the kernel's CPU accounting), then a <c>{"bound":…}</c> line with the arithmetic of the two
 /// ceilings: one session streams the weights from memory per char, a batch is limited by this core's multiply-adds.
 /// </summary>
 internal static class BatchScaling
@@ -89,14 +91,16 @@ internal static class BatchScaling
         string dtype = BenchmarkOptions.DTypeNameOf(file);
         var model = TextModel.FromFile(file);
         var rates = sessionCounts.ToDictionary(n => n, _ => new List<double>());
+        var cpuRates = sessionCounts.ToDictionary(n => n, _ => new List<double>());
         var perCount = sessionCounts.ToDictionary(n => n, _ => (Allocated: 0L, Chars: 0L));
         Round(model, sessionCounts.Max(), Math.Min(chars, 200)); // JIT and caches
         for (int round = 0; round < rounds; round++)
         {
             foreach (int n in sessionCounts)
             {
-                var (charsPerSecond, bytes, count) = Round(model, n, chars);
+                var (charsPerSecond, charsPerCpuSecond, bytes, count) = Round(model, n, chars);
                 rates[n].Add(charsPerSecond);
+                cpuRates[n].Add(charsPerCpuSecond);
                 perCount[n] = (perCount[n].Allocated + bytes, perCount[n].Chars + count);
             }
         }
@@ -104,7 +108,7 @@ internal static class BatchScaling
         ModelArchitecture a = file.Architecture;
         output.WriteLine($"model {name}: {a.Cell} {a.Layers}x{a.HiddenSize} {dtype}, {chars} chars per session x {rounds} rounds, one thread");
         double Median(List<double> values) => values.OrderBy(r => r).ElementAt(values.Count / 2);
-        double single = Median(rates[1]);
+        double single = Median(rates[1]), singleCpu = Median(cpuRates[1]);
         double best = 0;
         foreach (int n in sessionCounts)
         {
@@ -118,6 +122,8 @@ internal static class BatchScaling
                 ["per_session_chars_per_sec"] = Math.Round(median / n),
                 ["speedup"] = Math.Round(median / single, 3),
                 ["alloc_bytes_per_char"] = Math.Round((double)perCount[n].Allocated / perCount[n].Chars, 3),
+                ["chars_per_cpu_sec"] = Math.Round(Median(cpuRates[n])),
+                ["cpu_speedup"] = Math.Round(Median(cpuRates[n]) / singleCpu, 3),
             }.ToJsonString());
         }
 
@@ -149,8 +155,9 @@ internal static class BatchScaling
     }
 
     // `count` sessions over one model, each primed with a space, stepped together for `chars` calls; returns the
-    // aggregate chars/s, the bytes allocated on this thread while timed, and the chars produced.
-    private static (double CharsPerSecond, long Allocated, long Chars) Round(TextModel model, int count, int chars)
+    // aggregate chars/s, chars per second of this process's CPU time (what the run got of a core shared with other
+    // load), the bytes allocated on this thread while timed, and the chars produced.
+    private static (double CharsPerSecond, double CharsPerCpuSecond, long Allocated, long Chars) Round(TextModel model, int count, int chars)
     {
         var generators = Enumerable.Range(0, count).Select(i =>
         {
@@ -161,11 +168,16 @@ internal static class BatchScaling
         var batch = new GeneratorBatch(model, generators);
         var results = new int[count];
         long produced = 0;
+        using var process = Process.GetCurrentProcess();
+        TimeSpan cpuBefore = process.TotalProcessorTime;
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long begin = Stopwatch.GetTimestamp();
         for (int call = 0; call < chars; call++) produced += batch.NextChars(results);
         double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
-        return (produced / seconds, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore, produced);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        process.Refresh();
+        double cpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+        return (produced / seconds, produced / Math.Max(cpuSeconds, 1e-6), allocated, produced);
     }
 
     /// <summary>
