@@ -103,11 +103,9 @@ internal sealed class EmbeddingGuideTests
             }
         }
 
-        for (int i = 0; i < speakers.Length; i++)
-        {
-            Assert.That(lines[i].ToString(), Is.EqualTo(TestModels.Read(Speaking(i))), speakers[i]);
-            Assert.That(lines[i].Length, Is.GreaterThan(10), "a speech of real words");
-        }
+        for (int i = 0; i < speakers.Length; i++) Assert.That(lines[i].ToString(), Is.EqualTo(TestModels.Read(Speaking(i))), speakers[i]);
+        // a line may be a short one ("Ay, sir." ends at its blank line); together they are speeches of real words
+        Assert.That(lines.Sum(l => l.Length), Is.GreaterThan(40));
     }
 
     [Test]
