@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
@@ -137,9 +136,9 @@ internal static class BatchedMatrixVector
                         }
                         if (whole == n) break;
                         Span<float> pad = pads.Slice(part * 3 * Lanes, 3 * Lanes);
-                        CopyTail(row, pad.Slice(0, Lanes));
-                        CopyTail(v.Slice(s0 * n, n), pad.Slice(Lanes, Lanes));
-                        CopyTail(v.Slice(s1 * n, n), pad.Slice(2 * Lanes, Lanes));
+                        MatrixVector.CopyTail(row, pad.Slice(0, Lanes));
+                        MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(Lanes, Lanes));
+                        MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(2 * Lanes, Lanes));
                         wv = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(0, Lanes));
                         v0 = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(Lanes, Lanes));
                         v1 = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(2 * Lanes, Lanes));
@@ -234,10 +233,10 @@ internal static class BatchedMatrixVector
                             if (whole < n)
                             {
                                 Span<float> pad = pads.Slice(part * 4 * Lanes, 4 * Lanes);
-                                CopyTail(w.Slice(r0 * n, n), pad.Slice(0, Lanes));
-                                CopyTail(w.Slice(r1 * n, n), pad.Slice(Lanes, Lanes));
-                                CopyTail(v.Slice(s0 * n, n), pad.Slice(2 * Lanes, Lanes));
-                                CopyTail(v.Slice(s1 * n, n), pad.Slice(3 * Lanes, Lanes));
+                                MatrixVector.CopyTail(w.Slice(r0 * n, n), pad.Slice(0, Lanes));
+                                MatrixVector.CopyTail(w.Slice(r1 * n, n), pad.Slice(Lanes, Lanes));
+                                MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(2 * Lanes, Lanes));
+                                MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(3 * Lanes, Lanes));
                                 ref float p = ref MemoryMarshal.GetReference(pad);
                                 Vector256<float> x0Low = Vector256.LoadUnsafe(ref p, 2 * Lanes), x0High = Vector256.LoadUnsafe(ref p, 2 * Lanes + 8);
                                 Vector256<float> x1Low = Vector256.LoadUnsafe(ref p, 3 * Lanes), x1High = Vector256.LoadUnsafe(ref p, 3 * Lanes + 8);
@@ -265,17 +264,6 @@ internal static class BatchedMatrixVector
         }
     }
 #endif
-
-    /// <summary>
-    /// The last <c>Length mod 16</c> elements into the front of <paramref name="block"/>, whose rest the caller cleared
-    /// once: the zero padding of <see cref="MatrixVector"/>'s tail block, whose +0 products leave every lane unchanged.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyTail(ReadOnlySpan<float> source, Span<float> block)
-    {
-        int whole = source.Length - source.Length % Lanes;
-        for (int k = whole; k < source.Length; k++) block[k - whole] = source[k];
-    }
 
     private static void CheckShapes(in WeightRows w, ReadOnlySpan<float> vs, int rows, int sessions, string name)
     {

@@ -12,7 +12,6 @@ internal sealed class BatchRunState
     {
         int hidden = model.HiddenSize;
         int firstInput = model.InputTable.Length > 0 ? 0 : model.Architecture.EmbeddingSize;
-        Capacity = capacity;
         Sessions = new RunState[capacity];
         Tokens = new int[capacity];
         Inputs = new float[capacity * Math.Max(firstInput, model.Layers.Length > 1 ? hidden : 0)];
@@ -22,8 +21,6 @@ internal sealed class BatchRunState
         Scratch = new float[model.Cell == CellKind.Gru ? capacity * hidden : 0];
         Logits = new float[capacity * model.HeadBias.Length];
     }
-
-    public int Capacity { get; }
 
     public RunState[] Sessions { get; }  // (capacity) the sessions of this step, the first Count of them in use
 
