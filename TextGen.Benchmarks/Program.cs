@@ -8,6 +8,7 @@ var root = new RootCommand("TextGen measurements (speed and sample quality, prin
     SampleWords.Command(),
     GenerationSpeed.Command(),
     ThreadScaling.Command(),
+    BatchScaling.Command(),
     EngineComparison.Command(),
     LoadTime.Command(),
     BenchmarkSuite.Command(),

@@ -121,12 +121,8 @@ public sealed class TextGenerator
     /// </summary>
     public int NextChar()
     {
-        char unit;
-        while (!_output.TryRead(out unit))
-        {
-            if (_finished) return -1;
-            SampleNext();
-        }
+        int unit;
+        while (!TryNextReady(out unit)) SampleNext();
         return unit;
     }
 
@@ -287,14 +283,31 @@ public sealed class TextGenerator
     /// <summary>Draws one character, feeds it back into the model, and passes it through the stop-string window.</summary>
     private void SampleNext()
     {
+        int id = SampleToken();
+        if (id < 0) return;
+        ForwardPass.Step(_weights, _state, _mode, id);
+        AcceptToken(id);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="SampleNext"/>: the next token id to feed, or −1 when <see cref="GeneratorOptions.MaxLength"/>
+    /// has ended generation (what was held back is released). A <see cref="GeneratorBatch"/> feeds the token to many
+    /// generators at once, then calls <see cref="AcceptToken"/> on each.
+    /// </summary>
+    internal int SampleToken()
+    {
         if (Options.MaxLength is int max && _generated >= max)
         {
             _output.Flush();
             _finished = true;
-            return;
+            return -1;
         }
-        int id = _sampler.Sample(_state.Logits);
-        ForwardPass.Step(_weights, _state, _mode, id);
+        return _sampler.Sample(_state.Logits);
+    }
+
+    /// <summary>The second half of <see cref="SampleNext"/>, after <paramref name="id"/> was fed: counts it and passes its units through the stop-string window.</summary>
+    internal void AcceptToken(int id)
+    {
         _generated++;
         Span<char> units = stackalloc char[2];
         int count = Utf16.Encode(_vocabulary.ScalarOf(id), units);
@@ -307,4 +320,25 @@ public sealed class TextGenerator
             }
         }
     }
+
+    /// <summary>
+    /// The first step of <see cref="NextChar"/>: the next ready unit, or −1 when generation has ended, or false when the
+    /// generator must first sample and feed a character (<see cref="SampleToken"/>).
+    /// </summary>
+    internal bool TryNextReady(out int unit)
+    {
+        if (_output.TryRead(out char ready))
+        {
+            unit = ready;
+            return true;
+        }
+        unit = -1;
+        return _finished;
+    }
+
+    /// <summary>The recurrent state and logits, for <see cref="GeneratorBatch"/>'s batched forward pass.</summary>
+    internal RunState State => _state;
+
+    /// <summary>The kernel path and FMA choice of this generator's options.</summary>
+    internal KernelMode Mode => _mode;
 }

@@ -180,7 +180,7 @@ internal static class MatrixVector
     /// (every vector register is caller-saved on x64 Linux).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyTail(ReadOnlySpan<float> source, Span<float> block)
+    internal static void CopyTail(ReadOnlySpan<float> source, Span<float> block)
     {
         int whole = source.Length - source.Length % Lanes;
         for (int k = whole; k < source.Length; k++) block[k - whole] = source[k];

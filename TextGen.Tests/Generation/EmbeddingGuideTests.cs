@@ -81,6 +81,34 @@ internal sealed class EmbeddingGuideTests
     }
 
     [Test]
+    public void ACrowdSteppedAsOneBatchWritesWhatEachSpeakerWritesAlone()
+    {
+        TextModel model = TextModel.Load(AssetBytes(), "shakespeare.bytes");
+        string[] speakers = { "NURSE", "ROMEO", "MERCUTIO", "JULIET" };
+        TextGenerator Speaking(int i)
+        {
+            TextGenerator generator = model.CreateGenerator(Speaker((ulong)i + 1));
+            generator.Prime("\n\n" + speakers[i] + ":\n");
+            return generator;
+        }
+        var batch = new GeneratorBatch(model, Enumerable.Range(0, speakers.Length).Select(Speaking));
+        var next = new int[speakers.Length];
+        var lines = speakers.Select(_ => new System.Text.StringBuilder()).ToArray();
+        while (!batch.IsFinished)
+        {
+            batch.NextChars(next);
+            for (int i = 0; i < next.Length; i++)
+            {
+                if (next[i] >= 0) lines[i].Append((char)next[i]);
+            }
+        }
+
+        for (int i = 0; i < speakers.Length; i++) Assert.That(lines[i].ToString(), Is.EqualTo(TestModels.Read(Speaking(i))), speakers[i]);
+        // a line may be a short one ("Ay, sir." ends at its blank line); together they are speeches of real words
+        Assert.That(lines.Sum(l => l.Length), Is.GreaterThan(40));
+    }
+
+    [Test]
     public void ACorruptAssetIsReportedUnderItsAssetName()
     {
         byte[] bytes = AssetBytes();

@@ -1,0 +1,226 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using TextGen.Benchmarks.Models;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Generation;
+using TextGen.Runtime.Model;
+using TextGen.Runtime.Sampling;
+
+namespace TextGen.Benchmarks;
+
+/// <summary>
+/// Issue #5 §4: aggregate generation throughput of a <see cref="GeneratorBatch"/> of 1 to N sessions over one model
+/// on one thread, each session with its own seed and temperature-0.8 sampling, as a crowd of NPCs would run. Session
+/// counts are interleaved round by round so that outside load hits each alike. Prints one JSON line per session
+/// count, <c>{"sessions":…,"dtype":…,"chars_per_sec":…,"per_session_chars_per_sec":…,"speedup":…,"alloc_bytes_per_char":…}</c>
+/// (median round; speedup against one session; also <c>chars_per_cpu_sec</c> and <c>cpu_speedup</c>, the same per
+/// second of the process's CPU time, which stay meaningful when other load takes most of the core, to within the
+/// 10 ms tick of the kernel's CPU accounting), then a <c>{"bound":…}</c> line with the arithmetic of the two
+/// ceilings: one session streams the weights from memory per char, a batch is limited by this core's multiply-adds.
+/// </summary>
+internal static class BatchScaling
+{
+    // One AVX2 core: two FMA units, each eight float multiply-adds per cycle.
+    private const int FmaUnits = 2;
+    private const int FloatLanes = 8;
+
+    /// <summary>The <c>batch-scaling</c> command.</summary>
+    public static Command Command()
+    {
+        var model = new Option<string>("--model") { Description = "Weight file (*.tgm)" };
+        var hidden = new Option<int?>("--hidden") { Description = "Instead of --model: a random 2-layer LSTM (embedding 64, vocabulary 65) with this many hidden units, built in memory" };
+        var sessions = new Option<string>("--sessions") { Description = "Session counts to measure, comma-separated (1 is always measured: the speedup's base)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
+        var chars = new Option<int>("--chars") { Description = "Characters per session per round", DefaultValueFactory = _ => 2_000 };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+        var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
+        dtype.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is string name && !BenchmarkOptions.IsDTypeName(name)) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
+        });
+        sessions.Validators.Add(result =>
+        {
+            if (ParseSessions(result.GetValueOrDefault<string>()) is null) result.AddError($"--sessions must be positive whole numbers separated by commas (got \"{result.GetValueOrDefault<string>()}\")");
+        });
+        hidden.Validators.Add(result => { if (result.GetValueOrDefault<int?>() is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}"); });
+        chars.AtLeastOne();
+        rounds.AtLeastOne();
+        var command = new Command("batch-scaling", "Aggregate chars/s of 1..N generators stepped together by a GeneratorBatch on one thread, and the compute bound") { model, hidden, sessions, chars, rounds, dtype };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(model) is null) == (result.GetValue(hidden) is null)) result.AddError("give either --model FILE or --hidden N");
+        });
+        command.SetAction(parse =>
+        {
+            ModelFile file;
+            string name;
+            if (parse.GetValue(model) is string path)
+            {
+                if (!BenchmarkOptions.TryReadModel(path, parse.InvocationConfiguration.Error, out file)) return 1;
+                name = path;
+            }
+            else
+            {
+                int units = parse.GetValue(hidden)!.Value;
+                file = RandomModels.ComparisonLstm(units);
+                name = $"random lstm 2x{units}";
+            }
+            if (parse.GetValue(dtype) is string dtypeName) file = file.ConvertTo(BenchmarkOptions.ParseDType(dtypeName));
+            Measure(parse.InvocationConfiguration.Output, file, name, ParseSessions(parse.GetRequiredValue(sessions))!, parse.GetValue(chars), parse.GetValue(rounds));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The counts in <paramref name="list"/> with 1 added, ascending; null when it is not a list of positive integers.</summary>
+    private static int[]? ParseSessions(string? list)
+    {
+        if (string.IsNullOrWhiteSpace(list)) return null;
+        var counts = new SortedSet<int> { 1 };
+        foreach (string item in list.Split(','))
+        {
+            if (!int.TryParse(item.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1) return null;
+            counts.Add(count);
+        }
+        return counts.ToArray();
+    }
+
+    private static void Measure(TextWriter output, ModelFile file, string name, int[] sessionCounts, int chars, int rounds)
+    {
+        string dtype = BenchmarkOptions.DTypeNameOf(file);
+        var model = TextModel.FromFile(file);
+        var rates = sessionCounts.ToDictionary(n => n, _ => new List<double>());
+        var cpuRates = sessionCounts.ToDictionary(n => n, _ => new List<double>());
+        var perCount = sessionCounts.ToDictionary(n => n, _ => (Allocated: 0L, Chars: 0L));
+        Round(model, sessionCounts.Max(), Math.Min(chars, 200)); // JIT and caches
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (int n in sessionCounts)
+            {
+                var (charsPerSecond, charsPerCpuSecond, bytes, count) = Round(model, n, chars);
+                rates[n].Add(charsPerSecond);
+                cpuRates[n].Add(charsPerCpuSecond);
+                perCount[n] = (perCount[n].Allocated + bytes, perCount[n].Chars + count);
+            }
+        }
+
+        ModelArchitecture a = file.Architecture;
+        output.WriteLine($"model {name}: {a.Cell} {a.Layers}x{a.HiddenSize} {dtype}, {chars} chars per session x {rounds} rounds, one thread");
+        double Median(List<double> values) => values.OrderBy(r => r).ElementAt(values.Count / 2);
+        double single = Median(rates[1]), singleCpu = Median(cpuRates[1]);
+        double best = 0;
+        foreach (int n in sessionCounts)
+        {
+            double median = Median(rates[n]);
+            best = Math.Max(best, median);
+            output.WriteLine(new JsonObject
+            {
+                ["sessions"] = n,
+                ["dtype"] = dtype,
+                ["chars_per_sec"] = Math.Round(median),
+                ["per_session_chars_per_sec"] = Math.Round(median / n),
+                ["speedup"] = Math.Round(median / single, 3),
+                ["alloc_bytes_per_char"] = Math.Round((double)perCount[n].Allocated / perCount[n].Chars, 3),
+                ["chars_per_cpu_sec"] = Math.Round(Median(cpuRates[n])),
+                ["cpu_speedup"] = Math.Round(Median(cpuRates[n]) / singleCpu, 3),
+            }.ToJsonString());
+        }
+
+        long macs = MultiplyAddsPerChar(model);
+        // Without a reported clock the arithmetic is shown for this project's measuring machine's 2.45 GHz, and says so.
+        double? reported = ClockGhz();
+        double ghz = reported ?? 2.45;
+        double peakMacs = ghz * 1e9 * FmaUnits * FloatLanes;
+        long weightBytes = WeightBytesPerChar(model, file);
+        double bandwidth = new ReadBandwidth(weightBytes).MeasureBytesPerSecond(0.2);
+        double computeBound = peakMacs / macs, memoryBound = bandwidth / weightBytes;
+        output.WriteLine(new JsonObject
+        {
+            ["bound"] = new JsonObject
+            {
+                ["multiply_adds_per_char"] = macs,
+                ["clock_ghz"] = Math.Round(ghz, 3),
+                ["peak_gmacs"] = Math.Round(peakMacs / 1e9, 2),
+                ["peak_arithmetic"] = $"{ghz:F2} GHz{(reported is null ? " (assumed: no clock reported)" : "")} x {FmaUnits} FMA units x {FloatLanes} float lanes",
+                ["compute_bound_chars_per_sec"] = Math.Round(computeBound),
+                ["weight_bytes_per_char"] = weightBytes,
+                ["read_bandwidth_gb_per_s"] = Math.Round(bandwidth / 1e9, 2),
+                ["one_session_memory_bound_chars_per_sec"] = Math.Round(memoryBound),
+                ["largest_possible_speedup"] = Math.Round(computeBound / Math.Min(memoryBound, computeBound), 2),
+                ["best_measured_chars_per_sec"] = Math.Round(best),
+                ["best_fraction_of_compute_bound"] = Math.Round(best / computeBound, 3),
+            },
+        }.ToJsonString());
+    }
+
+    // `count` sessions over one model, each primed with a space, stepped together for `chars` calls; returns the
+    // aggregate chars/s, chars per second of this process's CPU time (what the run got of a core shared with other
+    // load), the bytes allocated on this thread while timed, and the chars produced.
+    private static (double CharsPerSecond, double CharsPerCpuSecond, long Allocated, long Chars) Round(TextModel model, int count, int chars)
+    {
+        var generators = Enumerable.Range(0, count).Select(i =>
+        {
+            var generator = model.CreateGenerator(new GeneratorOptions { Seed = (ulong)i + 1, Sampling = new SamplingOptions { Temperature = 0.8 } });
+            if (model.TryGetTokenId(' ', out _)) generator.Prime(" ");
+            return generator;
+        }).ToArray();
+        var batch = new GeneratorBatch(model, generators);
+        var results = new int[count];
+        long produced = 0;
+        using var process = Process.GetCurrentProcess();
+        TimeSpan cpuBefore = process.TotalProcessorTime;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        long begin = Stopwatch.GetTimestamp();
+        for (int call = 0; call < chars; call++) produced += batch.NextChars(results);
+        double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        process.Refresh();
+        double cpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+        return (produced / seconds, produced / Math.Max(cpuSeconds, 1e-6), allocated, produced);
+    }
+
+    /// <summary>
+    /// Multiply-adds of one session's character: every layer's W_hh, W_ih above the first layer (the first one's
+    /// product is a row of the input table, precomputed at load, when the model has the table) and the head.
+    /// </summary>
+    public static long MultiplyAddsPerChar(TextModel model)
+    {
+        ModelArchitecture a = model.Architecture;
+        long gateRows = (long)a.GateCount * a.HiddenSize;
+        long firstInput = model.Weights.InputTable.Length > 0 ? 0 : a.EmbeddingSize;
+        return gateRows * (firstInput + a.HiddenSize)
+            + (a.Layers - 1) * gateRows * 2 * a.HiddenSize
+            + (long)a.VocabularySize * a.HiddenSize;
+    }
+
+    /// <summary>Bytes one session reads per character: the matrices of <see cref="MultiplyAddsPerChar"/> in their dtype (q8 with its block scales), plus the f32 table row and biases.</summary>
+    private static long WeightBytesPerChar(TextModel model, ModelFile file)
+    {
+        ModelArchitecture a = model.Architecture;
+        double bytesPerWeight = file.Tensors.First(t => t.Shape.Count == 2).DType switch
+        {
+            TensorDType.F16 => 2,
+            TensorDType.Q8 => 1 + 4.0 / 32,
+            _ => 4,
+        };
+        long gateRows = (long)a.GateCount * a.HiddenSize;
+        long vectors = (model.Weights.InputTable.Length > 0 ? gateRows : 0) + a.Layers * gateRows + a.VocabularySize;
+        return (long)(MultiplyAddsPerChar(model) * bytesPerWeight) + vectors * sizeof(float);
+    }
+
+    /// <summary>The core clock Linux reports (<c>cpu MHz</c>); null where none is reported.</summary>
+    private static double? ClockGhz()
+    {
+        const string CpuInfo = "/proc/cpuinfo";
+        if (File.Exists(CpuInfo))
+        {
+            foreach (string line in File.ReadLines(CpuInfo))
+            {
+                if (!line.StartsWith("cpu MHz", StringComparison.Ordinal)) continue;
+                if (double.TryParse(line[(line.IndexOf(':') + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz) && mhz > 0) return mhz / 1000;
+            }
+        }
+        return null;
+    }
+}

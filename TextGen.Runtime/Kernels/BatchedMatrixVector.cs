@@ -1,0 +1,292 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using TextGen.Runtime.Format;
+#if NET8_0_OR_GREATER
+using System.Runtime.Intrinsics;
+#endif
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// <see cref="MatrixVector"/> for a batch of sessions: <c>y_s = W1·x_s + W2·h_s + bias_s</c> for every session s,
+/// each weight loaded once for several sessions. One session streams every matrix from memory per character and waits
+/// on it; a batch streams it once for all its sessions and is limited by the multiply-adds instead.
+/// <para>
+/// Every (row, session) pair is summed exactly as the single-session kernel of the same path sums it: the same 16
+/// lanes in the same order, the same multiply-add (fused or not), the lane tree, then the bias. So a batch gives the
+/// bits that stepping its sessions one by one gives, on every path; the tests compare them bit for bit.
+/// </para>
+/// <para>
+/// Layout: <c>xs</c> is (sessions, W1 columns) and <c>hs</c> (sessions, W2 columns), session-major, either empty
+/// to leave its matrix out; session s's bias for row r is <c>biases[s·biasStride + r]</c> (stride 0: one bias for all)
+/// and its result goes to <c>ys[s·yStride + r]</c>, for rows 0..<c>rows</c>.
+/// </para>
+/// </summary>
+internal static class BatchedMatrixVector
+{
+    private const int Lanes = FixedOrderSum.Lanes;
+
+    // A group of sessions' inputs stays in L1 (32 KB per core on current x64) while the row tiles of a panel sweep over
+    // it, and a panel's rows stay in L2 (512 KB and more) while the groups sweep over them: each weight comes from L3 or
+    // memory once per call, from L2 once per group, and from L1 for the rest of the group.
+    private const int GroupInputBytes = 16 << 10;
+    private const int PanelWeightBytes = 256 << 10;
+
+    /// <summary>The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both matrices in one dtype.</summary>
+    public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+    {
+        CheckShapes(w1, xs, rows, sessions, nameof(w1));
+        CheckShapes(w2, hs, rows, sessions, nameof(w2));
+        if (xs.Length > 0 && hs.Length > 0 && w1.DType != w2.DType) throw new ArgumentException($"W1 is {w1.DType} but W2 is {w2.DType}", nameof(w2));
+        TensorDType dtype = hs.Length > 0 ? w2.DType : w1.DType;
+        if (dtype == TensorDType.F32 && sessions > 1)
+        {
+            ReadOnlySpan<float> f1 = xs.Length > 0 ? w1.FloatSpan : default, f2 = hs.Length > 0 ? w2.FloatSpan : default;
+            switch (mode.Path)
+            {
+#if NET8_0_OR_GREATER
+                case KernelPath.Vector256 when mode.Strict:
+                    MultiplyPairVector256<RoundedMultiplyAdd>(f1, xs, f2, hs, biases, biasStride, ys, yStride, rows, sessions);
+                    return;
+                case KernelPath.Vector256:
+                    MultiplyPairVector256<FusedMultiplyAdd>(f1, xs, f2, hs, biases, biasStride, ys, yStride, rows, sessions);
+                    return;
+#endif
+                case KernelPath.Vector:
+                    MultiplyPairVector(f1, xs, f2, hs, biases, biasStride, ys, yStride, rows, sessions);
+                    return;
+            }
+        }
+        // The scalar reference; the 512-bit path (no AVX-512 machine to tune a tiling on yet); and f16 and q8, whose
+        // single-session kernels are being reworked: one session at a time, which is identical by construction.
+        MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
+    }
+
+    /// <summary>Each session through <see cref="MatrixVector"/>'s single-session kernel: the definition the batched paths must equal.</summary>
+    internal static void MultiplyPairEachSession(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+    {
+        CheckOutputs(biases, biasStride, ys, yStride, rows, sessions);
+        if (sessions == 0) return;
+        int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
+        for (int s = 0; s < sessions; s++)
+        {
+            MatrixVector.MultiplyPair(mode, w1, xs.Slice(s * n1, n1), w2, hs.Slice(s * n2, n2), biases.Slice(s * biasStride, rows), ys.Slice(s * yStride, rows));
+        }
+    }
+
+    /// <summary>
+    /// The <see cref="Vector{T}"/> path: one row against two sessions, each weight vector loaded once for both;
+    /// per session the accumulation is <see cref="MatrixVector.MultiplyPairVector"/>'s.
+    /// </summary>
+    internal static void MultiplyPairVector(ReadOnlySpan<float> w1, ReadOnlySpan<float> xs, ReadOnlySpan<float> w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+    {
+        CheckShapes(w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
+        if (sessions == 0) return;
+        int width = Vector<float>.Count;
+        int perBlock = Lanes / width;
+        int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
+        Span<float> lanes = stackalloc float[Lanes];
+        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
+        // Zero-padded tail blocks: the row's, then the two sessions', for x and for h.
+        Span<float> pads = stackalloc float[6 * Lanes];
+        pads.Clear();
+        int lastSession = sessions - 1;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int s0 = 0; s0 <= lastSession; s0 += 2)
+            {
+                int s1 = Math.Min(s0 + 1, lastSession);
+                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                for (int part = 0; part < 2; part++)
+                {
+                    ReadOnlySpan<float> v = part == 0 ? xs : hs;
+                    int n = part == 0 ? n1 : n2;
+                    ReadOnlySpan<float> row = (part == 0 ? w1 : w2).Slice(r * n, n);
+                    int whole = n - n % Lanes;
+                    scoped ReadOnlySpan<Vector<float>> wv = MemoryMarshal.Cast<float, Vector<float>>(row.Slice(0, whole));
+                    scoped ReadOnlySpan<Vector<float>> v0 = MemoryMarshal.Cast<float, Vector<float>>(v.Slice(s0 * n, whole));
+                    scoped ReadOnlySpan<Vector<float>> v1 = MemoryMarshal.Cast<float, Vector<float>>(v.Slice(s1 * n, whole));
+                    // the whole blocks, then the zero-padded tail as one more block
+                    for (int pass = 0; pass < 2; pass++)
+                    {
+                        for (int k = 0; k < wv.Length; k += perBlock)
+                        {
+                            Vector<float> w = wv[k];
+                            a0 += w * v0[k];
+                            b0 += w * v1[k];
+                            if (width <= 8)
+                            {
+                                w = wv[k + 1];
+                                a1 += w * v0[k + 1];
+                                b1 += w * v1[k + 1];
+                            }
+                            if (width == 4)
+                            {
+                                w = wv[k + 2];
+                                a2 += w * v0[k + 2];
+                                b2 += w * v1[k + 2];
+                                w = wv[k + 3];
+                                a3 += w * v0[k + 3];
+                                b3 += w * v1[k + 3];
+                            }
+                        }
+                        if (whole == n) break;
+                        Span<float> pad = pads.Slice(part * 3 * Lanes, 3 * Lanes);
+                        MatrixVector.CopyTail(row, pad.Slice(0, Lanes));
+                        MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(Lanes, Lanes));
+                        MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(2 * Lanes, Lanes));
+                        wv = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(0, Lanes));
+                        v0 = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(Lanes, Lanes));
+                        v1 = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(2 * Lanes, Lanes));
+                        whole = n;
+                    }
+                }
+                laneVectors[0] = b0;
+                if (width <= 8) laneVectors[1] = b1;
+                if (width == 4)
+                {
+                    laneVectors[2] = b2;
+                    laneVectors[3] = b3;
+                }
+                ys[s1 * yStride + r] = FixedOrderSum.Tree(lanes) + biases[s1 * biasStride + r];
+                laneVectors[0] = a0;
+                if (width <= 8) laneVectors[1] = a1;
+                if (width == 4)
+                {
+                    laneVectors[2] = a2;
+                    laneVectors[3] = a3;
+                }
+                ys[s0 * yStride + r] = FixedOrderSum.Tree(lanes) + biases[s0 * biasStride + r];
+            }
+        }
+    }
+
+#if NET8_0_OR_GREATER
+    /// <summary>
+    /// The 256-bit path: tiles of two rows × two sessions, each (row, session) pair summing its lanes 0..7 and 8..15 in
+    /// two vectors exactly as <see cref="MatrixVector.MultiplyPairVector256"/> does. Eight accumulators are eight
+    /// independent add chains (enough to hide the FMA latency), the four input vectors of a block stay in registers, and
+    /// each weight load serves two sessions: 13 of the 16 ymm registers, so nothing spills. A last odd row or session is
+    /// computed twice (the tile repeats it), which writes the same value twice.
+    /// </summary>
+    internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> xs, ReadOnlySpan<float> w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        CheckShapes(w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
+        if (sessions == 0 || rows == 0) return;
+        TMultiplyAdd madd = default;
+        int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
+        int rowBytes = Math.Max(1, (n1 + n2) * sizeof(float));
+        int groupSessions = Math.Max(2, GroupInputBytes / rowBytes & ~1);
+        int panelRows = Math.Max(2, PanelWeightBytes / rowBytes & ~1);
+        // Zero-padded tail blocks: two rows' then two sessions', for x and for h.
+        Span<float> pads = stackalloc float[8 * Lanes];
+        pads.Clear();
+        int lastRow = rows - 1, lastSession = sessions - 1;
+        for (int panel = 0; panel < rows; panel += panelRows)
+        {
+            int panelEnd = Math.Min(panel + panelRows, rows);
+            for (int group = 0; group < sessions; group += groupSessions)
+            {
+                int groupEnd = Math.Min(group + groupSessions, sessions);
+                for (int r0 = panel; r0 < panelEnd; r0 += 2)
+                {
+                    int r1 = Math.Min(r0 + 1, lastRow);
+                    for (int s0 = group; s0 < groupEnd; s0 += 2)
+                    {
+                        int s1 = Math.Min(s0 + 1, lastSession);
+                        // lRS, hRS: lanes 0..7 and 8..15 of row R, session S
+                        Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default;
+                        Vector256<float> l10 = default, h10 = default, l11 = default, h11 = default;
+                        for (int part = 0; part < 2; part++)
+                        {
+                            ReadOnlySpan<float> w = part == 0 ? w1 : w2;
+                            ReadOnlySpan<float> v = part == 0 ? xs : hs;
+                            int n = part == 0 ? n1 : n2;
+                            int whole = n - n % Lanes;
+                            ref float wRef = ref MemoryMarshal.GetReference(w);
+                            ref float vRef = ref MemoryMarshal.GetReference(v);
+                            nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n;
+                            nuint in0 = (nuint)s0 * (nuint)n, in1 = (nuint)s1 * (nuint)n;
+                            for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                            {
+                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref vRef, in0 + j), x0High = Vector256.LoadUnsafe(ref vRef, in0 + j + 8);
+                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref vRef, in1 + j), x1High = Vector256.LoadUnsafe(ref vRef, in1 + j + 8);
+                                Vector256<float> weights = Vector256.LoadUnsafe(ref wRef, row0 + j);
+                                l00 = madd.Invoke(weights, x0Low, l00);
+                                l01 = madd.Invoke(weights, x1Low, l01);
+                                weights = Vector256.LoadUnsafe(ref wRef, row0 + j + 8);
+                                h00 = madd.Invoke(weights, x0High, h00);
+                                h01 = madd.Invoke(weights, x1High, h01);
+                                weights = Vector256.LoadUnsafe(ref wRef, row1 + j);
+                                l10 = madd.Invoke(weights, x0Low, l10);
+                                l11 = madd.Invoke(weights, x1Low, l11);
+                                weights = Vector256.LoadUnsafe(ref wRef, row1 + j + 8);
+                                h10 = madd.Invoke(weights, x0High, h10);
+                                h11 = madd.Invoke(weights, x1High, h11);
+                            }
+                            if (whole < n)
+                            {
+                                Span<float> pad = pads.Slice(part * 4 * Lanes, 4 * Lanes);
+                                MatrixVector.CopyTail(w.Slice(r0 * n, n), pad.Slice(0, Lanes));
+                                MatrixVector.CopyTail(w.Slice(r1 * n, n), pad.Slice(Lanes, Lanes));
+                                MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(2 * Lanes, Lanes));
+                                MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(3 * Lanes, Lanes));
+                                ref float p = ref MemoryMarshal.GetReference(pad);
+                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref p, 2 * Lanes), x0High = Vector256.LoadUnsafe(ref p, 2 * Lanes + 8);
+                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref p, 3 * Lanes), x1High = Vector256.LoadUnsafe(ref p, 3 * Lanes + 8);
+                                Vector256<float> weights = Vector256.LoadUnsafe(ref p);
+                                l00 = madd.Invoke(weights, x0Low, l00);
+                                l01 = madd.Invoke(weights, x1Low, l01);
+                                weights = Vector256.LoadUnsafe(ref p, 8);
+                                h00 = madd.Invoke(weights, x0High, h00);
+                                h01 = madd.Invoke(weights, x1High, h01);
+                                weights = Vector256.LoadUnsafe(ref p, Lanes);
+                                l10 = madd.Invoke(weights, x0Low, l10);
+                                l11 = madd.Invoke(weights, x1Low, l11);
+                                weights = Vector256.LoadUnsafe(ref p, Lanes + 8);
+                                h10 = madd.Invoke(weights, x0High, h10);
+                                h11 = madd.Invoke(weights, x1High, h11);
+                            }
+                        }
+                        ys[s1 * yStride + r1] = FixedOrderSum.Tree(l11, h11) + biases[s1 * biasStride + r1];
+                        ys[s0 * yStride + r1] = FixedOrderSum.Tree(l10, h10) + biases[s0 * biasStride + r1];
+                        ys[s1 * yStride + r0] = FixedOrderSum.Tree(l01, h01) + biases[s1 * biasStride + r0];
+                        ys[s0 * yStride + r0] = FixedOrderSum.Tree(l00, h00) + biases[s0 * biasStride + r0];
+                    }
+                }
+            }
+        }
+    }
+#endif
+
+    private static void CheckShapes(in WeightRows w, ReadOnlySpan<float> vs, int rows, int sessions, string name)
+    {
+        if (rows < 0 || sessions < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows × {sessions} sessions");
+        if (vs.Length > 0 && (w.Rows != rows || (long)w.Columns * sessions != vs.Length))
+            throw new ArgumentException($"a {w.Rows}×{w.Columns} matrix cannot map {sessions} sessions' {vs.Length} values to {rows} rows", name);
+    }
+
+    private static void CheckShapes(ReadOnlySpan<float> w1, ReadOnlySpan<float> xs, ReadOnlySpan<float> w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+    {
+        CheckOutputs(biases, biasStride, ys, yStride, rows, sessions);
+        if (sessions == 0) return;
+        if (xs.Length % sessions != 0 || w1.Length != (long)rows * (xs.Length / sessions)) throw new ArgumentException($"W1 holds {w1.Length} floats, {sessions} sessions' x {xs.Length}, for {rows} rows", nameof(w1));
+        if (hs.Length % sessions != 0 || w2.Length != (long)rows * (hs.Length / sessions)) throw new ArgumentException($"W2 holds {w2.Length} floats, {sessions} sessions' h {hs.Length}, for {rows} rows", nameof(w2));
+    }
+
+    private static void CheckOutputs(ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+    {
+        if (rows < 0 || sessions < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows × {sessions} sessions");
+        if (sessions == 0) return;
+        if (biasStride < 0 || biases.Length < (long)(sessions - 1) * biasStride + rows) throw new ArgumentException($"biases hold {biases.Length} floats, too few for {sessions} sessions × {rows} rows at stride {biasStride}", nameof(biases));
+        // A stride below the row count would let one session's results overwrite another's.
+        if (yStride < rows || ys.Length < (long)(sessions - 1) * yStride + rows) throw new ArgumentException($"ys holds {ys.Length} floats, too few for {sessions} sessions × {rows} rows at stride {yStride}", nameof(ys));
+    }
+}

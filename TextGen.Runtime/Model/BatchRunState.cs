@@ -1,0 +1,40 @@
+using TextGen.Runtime.Format;
+
+namespace TextGen.Runtime.Model;
+
+/// <summary>
+/// The buffers a batched forward step needs besides each session's own <see cref="RunState"/>: the sessions' vectors
+/// gathered side by side for the batched kernels, sized once for the most sessions a batch steps at a time.
+/// </summary>
+internal sealed class BatchRunState
+{
+    public BatchRunState(ModelWeights model, int capacity)
+    {
+        int hidden = model.HiddenSize;
+        int firstInput = model.InputTable.Length > 0 ? 0 : model.Architecture.EmbeddingSize;
+        Sessions = new RunState[capacity];
+        Tokens = new int[capacity];
+        Inputs = new float[capacity * Math.Max(firstInput, model.Layers.Length > 1 ? hidden : 0)];
+        Hidden = new float[capacity * hidden];
+        InputTerms = new float[model.InputTable.Length > 0 ? capacity * model.GateRows : 0];
+        Gates = new float[capacity * model.GateRows];
+        Scratch = new float[model.Cell == CellKind.Gru ? capacity * hidden : 0];
+        Logits = new float[capacity * model.HeadBias.Length];
+    }
+
+    public RunState[] Sessions { get; }  // (capacity) the sessions of this step, the first Count of them in use
+
+    public int[] Tokens { get; }         // (capacity) the token each session is fed
+
+    public float[] Inputs { get; }       // (capacity, E or H) x of each session: its embedding row, or the layer below's h
+
+    public float[] Hidden { get; }       // (capacity, H) h of each session, the current layer's or the last one's for the head
+
+    public float[] InputTerms { get; }   // (capacity, G*H) each session's input-table row; empty without a table
+
+    public float[] Gates { get; }        // (capacity, G*H) each session's pre-activations
+
+    public float[] Scratch { get; }      // (capacity, H) GRU: each session's W_hn·h + b_hn; empty otherwise
+
+    public float[] Logits { get; }       // (capacity, V) each session's next-character scores
+}

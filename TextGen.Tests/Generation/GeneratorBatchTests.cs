@@ -1,0 +1,226 @@
+using System.Runtime.CompilerServices;
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Generation;
+using TextGen.Runtime.Kernels;
+using TextGen.Runtime.Model;
+using TextGen.Runtime.Sampling;
+using TextGen.Tests.Kernels;
+using TextGen.Tests.Support;
+
+namespace TextGen.Tests.Generation;
+
+/// <summary>
+/// A batch gives every generator exactly what calling its own NextChar in turn gives: the same chars, −1s and state
+/// bytes, for every cell, input kind, depth, dtype and kernel setting, with options, stop strings and lengths that
+/// differ per generator.
+/// </summary>
+internal sealed class GeneratorBatchTests
+{
+    private const int Generators = 6;
+    private const int Calls = 160;
+
+    private static IEnumerable<TestCaseData> Models()
+    {
+        foreach (CellKind cell in new[] { CellKind.Rnn, CellKind.Gru, CellKind.Lstm })
+        foreach (string input in new[] { "one-hot", "table", "embedding" })
+        foreach (int layers in new[] { 1, 2, 3 })
+        foreach (TensorDType dtype in new[] { TensorDType.F32, TensorDType.F16, TensorDType.Q8 })
+        {
+            // keep the product of the lists small: every input kind and depth in f32, the encoded dtypes on two depths
+            if (dtype != TensorDType.F32 && layers == 3) continue;
+            yield return new TestCaseData(cell, input, layers, dtype).SetArgDisplayNames(cell.ToString(), input, $"{layers} layers", dtype.ToString());
+        }
+    }
+
+    // Each generator different: seed, temperature or argmax, top-k/top-p, stop strings, max length, determinism.
+    private static GeneratorOptions OptionsFor(int i, bool strict) => new()
+    {
+        Seed = (ulong)(100 + i),
+        StrictDeterminism = strict,
+        Sampling = new SamplingOptions { Temperature = i == 3 ? 0 : 0.6 + 0.1 * i, TopK = i == 4 ? 5 : 0, TopP = i == 5 ? 0.9 : 1 },
+        StopStrings = i % 2 == 0 ? new[] { "$%", "&&&", "''''''''" } : Array.Empty<string>(),
+        MaxLength = i == 1 ? 40 : i == 2 ? 90 : null,
+    };
+
+    private static TextModel Model(CellKind cell, string input, int layers, TensorDType dtype)
+    {
+        var architecture = RandomModels.Architecture(cell, layers, hidden: 20, embedding: input == "one-hot" ? 0 : 6, vocab: 30);
+        ModelFile file = RandomModels.Create(architecture, seed: 8, scale: 0.8f).ConvertTo(dtype);
+        return TextModel.FromFile(file, input == "embedding" ? 0 : ModelWeights.DefaultMaxInputTableFloats);
+    }
+
+    [TestCaseSource(nameof(Models))]
+    public void NextCharsEqualNextCharOneByOneInFastAndStrictMode(CellKind cell, string input, int layers, TensorDType dtype)
+    {
+        TextModel model = Model(cell, input, layers, dtype);
+        foreach (bool strict in new[] { false, true })
+        {
+            TextGenerator[] alone = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(OptionsFor(i, strict))).ToArray();
+            TextGenerator[] batched = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(OptionsFor(i, strict))).ToArray();
+            for (int i = 0; i < Generators; i += 2)
+            {
+                // some primed with cues of different lengths, the others starting from the empty context
+                alone[i].Prime(new string('(', i + 1) + "+,");
+                batched[i].Prime(new string('(', i + 1) + "+,");
+            }
+            AssertSameAsOneByOne(new GeneratorBatch(model, batched), alone, Calls, $"{(strict ? "strict" : "fast")}");
+        }
+    }
+
+    [Test]
+    public void GeneratorsOnEveryKernelPathAndModeShareABatch()
+    {
+        TextModel model = TestModels.Create(CellKind.Lstm, layers: 2, hidden: 20, embedding: 6, vocab: 37);
+        var modes = AllKernelPaths.Modes().Select(c => (KernelMode)c.Arguments[0]!).ToArray();
+        GeneratorOptions Options(int i) => OptionsFor(i % Generators, modes[i % modes.Length].Strict) with { KernelPath = modes[i % modes.Length].Path };
+        TextGenerator[] alone = Enumerable.Range(0, 2 * modes.Length).Select(i => model.CreateGenerator(Options(i))).ToArray();
+        TextGenerator[] batched = Enumerable.Range(0, 2 * modes.Length).Select(i => model.CreateGenerator(Options(i))).ToArray();
+        AssertSameAsOneByOne(new GeneratorBatch(model, batched), alone, Calls, "every mode");
+    }
+
+    [Test]
+    public void FinishedGeneratorsGiveMinusOneWhileTheOthersGoOnAndStartAgainWhenPrimed()
+    {
+        TextModel model = TestModels.Create(CellKind.Gru, hidden: 24);
+        GeneratorOptions Short(int length) => new() { Seed = (ulong)length, MaxLength = length, Sampling = new SamplingOptions { Temperature = 0.9 } };
+        var batch = new GeneratorBatch(model, new[] { model.CreateGenerator(Short(3)), model.CreateGenerator(Short(10)), model.CreateGenerator() });
+        var results = new int[3];
+        for (int call = 0; call < 12; call++)
+        {
+            int produced = batch.NextChars(results);
+            Assert.That(results[0] >= 0, Is.EqualTo(call < 3), $"call {call}");
+            Assert.That(results[1] >= 0, Is.EqualTo(call < 10), $"call {call}");
+            Assert.That(results[2], Is.GreaterThanOrEqualTo(0));
+            Assert.That(produced, Is.EqualTo(results.Count(r => r >= 0)));
+        }
+        Assert.That(batch[0].IsFinished && batch[1].IsFinished && !batch.IsFinished);
+
+        batch[0].Prime("$");
+        batch.NextChars(results);
+        Assert.That(results[0], Is.GreaterThanOrEqualTo(0), "primed again, the generator writes a new line");
+    }
+
+    [Test]
+    public void StateSavedMidBatchContinuesIdenticallyInAnotherBatchAndAlone()
+    {
+        TextModel model = TestModels.Create(CellKind.Lstm, layers: 2, hidden: 24);
+        TextGenerator[] first = Enumerable.Range(0, 4).Select(i => model.CreateGenerator(OptionsFor(i, strict: false))).ToArray();
+        var batch = new GeneratorBatch(model, first);
+        var results = new int[4];
+        for (int call = 0; call < 25; call++) batch.NextChars(results);
+        byte[][] saved = first.Select(g => g.SaveState()).ToArray();
+        string[] continued = Read(batch, 60);
+
+        TextGenerator[] restored = Enumerable.Range(0, 4).Select(i => model.CreateGenerator(OptionsFor(i, strict: false))).ToArray();
+        for (int i = 0; i < 4; i++) restored[i].RestoreState(saved[i]);
+        Assert.That(Read(new GeneratorBatch(model, restored), 60), Is.EqualTo(continued), "a new batch of restored generators");
+
+        TextGenerator alone = model.CreateGenerator(OptionsFor(2, strict: false));
+        alone.RestoreState(saved[2]);
+        Assert.That(string.Concat(Enumerable.Range(0, 60).Select(_ => Unit(alone.NextChar()))), Is.EqualTo(continued[2]), "one generator alone");
+
+        // restoring a generator between two calls of its batch
+        first[1].RestoreState(saved[1]);
+        Assert.That(Read(batch, 60)[1], Is.EqualTo(continued[1]));
+    }
+
+    [Test]
+    public void CharactersOutsideTheBmpArriveAsSurrogatePairsOverTwoCalls()
+    {
+        TextModel model = TestModels.WithEmoji();
+        TextGenerator[] alone = Enumerable.Range(0, 3).Select(i => model.CreateGenerator(new GeneratorOptions { Seed = (ulong)i, StopStrings = new[] { "\U0001F600\U0001F600" } })).ToArray();
+        TextGenerator[] batched = Enumerable.Range(0, 3).Select(i => model.CreateGenerator(new GeneratorOptions { Seed = (ulong)i, StopStrings = new[] { "\U0001F600\U0001F600" } })).ToArray();
+        string[] texts = AssertSameAsOneByOne(new GeneratorBatch(model, batched), alone, 200, "emoji");
+        Assert.That(string.Concat(texts).Any(char.IsSurrogate), "the test must produce surrogate pairs");
+    }
+
+    [TestCase(CellKind.Rnn)]
+    [TestCase(CellKind.Gru)]
+    [TestCase(CellKind.Lstm)]
+    public void NextCharsAllocatesNothing(CellKind cell)
+    {
+        TextModel model = TestModels.Create(cell, layers: 2, hidden: 48, vocab: 40);
+        var batch = new GeneratorBatch(model, Enumerable.Range(0, 8).Select(i => model.CreateGenerator(OptionsFor(i % Generators, strict: i % 3 == 0) with
+        {
+            MaxLength = null,
+            StopStrings = new[] { "!!!!!!!!!!!!", "$%$%$%$%$%" }, // long enough to hold characters back now and then, unlikely to ever complete
+        })));
+        var results = new int[batch.Count];
+        Step(batch, results, 1_000);
+        (int produced, long allocated) = Step(batch, results, 1_500);
+        Assert.That(produced, Is.GreaterThan(1_500 * 4), "most generators keep producing");
+        Assert.That(allocated, Is.Zero);
+    }
+
+    // `calls` calls of NextChars: the chars produced and the bytes allocated meanwhile. Measured in a method of its own
+    // because the JIT may move an allocation of the caller (the boxed int of an assertion after the loop) between the
+    // two readings of the allocation counter, where it would be counted against NextChars.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (int Produced, long Allocated) Step(GeneratorBatch batch, int[] results, int calls)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int produced = 0;
+        for (int i = 0; i < calls; i++) produced += batch.NextChars(results);
+        return (produced, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Test]
+    public void BadGeneratorListsAreRefusedByName()
+    {
+        TextModel model = TestModels.Create();
+        TextModel other = TestModels.Create();
+        TextGenerator g = model.CreateGenerator();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(() => new GeneratorBatch(model, Array.Empty<TextGenerator>()), Throws.ArgumentException.With.Message.Contains("at least one generator"));
+            Assert.That(() => new GeneratorBatch(model, new[] { g, model.CreateGenerator(), g }), Throws.ArgumentException.With.Message.Contains("generator 2 is already in the batch"));
+            Assert.That(() => new GeneratorBatch(model, new[] { g, other.CreateGenerator() }), Throws.ArgumentException.With.Message.Contains("generator 1 was created by another model"));
+            Assert.That(() => new GeneratorBatch(model, new[] { g, null! }), Throws.ArgumentException.With.Message.Contains("generator 1 is null"));
+            Assert.That(() => new GeneratorBatch(null!, new[] { g }), Throws.ArgumentNullException);
+            Assert.That(() => new GeneratorBatch(model, null!), Throws.ArgumentNullException);
+            Assert.That(() => new GeneratorBatch(model, new[] { g }).NextChars(new int[2]), Throws.ArgumentException.With.Message.Contains("the batch has 1 generators"));
+        }
+    }
+
+    private static string Unit(int unit) => unit < 0 ? "" : ((char)unit).ToString();
+
+    // `calls` calls of NextChars, each generator's chars as a string (−1 adds nothing).
+    private static string[] Read(GeneratorBatch batch, int calls)
+    {
+        var texts = Enumerable.Range(0, batch.Count).Select(_ => new System.Text.StringBuilder()).ToArray();
+        var results = new int[batch.Count];
+        for (int call = 0; call < calls; call++)
+        {
+            batch.NextChars(results);
+            for (int i = 0; i < batch.Count; i++) texts[i].Append(Unit(results[i]));
+        }
+        return texts.Select(t => t.ToString()).ToArray();
+    }
+
+    // Runs the batch and each twin's NextChar call for call, comparing every result, then the texts' state bytes.
+    private static string[] AssertSameAsOneByOne(GeneratorBatch batch, TextGenerator[] alone, int calls, string what)
+    {
+        var results = new int[batch.Count];
+        var texts = Enumerable.Range(0, batch.Count).Select(_ => new System.Text.StringBuilder()).ToArray();
+        bool someFinished = false;
+        for (int call = 0; call < calls; call++)
+        {
+            batch.NextChars(results);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                int expected = alone[i].NextChar();
+                if (results[i] != expected) Assert.Fail($"{what}: generator {i}, call {call}: batch {results[i]}, alone {expected}");
+                texts[i].Append(Unit(expected));
+                someFinished |= expected < 0;
+            }
+        }
+        for (int i = 0; i < batch.Count; i++)
+        {
+            Assert.That(batch[i].SaveState(), Is.EqualTo(alone[i].SaveState()), $"{what}: generator {i}'s state");
+            Assert.That(batch[i].Logits.ToArray(), Is.EqualTo(alone[i].Logits.ToArray()), $"{what}: generator {i}'s logits");
+        }
+        Assert.That(texts.Select(t => t.ToString()).Distinct().Count(), Is.GreaterThan(1), $"{what}: the generators must differ");
+        if (alone.Any(g => g.Options.MaxLength is not null)) Assert.That(someFinished, $"{what}: some generator must finish");
+        return texts.Select(t => t.ToString()).ToArray();
+    }
+}

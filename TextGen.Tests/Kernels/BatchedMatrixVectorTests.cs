@@ -1,0 +1,106 @@
+using TextGen.Runtime.Format;
+using TextGen.Runtime.Kernels;
+
+namespace TextGen.Tests.Kernels;
+
+/// <summary>The batched kernels give every session exactly the bits of the single-session kernel of the same path and mode.</summary>
+internal sealed class BatchedMatrixVectorTests
+{
+    private static readonly int[] RowCounts = { 1, 2, 3, 5, 17 };
+    private static readonly int[] InputWidths = { 0, 7, 16, 33 };
+    private static readonly int[] HiddenWidths = { 0, 5, 16, 23 };
+    private static readonly int[] SessionCounts = { 1, 2, 3, 5, 8 };
+    private const float Gap = 12345f; // fills the output between sessions' rows, which the kernels must not touch
+
+    private static IEnumerable<TestCaseData> ModesAndDTypes()
+    {
+        foreach (TensorDType dtype in new[] { TensorDType.F32, TensorDType.F16, TensorDType.Q8 })
+        {
+            foreach (TestCaseData mode in AllKernelPaths.Modes())
+            {
+                var kernelMode = (KernelMode)mode.Arguments[0]!;
+                yield return new TestCaseData(kernelMode, dtype).SetArgDisplayNames($"{kernelMode.Path} {(kernelMode.Strict ? "strict" : "fast")}", dtype.ToString());
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(ModesAndDTypes))]
+    public void EverySessionGetsTheBitsOfTheSingleSessionKernel(KernelMode mode, TensorDType dtype)
+    {
+        var random = new Random(31);
+        foreach (int rows in RowCounts)
+        foreach (int n1 in InputWidths)
+        foreach (int n2 in HiddenWidths)
+        foreach (int sessions in SessionCounts)
+        {
+            Check(random, mode, dtype, rows, n1, n2, sessions, sharedBias: (rows + sessions) % 2 == 0, $"rows {rows}, n1 {n1}, n2 {n2}, sessions {sessions}");
+        }
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void PanelsAndSessionGroupsOfLargeMatricesSumAsOneSessionDoes(KernelMode mode)
+    {
+        // 512 + 512 columns make 4 KB rows: the 256-bit path then tiles 64-row panels and 4-session groups, so 130 rows
+        // and 9 sessions cross both boundaries and leave an odd row and an odd session.
+        Check(new Random(32), mode, TensorDType.F32, rows: 130, n1: 512, n2: 512, sessions: 9, sharedBias: true, "large");
+        Check(new Random(33), mode, TensorDType.F32, rows: 67, n1: 0, n2: 1000, sessions: 11, sharedBias: false, "large, tails");
+    }
+
+    [TestCase(KernelPath.Scalar)]
+    [TestCase(KernelPath.Vector)]
+    [TestCase(KernelPath.Vector256)]
+    [TestCase(KernelPath.Vector512)]
+    public void StrictBatchesEqualTheScalarReference(KernelPath path)
+    {
+        var random = new Random(34);
+        var (w1, xs, w2, hs, biases) = Problem(random, TensorDType.F32, rows: 9, n1: 20, n2: 33, sessions: 4, sharedBias: false);
+        var actual = new float[4 * 9];
+        BatchedMatrixVector.MultiplyPair(new KernelMode(path, strict: true), w1, xs, w2, hs, biases, 9, actual, 9, 9, 4);
+        for (int s = 0; s < 4; s++)
+        {
+            var expected = new float[9];
+            MatrixVector.MultiplyPairScalar(w1.FloatSpan, xs.AsSpan(s * 20, 20), w2.FloatSpan, hs.AsSpan(s * 33, 33), biases.AsSpan(s * 9, 9), expected);
+            Assert.That(actual.Skip(s * 9).Take(9).Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"session {s}");
+        }
+    }
+
+    [Test]
+    public void ShapeMismatchesAreRefused()
+    {
+        var mode = new KernelMode(KernelPath.Vector256, strict: false);
+        WeightRows w = WeightRows.FromFloats(new float[3 * 4], 3, 4);
+        var ys = new float[6];
+        var bias = new float[3];
+        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[7], WeightRows.Empty, default, bias, 0, ys, 3, 3, 2), "x of 2 sessions is 8 floats");
+        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 3, ys, 3, 3, 2), "per-session biases need 6 floats");
+        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 0, ys, 2, 3, 2), "overlapping outputs");
+        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 0, new float[5], 3, 3, 2), "too short an output");
+        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPairVector256<FusedMultiplyAdd>(new float[11], new float[8], default, default, bias, 0, ys, 3, 3, 2), "W1 of 3×4");
+    }
+
+    // The batched call against each session through MatrixVector's single-session kernel of the same mode, bit for bit,
+    // with the outputs strided apart and the gaps left untouched.
+    private static void Check(Random random, KernelMode mode, TensorDType dtype, int rows, int n1, int n2, int sessions, bool sharedBias, string what)
+    {
+        var (w1, xs, w2, hs, biases) = Problem(random, dtype, rows, n1, n2, sessions, sharedBias);
+        int biasStride = sharedBias ? 0 : rows;
+        int yStride = rows + 2;
+        var actual = new float[sessions * yStride];
+        actual.AsSpan().Fill(Gap);
+        BatchedMatrixVector.MultiplyPair(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions);
+        for (int s = 0; s < sessions; s++)
+        {
+            var expected = new float[rows];
+            MatrixVector.MultiplyPair(mode, w1, xs.AsSpan(s * n1, n1), w2, hs.AsSpan(s * n2, n2), biases.AsSpan(s * biasStride, rows), expected);
+            Assert.That(actual.Skip(s * yStride).Take(rows).Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"{mode.Path} {dtype}: {what}, session {s}");
+            Assert.That(actual.Skip(s * yStride + rows).Take(2), Is.All.EqualTo(Gap), $"{what}: the gap after session {s}");
+        }
+    }
+
+    private static (WeightRows W1, float[] Xs, WeightRows W2, float[] Hs, float[] Biases) Problem(Random random, TensorDType dtype, int rows, int n1, int n2, int sessions, bool sharedBias)
+        => (Matrix(random, dtype, rows, n1), AllKernelPaths.RandomFloats(random, sessions * n1), Matrix(random, dtype, rows, n2),
+            AllKernelPaths.RandomFloats(random, sessions * n2), AllKernelPaths.RandomFloats(random, sharedBias ? rows : sessions * rows));
+
+    private static WeightRows Matrix(Random random, TensorDType dtype, int rows, int columns)
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(dtype));
+}
