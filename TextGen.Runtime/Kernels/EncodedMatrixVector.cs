@@ -36,17 +36,8 @@ internal static class EncodedMatrixVector
         switch (mode.Path)
         {
 #if NET8_0_OR_GREATER
-            case KernelPath.Vector512 when mode.Strict:
-                MultiplyPairVector512<TDecoder, RoundedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
-                break;
-            case KernelPath.Vector512:
-                MultiplyPairVector512<TDecoder, FusedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
-                break;
-            case KernelPath.Vector256 when mode.Strict:
-                MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
-                break;
-            case KernelPath.Vector256:
-                MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, x, d2, w2, h, bias, y);
+            case KernelPath.Vector512 or KernelPath.Vector256:
+                MultiplyPairWide(mode, d1, w1, x, d2, w2, h, bias, y);
                 break;
 #endif
             case KernelPath.Vector:
@@ -127,8 +118,39 @@ internal static class EncodedMatrixVector
 
     private static nuint ScaleStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.BlocksPerRow;
 
-
 #if NET8_0_OR_GREATER
+    /// <summary>
+    /// The 512- and 256-bit paths: x and h are scaled once here, then the path <paramref name="mode"/> selects runs over
+    /// the scaled copies. A vector beyond <see cref="ScalableLimit"/> (possible only in a hostile embedding) takes the
+    /// scalar reference, which gives the same sums without the scaling.
+    /// </summary>
+    private static void MultiplyPairWide<TDecoder>(KernelMode mode, TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+        where TDecoder : struct, IWeightDecoder
+    {
+        Span<float> xScaled = x.Length <= MaxStackColumns ? stackalloc float[x.Length] : new float[x.Length];
+        Span<float> hScaled = h.Length <= MaxStackColumns ? stackalloc float[h.Length] : new float[h.Length];
+        if (!TryScale(x, d1.VectorScale, xScaled) | !TryScale(h, d2.VectorScale, hScaled))
+        {
+            MultiplyPairScalar(w1, x, w2, h, bias, y);
+            return;
+        }
+        switch (mode.Path, mode.Strict)
+        {
+            case (KernelPath.Vector512, true):
+                MultiplyPairVector512<TDecoder, RoundedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
+                break;
+            case (KernelPath.Vector512, false):
+                MultiplyPairVector512<TDecoder, FusedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
+                break;
+            case (_, true):
+                MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
+                break;
+            default:
+                MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
+                break;
+        }
+    }
+
     /// <summary><paramref name="v"/> times <paramref name="scale"/> into <paramref name="scaled"/>; false when an element is beyond <see cref="ScalableLimit"/> (or NaN).</summary>
     private static bool TryScale(ReadOnlySpan<float> v, float scale, Span<float> scaled)
     {
@@ -150,18 +172,12 @@ internal static class EncodedMatrixVector
         return ok;
     }
 
-    /// <summary>The 256-bit path: <see cref="MatrixVector.MultiplyPairVector256"/>'s four-row blocks, each load decoded, over the scaled vectors.</summary>
-    internal static void MultiplyPairVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    /// <summary>The 256-bit path: <see cref="MatrixVector.MultiplyPairVector256"/>'s four-row blocks and prefetches, each load decoded, over the scaled vectors.</summary>
+    private static void MultiplyPairVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, ReadOnlySpan<float> xScaled,
+        TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> hScaled, ReadOnlySpan<float> bias, Span<float> y)
         where TDecoder : struct, IWeightDecoder
         where TMultiplyAdd : struct, IMultiplyAdd
     {
-        Span<float> xScaled = x.Length <= MaxStackColumns ? stackalloc float[x.Length] : new float[x.Length];
-        Span<float> hScaled = h.Length <= MaxStackColumns ? stackalloc float[h.Length] : new float[h.Length];
-        if (!TryScale(x, d1.VectorScale, xScaled) | !TryScale(h, d2.VectorScale, hScaled))
-        {
-            MultiplyPairScalar(w1, x, w2, h, bias, y);
-            return;
-        }
         TMultiplyAdd madd = default;
         Span<float> vTail = stackalloc float[Lanes];
         Span<float> wTail = stackalloc float[Lanes];
@@ -181,8 +197,13 @@ internal static class EncodedMatrixVector
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
+                nuint ahead = Prefetch.TileAhead * (nuint)w.Columns;
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
+                    d.PrefetchElement(row0 + ahead + j);
+                    d.PrefetchElement(row1 + ahead + j);
+                    d.PrefetchElement(row2 + ahead + j);
+                    d.PrefetchElement(row3 + ahead + j);
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
                     d.Load(row0, scale0, j, out Vector256<float> w0Low, out Vector256<float> w0High);
@@ -232,18 +253,12 @@ internal static class EncodedMatrixVector
         }
     }
 
-    /// <summary>The 512-bit path: <see cref="MatrixVector.MultiplyPairVector512"/>'s four-row blocks, each load decoded, over the scaled vectors.</summary>
-    internal static void MultiplyPairVector512<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    /// <summary>The 512-bit path: <see cref="MatrixVector.MultiplyPairVector512"/>'s four-row blocks and prefetches, each load decoded, over the scaled vectors.</summary>
+    private static void MultiplyPairVector512<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, ReadOnlySpan<float> xScaled,
+        TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> hScaled, ReadOnlySpan<float> bias, Span<float> y)
         where TDecoder : struct, IWeightDecoder
         where TMultiplyAdd : struct, IMultiplyAdd
     {
-        Span<float> xScaled = x.Length <= MaxStackColumns ? stackalloc float[x.Length] : new float[x.Length];
-        Span<float> hScaled = h.Length <= MaxStackColumns ? stackalloc float[h.Length] : new float[h.Length];
-        if (!TryScale(x, d1.VectorScale, xScaled) | !TryScale(h, d2.VectorScale, hScaled))
-        {
-            MultiplyPairScalar(w1, x, w2, h, bias, y);
-            return;
-        }
         TMultiplyAdd madd = default;
         Span<float> vTail = stackalloc float[Lanes];
         Span<float> wTail = stackalloc float[Lanes];
@@ -262,8 +277,13 @@ internal static class EncodedMatrixVector
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
+                nuint ahead = Prefetch.TileAhead * (nuint)w.Columns;
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
+                    d.PrefetchElement(row0 + ahead + j);
+                    d.PrefetchElement(row1 + ahead + j);
+                    d.PrefetchElement(row2 + ahead + j);
+                    d.PrefetchElement(row3 + ahead + j);
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
                     a0 = madd.Invoke(d.Load(row0, scale0, j), vj, a0);
                     a1 = madd.Invoke(d.Load(row1, scale1, j), vj, a1);

@@ -31,5 +31,8 @@ internal readonly struct Float16Weights : IWeightDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column)
         => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), rowStart + column)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchElement(nuint index) => Prefetch.Line(ref MemoryMarshal.GetArrayDataReference(_halves), index);
 #endif
 }

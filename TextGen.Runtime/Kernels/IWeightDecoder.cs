@@ -25,5 +25,8 @@ internal interface IWeightDecoder
 
     /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row), divided by <see cref="VectorScale"/>.</summary>
     Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column);
+
+    /// <summary>Prefetches the stored element at <paramref name="index"/> of the whole matrix (<see cref="Prefetch"/>; any index).</summary>
+    void PrefetchElement(nuint index);
 #endif
 }

@@ -197,7 +197,8 @@ internal static class MatrixVector
     /// <summary>
     /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. Four rows at a time give the CPU eight
     /// independent add chains; the last block repeats the final row when the row count is not a multiple of four. The accumulators stay
-    /// locals of this method (a helper taking them by reference would make the JIT keep them in memory).
+    /// locals of this method (a helper taking them by reference would make the JIT keep them in memory). Each block
+    /// prefetches the same columns of the next four rows (<see cref="Prefetch"/>).
     /// </summary>
     internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
@@ -227,8 +228,13 @@ internal static class MatrixVector
                 ref float wRef = ref MemoryMarshal.GetReference(w);
                 ref float vRef = ref MemoryMarshal.GetReference(v);
                 nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                nuint ahead = Prefetch.TileAhead * (nuint)n;
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
+                    Prefetch.Line(ref wRef, row0 + ahead + j);
+                    Prefetch.Line(ref wRef, row1 + ahead + j);
+                    Prefetch.Line(ref wRef, row2 + ahead + j);
+                    Prefetch.Line(ref wRef, row3 + ahead + j);
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
                     low0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j), vLow, low0);
@@ -269,7 +275,8 @@ internal static class MatrixVector
 
     /// <summary>
     /// The 512-bit path: one vector holds a row's 16 lanes. Four rows at a time give the CPU four independent add
-    /// chains; the last block repeats the final row when the row count is not a multiple of four.
+    /// chains; the last block repeats the final row when the row count is not a multiple of four. Each block prefetches
+    /// the same columns of the next four rows (<see cref="Prefetch"/>).
     /// </summary>
     internal static void MultiplyPairVector512<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
@@ -298,8 +305,13 @@ internal static class MatrixVector
                 ref float wRef = ref MemoryMarshal.GetReference(w);
                 ref float vRef = ref MemoryMarshal.GetReference(v);
                 nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                nuint ahead = Prefetch.TileAhead * (nuint)n;
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
+                    Prefetch.Line(ref wRef, row0 + ahead + j);
+                    Prefetch.Line(ref wRef, row1 + ahead + j);
+                    Prefetch.Line(ref wRef, row2 + ahead + j);
+                    Prefetch.Line(ref wRef, row3 + ahead + j);
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
                     a0 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row0 + j), vj, a0);
                     a1 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row1 + j), vj, a1);

@@ -159,7 +159,8 @@ internal static class Q8MatrixVector
     }
 
     /// <summary>
-    /// AVX2: four rows at a time share each 32-byte load of the quantized vector; per row and block, |w| (unsigned)
+    /// AVX2: four rows at a time share each 32-byte load of the quantized vector, and prefetch the next four
+    /// (<see cref="Prefetch"/>); per row and block, |w| (unsigned)
     /// times x·sign(w) in vpmaddubsw (pairs at most 2·128·127, so never saturated, −128 included), vpmaddwd against
     /// ones for the 8 lane sums, then one convert and one multiply-add by the block's scale product. The short last
     /// block of a row sums its lanes one product at a time, after the loop, so no load runs past the matrix and no
@@ -194,9 +195,14 @@ internal static class Q8MatrixVector
                 ref float scale3 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r3) * (nuint)blocks);
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
+                nuint ahead = Prefetch.TileAhead * (nuint)columns;
                 for (int b = 0; b < whole; b++)
                 {
                     nuint c = (nuint)b * BlockSize;
+                    Prefetch.Line(ref row0, ahead + c);
+                    Prefetch.Line(ref row1, ahead + c);
+                    Prefetch.Line(ref row2, ahead + c);
+                    Prefetch.Line(ref row3, ahead + c);
                     Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq, c);
                     Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, b));
                     a0 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row0, c), vb), Vector256.Create(Unsafe.Add(ref scale0, b)) * vScale, a0);
