@@ -6,25 +6,18 @@ using TextGen.Trainer.Training;
 
 namespace TextGen.Tests.Trainer;
 
-public sealed class CheckpointTests
+public sealed class CheckpointTests : TinyTrainingFixture
 {
-    private TrainingSandbox _sandbox = null!;
-    private TrainingConfig _config = null!;
     private string _run = null!;
     private string Latest => Path.Combine(_run, Checkpoint.LatestName);
 
     [SetUp]
     public void SetUp()
     {
-        _sandbox = new TrainingSandbox();
-        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus());
-        _run = _sandbox.PathOf("run");
-        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), _run);
+        _run = Sandbox.PathOf("run");
+        using var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), _run);
         run.Train(new TrainingBudget(10, null), new RecordingReporter(), CancellationToken.None);
     }
-
-    [TearDown]
-    public void TearDown() => _sandbox.Dispose();
 
     private static void PartialCopy(string from, string to)
     {
@@ -122,7 +115,7 @@ public sealed class CheckpointTests
     [Test]
     public void ChangedCorpusIsRefusedOnResume()
     {
-        File.AppendAllText(_config.Corpus, "the cat sat.");
+        File.AppendAllText(Config.Corpus, "the cat sat.");
         var e = Assert.Throws<CorpusException>(() => TrainingRun.Resume(_run, resetOptimizer: false))!;
         Assert.That(e.Message, Does.Contain("changed since the checkpoint was written"));
     }
@@ -162,9 +155,9 @@ public sealed class CheckpointTests
     [Platform("Linux")]
     public void FailedFirstCheckpointLeavesNoRunDirectory()
     {
-        string fresh = _sandbox.PathOf("fresh");
+        string fresh = Sandbox.PathOf("fresh");
         long model = new FileInfo(Path.Combine(Latest, "model.bin")).Length;
-        var result = UnderFileSizeLimit(model / 2, "train", "--corpus", _config.Corpus, "--out", fresh,
+        var result = UnderFileSizeLimit(model / 2, "train", "--corpus", Config.Corpus, "--out", fresh,
             "--hidden", "16", "--embedding", "8", "--batch", "4", "--seq-len", "16", "--steps", "5");
         using (Assert.EnterMultipleScope())
         {

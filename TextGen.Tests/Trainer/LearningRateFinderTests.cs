@@ -3,24 +3,19 @@ using TextGen.Trainer.Training;
 
 namespace TextGen.Tests.Trainer;
 
-public sealed class LearningRateFinderTests
+public sealed class LearningRateFinderTests : TinyTrainingFixture
 {
-    private TrainingSandbox _sandbox = null!;
-    private TrainingConfig _config = null!;
+    private protected override TrainingConfig Configure(TrainingConfig tiny) => tiny with { Schedule = ScheduleKind.Constant };
+
     private TrainingData _data = null!;
 
     [SetUp]
     public void SetUp()
     {
-        _sandbox = new TrainingSandbox();
-        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus()) with { Schedule = ScheduleKind.Constant };
-        _data = TrainingData.Split(Corpus.Load(_config.Corpus), _config.ValFraction, _config.Batch, _config.SeqLen);
+        _data = TrainingData.Split(Corpus.Load(Config.Corpus), Config.ValFraction, Config.Batch, Config.SeqLen);
     }
 
-    [TearDown]
-    public void TearDown() => _sandbox.Dispose();
-
-    private LearningRateSweep Sweep() => LearningRateFinder.Run(_config, _data, LearningRateFinder.DefaultSteps, _ => { }, CancellationToken.None);
+    private LearningRateSweep Sweep() => LearningRateFinder.Run(Config, _data, LearningRateFinder.DefaultSteps, _ => { }, CancellationToken.None);
 
     [Test]
     public void SuggestionLandsWithinADecadeOfTheBestRateOfAGrid()
@@ -30,9 +25,9 @@ public sealed class LearningRateFinderTests
         double[] grid = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3];
         var losses = grid.Select(lr =>
         {
-            using var run = TrainingRun.Start(_config with { Lr = lr, Steps = 100, EvalEvery = 1000, CheckpointEvery = 1000 }, Corpus.Load(_config.Corpus), _sandbox.PathOf($"grid-{lr}"));
+            using var run = TrainingRun.Start(Config with { Lr = lr, Steps = 100, EvalEvery = 1000, CheckpointEvery = 1000 }, Corpus.Load(Config.Corpus), Sandbox.PathOf($"grid-{lr}"));
             run.Train(new TrainingBudget(100, null), new RecordingReporter(), CancellationToken.None);
-            return Validation.Loss(run.Model, _data.Validation, _config.Batch, _config.SeqLen);
+            return Validation.Loss(run.Model, _data.Validation, Config.Batch, Config.SeqLen);
         }).ToArray();
         double best = grid[Array.IndexOf(losses, losses.Min())];
 
@@ -46,7 +41,7 @@ public sealed class LearningRateFinderTests
     {
         var first = Sweep();
         var second = Sweep();
-        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), _sandbox.PathOf("run"));
+        using var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), Sandbox.PathOf("run"));
         var reporter = new RecordingReporter();
         run.Train(new TrainingBudget(1, null), reporter, CancellationToken.None);
         using (Assert.EnterMultipleScope())
@@ -64,7 +59,7 @@ public sealed class LearningRateFinderTests
         using var cancel = new CancellationTokenSource();
         int seen = 0;
         Assert.That(
-            () => LearningRateFinder.Run(_config, _data, 50, _ => { if (++seen == 5) cancel.Cancel(); }, cancel.Token),
+            () => LearningRateFinder.Run(Config, _data, 50, _ => { if (++seen == 5) cancel.Cancel(); }, cancel.Token),
             Throws.InstanceOf<OperationCanceledException>().With.Message.Contains("interrupted after 5 of 50 steps"));
     }
 }

@@ -4,27 +4,16 @@ using TextGen.Trainer.Training;
 
 namespace TextGen.Tests.Trainer;
 
-public sealed class PlotTests
+public sealed class PlotTests : TinyTrainingFixture
 {
-    private TrainingSandbox _sandbox = null!;
-    private TrainingConfig _config = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _sandbox = new TrainingSandbox();
-        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus()) with { Steps = 20 };
-    }
-
-    [TearDown]
-    public void TearDown() => _sandbox.Dispose();
+    private protected override TrainingConfig Configure(TrainingConfig tiny) => tiny with { Steps = 20 };
 
     [Test]
     public void EveryValidationRedrawsLossPngAndPlottingWorksHere()
     {
         var plots = new PlotWriter();
-        string directory = _sandbox.PathOf("run");
-        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory, plots);
+        string directory = Sandbox.PathOf("run");
+        using var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), directory, plots);
         string png = Path.Combine(directory, LossPlot.FileName);
         var reporter = new RecordingReporter();
 
@@ -49,14 +38,14 @@ public sealed class PlotTests
         var notes = new List<string>();
         int draws = 0;
         ScottPlot.Plot Missing() => throw new TypeInitializationException("SkiaSharp.SKObject", new DllNotFoundException($"libSkiaSharp.so: cannot open shared object file (draw {++draws})"));
-        string png = _sandbox.PathOf("never.png");
+        string png = Sandbox.PathOf("never.png");
 
         bool first = plots.TrySave(png, 100, 100, Missing, notes.Add);
         bool second = plots.TrySave(png, 100, 100, Missing, notes.Add);
 
         // The run that follows gets the same writer (as after train --lr auto's range test) and says nothing more.
-        string directory = _sandbox.PathOf("run");
-        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory, plots);
+        string directory = Sandbox.PathOf("run");
+        using var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), directory, plots);
         var reporter = new RecordingReporter();
         var outcome = run.Train(new TrainingBudget(20, null), reporter, CancellationToken.None);
 
@@ -77,8 +66,8 @@ public sealed class PlotTests
     public void APngThatCannotBeWrittenIsReportedAndTrainingGoesOn()
     {
         var plots = new PlotWriter();
-        string directory = _sandbox.PathOf("run");
-        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory, plots);
+        string directory = Sandbox.PathOf("run");
+        using var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), directory, plots);
         // A directory where the picture should go: the rename onto it fails at every validation.
         Directory.CreateDirectory(Path.Combine(directory, LossPlot.FileName));
         var reporter = new RecordingReporter();
@@ -97,13 +86,13 @@ public sealed class PlotTests
     public void SavingReplacesTheFileAtomically()
     {
         var plots = new PlotWriter();
-        string png = _sandbox.PathOf("plot.png");
+        string png = Sandbox.PathOf("plot.png");
         File.WriteAllText(png, "an older picture");
         var sweep = new LearningRateSweep(20);
         for (int i = 0; i < 20; i++) sweep.Record(3 - 0.05 * i);
 
         Assert.That(plots.TrySave(png, 320, 200, () => LearningRatePlot.Draw(sweep), _ => Assert.Fail("plotting works here")), Is.True);
         Assert.That(PngImage.AssertValid(png), Is.EqualTo((320, 200)));
-        Assert.That(Directory.GetFiles(_sandbox.Root).Select(Path.GetFileName), Is.EquivalentTo(new[] { "corpus.txt", "plot.png" }));
+        Assert.That(Directory.GetFiles(Sandbox.Root).Select(Path.GetFileName), Is.EquivalentTo(new[] { "corpus.txt", "plot.png" }));
     }
 }

@@ -5,28 +5,17 @@ using TorchSharp.Modules;
 namespace TextGen.Tests.Trainer;
 
 /// <summary><c>--recreate-optimizer-every</c>: the blog's mistake, on demand, and what it costs.</summary>
-public sealed class RecreatedOptimizerTests
+public sealed class RecreatedOptimizerTests : TinyTrainingFixture
 {
-    private TrainingSandbox _sandbox = null!;
-    private TrainingConfig _config = null!;
-
-    [SetUp]
-    public void SetUp()
+    // A constant rate high enough for this tiny model to reach its loss floor within the run, no dropout noise.
+    private protected override TrainingConfig Configure(TrainingConfig tiny) => tiny with
     {
-        _sandbox = new TrainingSandbox();
-        // A constant rate high enough for this tiny model to reach its loss floor within the run, no dropout noise.
-        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus()) with
-        {
-            Schedule = ScheduleKind.Constant, Lr = 0.03, Dropout = 0, Steps = 400, EvalEvery = 200, CheckpointEvery = 1000,
-        };
-    }
-
-    [TearDown]
-    public void TearDown() => _sandbox.Dispose();
+        Schedule = ScheduleKind.Constant, Lr = 0.03, Dropout = 0, Steps = 400, EvalEvery = 200, CheckpointEvery = 1000,
+    };
 
     private (RecordingReporter Reporter, long[] AdamSteps) Train(TrainingConfig config, string name)
     {
-        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf(name));
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), Sandbox.PathOf(name));
         var reporter = new RecordingReporter();
         Assert.That(run.Train(new TrainingBudget(config.Steps, null), reporter, CancellationToken.None).End, Is.EqualTo(TrainingEnd.Completed));
         return (reporter, run.Optimizer.state_dict().State.Cast<Adam.State>().Select(s => s.step).ToArray());
@@ -35,8 +24,8 @@ public sealed class RecreatedOptimizerTests
     [Test]
     public void PersistentAdamEndsLowerThanAdamRecreatedEveryTwoSteps()
     {
-        var persistent = Train(_config, "once");
-        var recreated = Train(_config with { RecreateOptimizerEvery = 2 }, "recreated");
+        var persistent = Train(Config, "once");
+        var recreated = Train(Config with { RecreateOptimizerEvery = 2 }, "recreated");
 
         // The mean training loss over steps 201-400, when both have reached their floor. Early on a re-created Adam
         // even learns faster here (its bias-corrected first steps are ±lr for every weight, larger than a settled
@@ -54,8 +43,8 @@ public sealed class RecreatedOptimizerTests
     [Test]
     public void RecreationIsPartOfTheConfigSoAResumeKeepsDoingIt()
     {
-        var config = _config with { Steps = 20, RecreateOptimizerEvery = 7, CheckpointEvery = 10 };
-        string directory = _sandbox.PathOf("resumed");
+        var config = Config with { Steps = 20, RecreateOptimizerEvery = 7, CheckpointEvery = 10 };
+        string directory = Sandbox.PathOf("resumed");
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
         {
             run.Train(new TrainingBudget(10, null), new RecordingReporter(), CancellationToken.None);

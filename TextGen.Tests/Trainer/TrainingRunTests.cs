@@ -7,42 +7,26 @@ using TorchSharp.Modules;
 
 namespace TextGen.Tests.Trainer;
 
-public sealed class TrainingRunTests
+public sealed class TrainingRunTests : TinyTrainingFixture
 {
-    private TrainingSandbox _sandbox = null!;
-    private TrainingConfig _config = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _sandbox = new TrainingSandbox();
-        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus());
-    }
-
-    [TearDown]
-    public void TearDown() => _sandbox.Dispose();
-
     private static long[] AdamStepCounts(TrainingRun run) =>
         run.Optimizer.state_dict().State.Cast<Adam.State>().Select(s => s.step).ToArray();
 
     private string Straight(TrainingConfig config, long steps)
     {
-        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf("straight"));
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), Sandbox.PathOf("straight"));
         Assert.That(TrainingSandbox.TrainUntil(run, steps).End, Is.EqualTo(TrainingEnd.Completed));
         return TrainingSandbox.Checksum(run.Model);
     }
 
-    private static byte[] CheckpointFile(string runDirectory, string file) =>
-        File.ReadAllBytes(Path.Combine(runDirectory, Checkpoint.LatestName, file));
-
     [Test]
     public void ResumeIsBitIdenticalToAnUninterruptedRun()
     {
-        string straight = Straight(_config, 40);
+        string straight = Straight(Config, 40);
 
-        string split = _sandbox.PathOf("split");
+        string split = Sandbox.PathOf("split");
         string halfway;
-        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split))
+        using (var first = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), split))
         {
             TrainingSandbox.TrainUntil(first, 20);
             halfway = TrainingSandbox.Checksum(first.Model);
@@ -57,7 +41,7 @@ public sealed class TrainingRunTests
             Assert.That(halfway, Is.Not.EqualTo(straight));
             foreach (var file in new[] { "model.bin", "optimizer.bin", "hidden.bin", "rng.bin" })
             {
-                Assert.That(CheckpointFile(split, file), Is.EqualTo(CheckpointFile(_sandbox.PathOf("straight"), file)), file);
+                Assert.That(CheckpointFile(split, file), Is.EqualTo(CheckpointFile(Sandbox.PathOf("straight"), file)), file);
             }
         }
     }
@@ -65,11 +49,11 @@ public sealed class TrainingRunTests
     [Test]
     public void InterruptWritesACheckpointThatResumesBitIdentically()
     {
-        string straight = Straight(_config, 40);
+        string straight = Straight(Config, 40);
 
-        string run = _sandbox.PathOf("interrupted");
+        string run = Sandbox.PathOf("interrupted");
         using var cancel = new CancellationTokenSource();
-        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), run))
+        using (var first = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), run))
         {
             var outcome = TrainingSandbox.TrainUntil(first, 40, new RecordingReporter(r => { if (r.Step == 13) cancel.Cancel(); }), cancel.Token);
             Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Interrupted));
@@ -85,8 +69,8 @@ public sealed class TrainingRunTests
     [Test]
     public void AdamIsConstructedOnceAndRestoredOnResume()
     {
-        string directory = _sandbox.PathOf("adam");
-        using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory))
+        string directory = Sandbox.PathOf("adam");
+        using (var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), directory))
         {
             var optimizer = run.Optimizer;
             TrainingSandbox.TrainUntil(run, 25);
@@ -113,8 +97,8 @@ public sealed class TrainingRunTests
     [Test]
     public void ResetOptimizerGivesDifferentAndWorseWeights()
     {
-        var config = _config with { Steps = 200, Schedule = ScheduleKind.Constant, Lr = 0.02, Dropout = 0, EvalEvery = 1000, CheckpointEvery = 1000 };
-        string directory = _sandbox.PathOf("reset");
+        var config = Config with { Steps = 200, Schedule = ScheduleKind.Constant, Lr = 0.02, Dropout = 0, EvalEvery = 1000, CheckpointEvery = 1000 };
+        string directory = Sandbox.PathOf("reset");
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
         {
             TrainingSandbox.TrainUntil(run, 150);
@@ -122,7 +106,7 @@ public sealed class TrainingRunTests
 
         (string Checksum, double ValLoss) Continue(bool resetOptimizer)
         {
-            string copy = _sandbox.PathOf(resetOptimizer ? "reset-fresh" : "reset-restored");
+            string copy = Sandbox.PathOf(resetOptimizer ? "reset-fresh" : "reset-restored");
             CopyDirectory(Path.Combine(directory, Checkpoint.LatestName), Path.Combine(copy, Checkpoint.LatestName));
             using var run = TrainingRun.Resume(copy, resetOptimizer);
             TrainingSandbox.TrainUntil(run, 155);
@@ -145,9 +129,9 @@ public sealed class TrainingRunTests
     public void EachStepStartsFromTheStateThePreviousStepEndedWith()
     {
         // Two characters per chunk: short enough that the carried state still shows at the chunk's end.
-        var config = _config with { Dropout = 0, SeqLen = 2 };
-        string directory = _sandbox.PathOf("carry");
-        string afterOne = _sandbox.PathOf("after-one");
+        var config = Config with { Dropout = 0, SeqLen = 2 };
+        string directory = Sandbox.PathOf("carry");
+        string afterOne = Sandbox.PathOf("after-one");
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
         {
             TrainingSandbox.TrainUntil(run, 1);
@@ -178,8 +162,8 @@ public sealed class TrainingRunTests
     [Test]
     public void DivergenceGuardStopsATenLearningRateAndNamesIt()
     {
-        var config = _config with { Lr = 10, Schedule = ScheduleKind.Constant, Steps = 60 };
-        string directory = _sandbox.PathOf("lr10");
+        var config = Config with { Lr = 10, Schedule = ScheduleKind.Constant, Steps = 60 };
+        string directory = Sandbox.PathOf("lr10");
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
         var outcome = TrainingSandbox.TrainUntil(run, 60);
         using (Assert.EnterMultipleScope())
@@ -194,8 +178,8 @@ public sealed class TrainingRunTests
     [Test]
     public void DivergenceGuardStaysQuietAtAGoodLearningRate()
     {
-        var config = _config with { Steps = 120, EvalEvery = 40 };
-        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf("good"));
+        var config = Config with { Steps = 120, EvalEvery = 40 };
+        using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), Sandbox.PathOf("good"));
         var reporter = new RecordingReporter();
         var outcome = TrainingSandbox.TrainUntil(run, 120, reporter);
         using (Assert.EnterMultipleScope())
@@ -209,8 +193,8 @@ public sealed class TrainingRunTests
     [Test]
     public void RollbackReloadsTheLastCheckpointAndHalvesTheRate()
     {
-        var config = _config with { Lr = 10, Schedule = ScheduleKind.Constant, Steps = 60, OnDivergence = DivergenceAction.Rollback };
-        string directory = _sandbox.PathOf("rollback");
+        var config = Config with { Lr = 10, Schedule = ScheduleKind.Constant, Steps = 60, OnDivergence = DivergenceAction.Rollback };
+        string directory = Sandbox.PathOf("rollback");
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
         var reporter = new RecordingReporter();
         var outcome = TrainingSandbox.TrainUntil(run, 60, reporter);
@@ -229,8 +213,8 @@ public sealed class TrainingRunTests
     [Test]
     public void MetricsHaveOneJsonLinePerEvaluation()
     {
-        string directory = _sandbox.PathOf("metrics");
-        using var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), directory);
+        string directory = Sandbox.PathOf("metrics");
+        using var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), directory);
         TrainingSandbox.TrainUntil(run, 40);
         var lines = File.ReadAllLines(Path.Combine(directory, MetricsLog.FileName));
         var records = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
@@ -251,20 +235,20 @@ public sealed class TrainingRunTests
     [Test]
     public void ResumeDropsMetricsLinesAfterTheCheckpoint()
     {
-        string directory = _sandbox.PathOf("metrics-resume");
-        using (var run = TrainingRun.Start(_config with { CheckpointEvery = 20 }, Corpus.Load(_config.Corpus), directory))
+        string directory = Sandbox.PathOf("metrics-resume");
+        using (var run = TrainingRun.Start(Config with { CheckpointEvery = 20 }, Corpus.Load(Config.Corpus), directory))
         {
             TrainingSandbox.TrainUntil(run, 40);
         }
         // Pretend the process died after the step-30 evaluation but before its next checkpoint: roll the checkpoint back.
         var path = Path.Combine(directory, MetricsLog.FileName);
         Assert.That(File.ReadAllLines(path), Has.Length.EqualTo(4));
-        using (var again = TrainingRun.Start(_config with { CheckpointEvery = 20 }, Corpus.Load(_config.Corpus), _sandbox.PathOf("twenty")))
+        using (var again = TrainingRun.Start(Config with { CheckpointEvery = 20 }, Corpus.Load(Config.Corpus), Sandbox.PathOf("twenty")))
         {
             TrainingSandbox.TrainUntil(again, 20);
         }
         Directory.Delete(Path.Combine(directory, Checkpoint.LatestName), recursive: true);
-        CopyDirectory(Path.Combine(_sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
+        CopyDirectory(Path.Combine(Sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
 
         using var resumed = TrainingRun.Resume(directory, resetOptimizer: false);
         var steps = File.ReadAllLines(path).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
@@ -274,8 +258,8 @@ public sealed class TrainingRunTests
     [Test]
     public void KeepBestKeepsTheBestValidationCheckpoint()
     {
-        var config = _config with { KeepBest = true, Steps = 60 };
-        string directory = _sandbox.PathOf("best");
+        var config = Config with { KeepBest = true, Steps = 60 };
+        string directory = Sandbox.PathOf("best");
         using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory);
         var reporter = new RecordingReporter();
         TrainingSandbox.TrainUntil(run, 60, reporter);
@@ -293,8 +277,8 @@ public sealed class TrainingRunTests
     public void ValidationIsDeterministicAndScoresEveryCharacterOnce()
     {
         torch.manual_seed(2);
-        var data = TrainingData.Split(Corpus.Load(_config.Corpus), 0.3, 4, 16);
-        using var model = new CharModel(new(_config.Arch, 1, 12, 6, data.Vocabulary.Scalars), dropout: 0);
+        var data = TrainingData.Split(Corpus.Load(Config.Corpus), 0.3, 4, 16);
+        using var model = new CharModel(new(Config.Arch, 1, 12, 6, data.Vocabulary.Scalars), dropout: 0);
 
         double streamed = Validation.Loss(model, data.Validation, streams: 1, seqLen: 7);
         double again = Validation.Loss(model, data.Validation, streams: 5, seqLen: 9);

@@ -7,23 +7,9 @@ using TextGen.Trainer.Training;
 
 namespace TextGen.Tests.Trainer;
 
-public sealed class WeightAverageTests
+public sealed class WeightAverageTests : TinyTrainingFixture
 {
-    private TrainingSandbox _sandbox = null!;
-    private TrainingConfig _config = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _sandbox = new TrainingSandbox();
-        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus()) with { AverageFrom = 15 };
-    }
-
-    [TearDown]
-    public void TearDown() => _sandbox.Dispose();
-
-    private static byte[] CheckpointFile(string runDirectory, string file) =>
-        File.ReadAllBytes(Path.Combine(runDirectory, Checkpoint.LatestName, file));
+    private protected override TrainingConfig Configure(TrainingConfig tiny) => tiny with { AverageFrom = 15 };
 
     private static Dictionary<string, float[]> Weights(CharModel model) =>
         model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().contiguous().data<float>().ToArray());
@@ -41,8 +27,8 @@ public sealed class WeightAverageTests
     [Test]
     public void ExportedWeightsAreTheMeanOfTheTrainedWeightsAfterEveryStepFromAverageFrom()
     {
-        var config = _config with { AverageFrom = 30 };
-        string directory = _sandbox.PathOf("averaged");
+        var config = Config with { AverageFrom = 30 };
+        string directory = Sandbox.PathOf("averaged");
         var seen = new List<Dictionary<string, float[]>>();
         Dictionary<string, float[]> last;
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
@@ -71,18 +57,18 @@ public sealed class WeightAverageTests
     [Test]
     public void ValidationScoresTheAverageAndTrainingContinuesFromTheTrainedWeights()
     {
-        string plainDirectory = _sandbox.PathOf("plain"), averagedDirectory = _sandbox.PathOf("averaged");
+        string plainDirectory = Sandbox.PathOf("plain"), averagedDirectory = Sandbox.PathOf("averaged");
         var plain = new RecordingReporter();
         var averaged = new RecordingReporter();
         string plainSum, averagedSum;
-        var plainConfig = _config with { AverageFrom = null };
-        using (var run = TrainingRun.Start(plainConfig, Corpus.Load(_config.Corpus), plainDirectory))
+        var plainConfig = Config with { AverageFrom = null };
+        using (var run = TrainingRun.Start(plainConfig, Corpus.Load(Config.Corpus), plainDirectory))
         {
             TrainingSandbox.TrainUntil(run, 40, plain);
             plainSum = TrainingSandbox.Checksum(run.Model);
         }
-        var keepBest = _config with { KeepBest = true };
-        using (var run = TrainingRun.Start(keepBest, Corpus.Load(_config.Corpus), averagedDirectory))
+        var keepBest = Config with { KeepBest = true };
+        using (var run = TrainingRun.Start(keepBest, Corpus.Load(Config.Corpus), averagedDirectory))
         {
             TrainingSandbox.TrainUntil(run, 40, averaged);
             averagedSum = TrainingSandbox.Checksum(run.Model);
@@ -121,16 +107,16 @@ public sealed class WeightAverageTests
     [TestCase(25, TestName = "ResumeWithAveragingIsBitIdentical(stopped while averaging)")]
     public void ResumeWithAveragingIsBitIdentical(long stopAt)
     {
-        string straight = _sandbox.PathOf("straight");
+        string straight = Sandbox.PathOf("straight");
         string straightSum;
-        using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), straight))
+        using (var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), straight))
         {
             TrainingSandbox.TrainUntil(run, 40);
             straightSum = TrainingSandbox.Checksum(run.Model);
         }
 
-        string split = _sandbox.PathOf("split");
-        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split)) TrainingSandbox.TrainUntil(first, stopAt);
+        string split = Sandbox.PathOf("split");
+        using (var first = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), split)) TrainingSandbox.TrainUntil(first, stopAt);
         Assert.That(Checkpoint.Open(split).State.AverageCount, Is.EqualTo(Math.Max(0, stopAt - 14)));
         using var resumed = TrainingRun.Resume(split, resetOptimizer: false);
         TrainingSandbox.TrainUntil(resumed, 40);
@@ -150,8 +136,8 @@ public sealed class WeightAverageTests
     [Test]
     public void RunsWithoutAveragingWriteNoAverage()
     {
-        var config = _config with { AverageFrom = null };
-        string directory = _sandbox.PathOf("plain");
+        var config = Config with { AverageFrom = null };
+        string directory = Sandbox.PathOf("plain");
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory)) TrainingSandbox.TrainUntil(run, 20);
         using (Assert.EnterMultipleScope())
         {

@@ -8,34 +8,20 @@ using static TorchSharp.torch;
 
 namespace TextGen.Tests.Trainer;
 
-public sealed class WeightDecayTests
+public sealed class WeightDecayTests : TinyTrainingFixture
 {
-    private TrainingSandbox _sandbox = null!;
-    private TrainingConfig _config = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _sandbox = new TrainingSandbox();
-        _config = TrainingSandbox.TinyConfig(_sandbox.WriteCorpus()) with { WeightDecay = 0.5 };
-    }
-
-    [TearDown]
-    public void TearDown() => _sandbox.Dispose();
+    private protected override TrainingConfig Configure(TrainingConfig tiny) => tiny with { WeightDecay = 0.5 };
 
     private static Dictionary<string, double> Norms(TrainingRun run) =>
         run.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().norm().item<float>() * 1.0);
-
-    private static byte[] CheckpointFile(string runDirectory, string file) =>
-        File.ReadAllBytes(Path.Combine(runDirectory, Checkpoint.LatestName, file));
 
     [Test]
     public void DecayShrinksEveryWeightMatrixAgainstTheSameRunWithoutIt()
     {
         Dictionary<string, double> Train(double decay, string name)
         {
-            var config = _config with { WeightDecay = decay };
-            using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), _sandbox.PathOf(name));
+            var config = Config with { WeightDecay = decay };
+            using var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), Sandbox.PathOf(name));
             TrainingSandbox.TrainUntil(run, 40);
             return Norms(run);
         }
@@ -53,8 +39,8 @@ public sealed class WeightDecayTests
     [Test]
     public void OneStepWithZeroGradientsShrinksTheMatricesByLrTimesDecayAndLeavesTheBiasesBitIdentical()
     {
-        var data = TrainingData.Split(Corpus.Load(_config.Corpus), _config.ValFraction, _config.Batch, _config.SeqLen);
-        using var learner = new Learner(_config, data);
+        var data = TrainingData.Split(Corpus.Load(Config.Corpus), Config.ValFraction, Config.Batch, Config.SeqLen);
+        using var learner = new Learner(Config, data);
         Assert.That(learner.Optimizer, Is.InstanceOf<AdamW>());
         var parameters = learner.Model.named_parameters().ToList();
         var before = parameters.ToDictionary(p => p.name, p => p.parameter.detach().clone());
@@ -68,7 +54,7 @@ public sealed class WeightDecayTests
         {
             foreach (var (name, parameter) in parameters)
             {
-                var expected = Learner.IsDecayed(parameter) ? before[name].mul(1 - _config.Lr * _config.WeightDecay) : before[name];
+                var expected = Learner.IsDecayed(parameter) ? before[name].mul(1 - Config.Lr * Config.WeightDecay) : before[name];
                 Assert.That(parameter.detach().equal(expected).all().item<bool>(), Is.True, name);
                 Assert.That(Learner.IsDecayed(parameter), Is.EqualTo(!name.Contains("bias")), name);
             }
@@ -78,16 +64,16 @@ public sealed class WeightDecayTests
     [Test]
     public void AdamWStateSurvivesAResumeBitIdentically()
     {
-        string straight = _sandbox.PathOf("straight");
+        string straight = Sandbox.PathOf("straight");
         string straightSum;
-        using (var run = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), straight))
+        using (var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), straight))
         {
             TrainingSandbox.TrainUntil(run, 40);
             straightSum = TrainingSandbox.Checksum(run.Model);
         }
 
-        string split = _sandbox.PathOf("split");
-        using (var first = TrainingRun.Start(_config, Corpus.Load(_config.Corpus), split)) TrainingSandbox.TrainUntil(first, 20);
+        string split = Sandbox.PathOf("split");
+        using (var first = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), split)) TrainingSandbox.TrainUntil(first, 20);
         using var resumed = TrainingRun.Resume(split, resetOptimizer: false);
         using (Assert.EnterMultipleScope())
         {
@@ -110,8 +96,8 @@ public sealed class WeightDecayTests
     [Test]
     public void ACheckpointFromBeforeTheRegularizersLoadsWithoutDecayOrAveraging()
     {
-        var config = _config with { WeightDecay = 0 };
-        string directory = _sandbox.PathOf("old");
+        var config = Config with { WeightDecay = 0 };
+        string directory = Sandbox.PathOf("old");
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory)) TrainingSandbox.TrainUntil(run, 10);
 
         string stateFile = Path.Combine(directory, Checkpoint.LatestName, "checkpoint.json");
@@ -139,8 +125,8 @@ public sealed class WeightDecayTests
     {
         using (Assert.EnterMultipleScope())
         {
-            Assert.That((_config with { Lr = 0.1, WeightDecay = 10 }).Problems(), Has.One.Contains("--weight-decay times --lr must be below 1"));
-            Assert.That((_config with { Lr = 0.1, WeightDecay = 9 }).Problems(), Is.Empty);
+            Assert.That((Config with { Lr = 0.1, WeightDecay = 10 }).Problems(), Has.One.Contains("--weight-decay times --lr must be below 1"));
+            Assert.That((Config with { Lr = 0.1, WeightDecay = 9 }).Problems(), Is.Empty);
         }
     }
 }
