@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
@@ -211,22 +212,27 @@ internal static class BatchedMatrixVector
                             int whole = n - n % Lanes;
                             ref float wRef = ref MemoryMarshal.GetReference(w);
                             ref float vRef = ref MemoryMarshal.GetReference(v);
-                            nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n;
-                            nuint in0 = (nuint)s0 * (nuint)n, in1 = (nuint)s1 * (nuint)n;
+                            // One reference per stream, so each load is a single [base + 4·j] address.
+                            ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
+                            ref float in0 = ref Unsafe.Add(ref vRef, (nuint)s0 * (nuint)n), in1 = ref Unsafe.Add(ref vRef, (nuint)s1 * (nuint)n);
+                            // The next row pair: from memory for a panel's first group, from L2 for the others.
+                            nuint next0 = Prefetch.Address(ref row0, 2 * (nuint)n), next1 = Prefetch.Address(ref row1, 2 * (nuint)n);
                             for (nuint j = 0; j < (nuint)whole; j += Lanes)
                             {
-                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref vRef, in0 + j), x0High = Vector256.LoadUnsafe(ref vRef, in0 + j + 8);
-                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref vRef, in1 + j), x1High = Vector256.LoadUnsafe(ref vRef, in1 + j + 8);
-                                Vector256<float> weights = Vector256.LoadUnsafe(ref wRef, row0 + j);
+                                Prefetch.Line<float>(next0, j);
+                                Prefetch.Line<float>(next1, j);
+                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref in0, j), x0High = Vector256.LoadUnsafe(ref in0, j + 8);
+                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref in1, j), x1High = Vector256.LoadUnsafe(ref in1, j + 8);
+                                Vector256<float> weights = Vector256.LoadUnsafe(ref row0, j);
                                 l00 = madd.Invoke(weights, x0Low, l00);
                                 l01 = madd.Invoke(weights, x1Low, l01);
-                                weights = Vector256.LoadUnsafe(ref wRef, row0 + j + 8);
+                                weights = Vector256.LoadUnsafe(ref row0, j + 8);
                                 h00 = madd.Invoke(weights, x0High, h00);
                                 h01 = madd.Invoke(weights, x1High, h01);
-                                weights = Vector256.LoadUnsafe(ref wRef, row1 + j);
+                                weights = Vector256.LoadUnsafe(ref row1, j);
                                 l10 = madd.Invoke(weights, x0Low, l10);
                                 l11 = madd.Invoke(weights, x1Low, l11);
-                                weights = Vector256.LoadUnsafe(ref wRef, row1 + j + 8);
+                                weights = Vector256.LoadUnsafe(ref row1, j + 8);
                                 h10 = madd.Invoke(weights, x0High, h10);
                                 h11 = madd.Invoke(weights, x1High, h11);
                             }

@@ -193,17 +193,19 @@ internal static class EncodedMatrixVector
                 WeightRows w = part == 0 ? w1 : w2;
                 ReadOnlySpan<float> v = part == 0 ? x : h;
                 int n = v.Length;
+                if (n == 0) continue; // W1 left out: no weights to address
                 int whole = n - n % Lanes;
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
                 nuint ahead = Prefetch.TileAhead * (nuint)w.Columns;
+                nuint next0 = d.Address(row0 + ahead), next1 = d.Address(row1 + ahead), next2 = d.Address(row2 + ahead), next3 = d.Address(row3 + ahead);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    d.PrefetchElement(row0 + ahead + j);
-                    d.PrefetchElement(row1 + ahead + j);
-                    d.PrefetchElement(row2 + ahead + j);
-                    d.PrefetchElement(row3 + ahead + j);
+                    d.Prefetch(next0, j);
+                    d.Prefetch(next1, j);
+                    d.Prefetch(next2, j);
+                    d.Prefetch(next3, j);
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
                     d.Load(row0, scale0, j, out Vector256<float> w0Low, out Vector256<float> w0High);
@@ -273,17 +275,19 @@ internal static class EncodedMatrixVector
                 WeightRows w = part == 0 ? w1 : w2;
                 ReadOnlySpan<float> v = part == 0 ? x : h;
                 int n = v.Length;
+                if (n == 0) continue; // W1 left out: no weights to address
                 int whole = n - n % Lanes;
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
                 nuint ahead = Prefetch.TileAhead * (nuint)w.Columns;
+                nuint next0 = d.Address(row0 + ahead), next1 = d.Address(row1 + ahead), next2 = d.Address(row2 + ahead), next3 = d.Address(row3 + ahead);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    d.PrefetchElement(row0 + ahead + j);
-                    d.PrefetchElement(row1 + ahead + j);
-                    d.PrefetchElement(row2 + ahead + j);
-                    d.PrefetchElement(row3 + ahead + j);
+                    d.Prefetch(next0, j);
+                    d.Prefetch(next1, j);
+                    d.Prefetch(next2, j);
+                    d.Prefetch(next3, j);
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
                     a0 = madd.Invoke(d.Load(row0, scale0, j), vj, a0);
                     a1 = madd.Invoke(d.Load(row1, scale1, j), vj, a1);

@@ -33,6 +33,9 @@ internal readonly struct Float16Weights : IWeightDecoder
         => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), rowStart + column)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void PrefetchElement(nuint index) => Prefetch.Line(ref MemoryMarshal.GetArrayDataReference(_halves), index);
+    public nuint Address(nuint index) => Kernels.Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_halves), index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(nuint address, nuint column) => Kernels.Prefetch.Line<ushort>(address, column);
 #endif
 }

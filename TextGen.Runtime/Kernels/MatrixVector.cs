@@ -227,24 +227,28 @@ internal static class MatrixVector
                 int whole = n - n % Lanes;
                 ref float wRef = ref MemoryMarshal.GetReference(w);
                 ref float vRef = ref MemoryMarshal.GetReference(v);
-                nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                // One reference per row, so each load is a single [row + 4·j] address.
+                ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
+                ref float row2 = ref Unsafe.Add(ref wRef, (nuint)r2 * (nuint)n), row3 = ref Unsafe.Add(ref wRef, (nuint)r3 * (nuint)n);
                 nuint ahead = Prefetch.TileAhead * (nuint)n;
+                nuint next0 = Prefetch.Address(ref row0, ahead), next1 = Prefetch.Address(ref row1, ahead);
+                nuint next2 = Prefetch.Address(ref row2, ahead), next3 = Prefetch.Address(ref row3, ahead);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    Prefetch.Line(ref wRef, row0 + ahead + j);
-                    Prefetch.Line(ref wRef, row1 + ahead + j);
-                    Prefetch.Line(ref wRef, row2 + ahead + j);
-                    Prefetch.Line(ref wRef, row3 + ahead + j);
+                    Prefetch.Line<float>(next0, j);
+                    Prefetch.Line<float>(next1, j);
+                    Prefetch.Line<float>(next2, j);
+                    Prefetch.Line<float>(next3, j);
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
-                    low0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j), vLow, low0);
-                    high0 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row0 + j + 8), vHigh, high0);
-                    low1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j), vLow, low1);
-                    high1 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row1 + j + 8), vHigh, high1);
-                    low2 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row2 + j), vLow, low2);
-                    high2 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row2 + j + 8), vHigh, high2);
-                    low3 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row3 + j), vLow, low3);
-                    high3 = madd.Invoke(Vector256.LoadUnsafe(ref wRef, row3 + j + 8), vHigh, high3);
+                    low0 = madd.Invoke(Vector256.LoadUnsafe(ref row0, j), vLow, low0);
+                    high0 = madd.Invoke(Vector256.LoadUnsafe(ref row0, j + 8), vHigh, high0);
+                    low1 = madd.Invoke(Vector256.LoadUnsafe(ref row1, j), vLow, low1);
+                    high1 = madd.Invoke(Vector256.LoadUnsafe(ref row1, j + 8), vHigh, high1);
+                    low2 = madd.Invoke(Vector256.LoadUnsafe(ref row2, j), vLow, low2);
+                    high2 = madd.Invoke(Vector256.LoadUnsafe(ref row2, j + 8), vHigh, high2);
+                    low3 = madd.Invoke(Vector256.LoadUnsafe(ref row3, j), vLow, low3);
+                    high3 = madd.Invoke(Vector256.LoadUnsafe(ref row3, j + 8), vHigh, high3);
                 }
                 if (whole < n)
                 {
@@ -304,19 +308,22 @@ internal static class MatrixVector
                 int whole = n - n % Lanes;
                 ref float wRef = ref MemoryMarshal.GetReference(w);
                 ref float vRef = ref MemoryMarshal.GetReference(v);
-                nuint row0 = (nuint)r0 * (nuint)n, row1 = (nuint)r1 * (nuint)n, row2 = (nuint)r2 * (nuint)n, row3 = (nuint)r3 * (nuint)n;
+                ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
+                ref float row2 = ref Unsafe.Add(ref wRef, (nuint)r2 * (nuint)n), row3 = ref Unsafe.Add(ref wRef, (nuint)r3 * (nuint)n);
                 nuint ahead = Prefetch.TileAhead * (nuint)n;
+                nuint next0 = Prefetch.Address(ref row0, ahead), next1 = Prefetch.Address(ref row1, ahead);
+                nuint next2 = Prefetch.Address(ref row2, ahead), next3 = Prefetch.Address(ref row3, ahead);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    Prefetch.Line(ref wRef, row0 + ahead + j);
-                    Prefetch.Line(ref wRef, row1 + ahead + j);
-                    Prefetch.Line(ref wRef, row2 + ahead + j);
-                    Prefetch.Line(ref wRef, row3 + ahead + j);
+                    Prefetch.Line<float>(next0, j);
+                    Prefetch.Line<float>(next1, j);
+                    Prefetch.Line<float>(next2, j);
+                    Prefetch.Line<float>(next3, j);
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
-                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row0 + j), vj, a0);
-                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row1 + j), vj, a1);
-                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row2 + j), vj, a2);
-                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref wRef, row3 + j), vj, a3);
+                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref row0, j), vj, a0);
+                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref row1, j), vj, a1);
+                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref row2, j), vj, a2);
+                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref row3, j), vj, a3);
                 }
                 if (whole < n)
                 {

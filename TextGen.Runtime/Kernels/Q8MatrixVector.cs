@@ -196,13 +196,15 @@ internal static class Q8MatrixVector
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
                 nuint ahead = Prefetch.TileAhead * (nuint)columns;
+                nuint next0 = Prefetch.Address(ref row0, ahead), next1 = Prefetch.Address(ref row1, ahead);
+                nuint next2 = Prefetch.Address(ref row2, ahead), next3 = Prefetch.Address(ref row3, ahead);
                 for (int b = 0; b < whole; b++)
                 {
                     nuint c = (nuint)b * BlockSize;
-                    Prefetch.Line(ref row0, ahead + c);
-                    Prefetch.Line(ref row1, ahead + c);
-                    Prefetch.Line(ref row2, ahead + c);
-                    Prefetch.Line(ref row3, ahead + c);
+                    Prefetch.Line<sbyte>(next0, c);
+                    Prefetch.Line<sbyte>(next1, c);
+                    Prefetch.Line<sbyte>(next2, c);
+                    Prefetch.Line<sbyte>(next3, c);
                     Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq, c);
                     Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, b));
                     a0 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row0, c), vb), Vector256.Create(Unsafe.Add(ref scale0, b)) * vScale, a0);
