@@ -259,7 +259,7 @@ internal ref struct ModelFileReader
         long offset = 0;
         if (_decodeFloat32 && (TensorDType)dtype == TensorDType.F32)
         {
-            floats = NewFloats(length / sizeof(float));
+            floats = UninitializedArray.Create<float>(length / sizeof(float)); // every element is written by the decoding
             int index = LittleEndianFloat32.DecodeFinite(memory.Span, floats);
             problem = index < 0 ? null : TensorEncoding.NonFiniteElementProblem(spec.Name, index, LittleEndianFloat32.DescribeNonFinite(floats[index]));
             offset = (long)index * sizeof(float);
@@ -565,16 +565,6 @@ internal ref struct ModelFileReader
     };
 
     private static string Describe(byte code) => $"{MessagePackCode.ToFormatName(code)} (type byte 0x{code:X2})";
-
-    // Every element is written by the decoding, so the zeroing of a new array would be wasted on megabytes of weights.
-    private static float[] NewFloats(int length)
-    {
-#if NET5_0_OR_GREATER
-        return GC.AllocateUninitializedArray<float>(length);
-#else
-        return new float[length];
-#endif
-    }
 
     private void EndPhase(string phase) => _phaseStart = _profile.Lap(phase, _phaseStart);
 

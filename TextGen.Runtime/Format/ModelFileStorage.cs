@@ -21,7 +21,8 @@ internal static class ModelFileStorage
             long announced = stream.CanSeek ? stream.Length - stream.Position : -1;
             if (announced > maxBytes) throw TooLarge(source, announced, maxBytes);
 
-            var buffer = new byte[announced >= 0 ? announced + 1 : Math.Min(UnknownLengthFirstBuffer, maxBytes + 1L)];
+            // Only the bytes read are ever exposed (the memory returned ends at `filled`), so the buffer needs no zeroing.
+            byte[] buffer = UninitializedArray.Create<byte>((int)(announced >= 0 ? announced + 1 : Math.Min(UnknownLengthFirstBuffer, maxBytes + 1L)));
             int filled = 0;
             while (true)
             {

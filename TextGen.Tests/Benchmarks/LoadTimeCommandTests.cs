@@ -48,6 +48,7 @@ public sealed class LoadTimeCommandTests
             Assert.That((bool)total["helper_thread"]!, Is.True);
             Assert.That((long)total["warm_median_alloc_bytes"]!, Is.GreaterThan(0));
             Assert.That((long)total["cold_jit_methods"]!, Is.GreaterThanOrEqualTo(0));
+            Assert.That((double)total["warm_min_from_file_ms"]!, Is.GreaterThan(0).And.LessThanOrEqualTo((double)total["warm_median_from_file_ms"]!));
             // The loading thread's phases and the unaccounted rest make up the whole call.
             double coldPhases = lines.SkipLast(1).Sum(l => (double)l["cold_ms"]!);
             Assert.That(coldPhases, Is.EqualTo((double)total["cold_ms"]!).Within(0.001 * lines.Length));
@@ -76,6 +77,7 @@ public sealed class LoadTimeCommandTests
         Assert.That((string)total["dtype"]!, Is.EqualTo("q8"));
         Assert.That(total["cold_ms"], Is.Null);
         Assert.That(total["cold_jit_methods"], Is.Null);
+        Assert.That(total["warm_median_from_file_ms"], Is.Null, "a converted model has no file to load");
         Assert.That(ByPhase(lines).Keys, Does.Contain("check_values"));
     }
 
