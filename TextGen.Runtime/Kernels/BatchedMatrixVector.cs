@@ -216,11 +216,10 @@ internal static class BatchedMatrixVector
                             ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
                             ref float in0 = ref Unsafe.Add(ref vRef, (nuint)s0 * (nuint)n), in1 = ref Unsafe.Add(ref vRef, (nuint)s1 * (nuint)n);
                             // The next row pair: from memory for a panel's first group, from L2 for the others.
-                            nuint next0 = Prefetch.Address(ref row0, 2 * (nuint)n), next1 = Prefetch.Address(ref row1, 2 * (nuint)n);
+                            nuint nextTile = Prefetch.NextTile(ref row0, 2, n);
                             for (nuint j = 0; j < (nuint)whole; j += Lanes)
                             {
-                                Prefetch.Line<float>(next0, j);
-                                Prefetch.Line<float>(next1, j);
+                                Prefetch.Lines(nextTile + 2 * sizeof(float) * j, 2);
                                 Vector256<float> x0Low = Vector256.LoadUnsafe(ref in0, j), x0High = Vector256.LoadUnsafe(ref in0, j + 8);
                                 Vector256<float> x1Low = Vector256.LoadUnsafe(ref in1, j), x1High = Vector256.LoadUnsafe(ref in1, j + 8);
                                 Vector256<float> weights = Vector256.LoadUnsafe(ref row0, j);

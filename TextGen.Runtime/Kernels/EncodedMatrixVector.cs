@@ -198,14 +198,10 @@ internal static class EncodedMatrixVector
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
-                nuint ahead = Prefetch.TileAhead * (nuint)w.Columns;
-                nuint next0 = d.Address(row0 + ahead), next1 = d.Address(row1 + ahead), next2 = d.Address(row2 + ahead), next3 = d.Address(row3 + ahead);
+                nuint nextTile = d.Address(row0 + 4 * (nuint)n);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    d.Prefetch(next0, j);
-                    d.Prefetch(next1, j);
-                    d.Prefetch(next2, j);
-                    d.Prefetch(next3, j);
+                    Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this block's share of the next tile
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
                     d.Load(row0, scale0, j, out Vector256<float> w0Low, out Vector256<float> w0High);
@@ -280,14 +276,10 @@ internal static class EncodedMatrixVector
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
-                nuint ahead = Prefetch.TileAhead * (nuint)w.Columns;
-                nuint next0 = d.Address(row0 + ahead), next1 = d.Address(row1 + ahead), next2 = d.Address(row2 + ahead), next3 = d.Address(row3 + ahead);
+                nuint nextTile = d.Address(row0 + 4 * (nuint)n);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    d.Prefetch(next0, j);
-                    d.Prefetch(next1, j);
-                    d.Prefetch(next2, j);
-                    d.Prefetch(next3, j);
+                    Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this block's share of the next tile
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
                     a0 = madd.Invoke(d.Load(row0, scale0, j), vj, a0);
                     a1 = madd.Invoke(d.Load(row1, scale1, j), vj, a1);

@@ -33,9 +33,8 @@ internal readonly struct Float16Weights : IWeightDecoder
         => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), rowStart + column)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public nuint Address(nuint index) => Kernels.Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_halves), index);
+    public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_halves), index);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Prefetch(nuint address, nuint column) => Kernels.Prefetch.Line<ushort>(address, column);
+    public int StoredBytes => sizeof(ushort);
 #endif
 }

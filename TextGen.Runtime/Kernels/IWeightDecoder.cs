@@ -26,10 +26,10 @@ internal interface IWeightDecoder
     /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row), divided by <see cref="VectorScale"/>.</summary>
     Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column);
 
-    /// <summary>The address of stored element <paramref name="index"/> of the whole matrix, for <see cref="Prefetch(nuint, nuint)"/> (<see cref="Kernels.Prefetch.Address{T}"/>; any index).</summary>
-    nuint Address(nuint index);
+    /// <summary>Bytes per stored element.</summary>
+    int StoredBytes { get; }
 
-    /// <summary>Prefetches stored element <paramref name="column"/> counted from <paramref name="address"/> (<see cref="Kernels.Prefetch.Line{T}"/>).</summary>
-    void Prefetch(nuint address, nuint column);
+    /// <summary>The address of stored element <paramref name="index"/> of the whole matrix, for <see cref="Prefetch"/> (any index).</summary>
+    nuint Address(nuint index);
 #endif
 }

@@ -198,7 +198,7 @@ internal static class MatrixVector
     /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. Four rows at a time give the CPU eight
     /// independent add chains; the last block repeats the final row when the row count is not a multiple of four. The accumulators stay
     /// locals of this method (a helper taking them by reference would make the JIT keep them in memory). Each block
-    /// prefetches the same columns of the next four rows (<see cref="Prefetch"/>).
+    /// prefetches its share of the next tile (<see cref="Prefetch"/>).
     /// </summary>
     internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
@@ -230,15 +230,10 @@ internal static class MatrixVector
                 // One reference per row, so each load is a single [row + 4·j] address.
                 ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
                 ref float row2 = ref Unsafe.Add(ref wRef, (nuint)r2 * (nuint)n), row3 = ref Unsafe.Add(ref wRef, (nuint)r3 * (nuint)n);
-                nuint ahead = Prefetch.TileAhead * (nuint)n;
-                nuint next0 = Prefetch.Address(ref row0, ahead), next1 = Prefetch.Address(ref row1, ahead);
-                nuint next2 = Prefetch.Address(ref row2, ahead), next3 = Prefetch.Address(ref row3, ahead);
+                nuint nextTile = Prefetch.NextTile(ref row0, 4, n);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    Prefetch.Line<float>(next0, j);
-                    Prefetch.Line<float>(next1, j);
-                    Prefetch.Line<float>(next2, j);
-                    Prefetch.Line<float>(next3, j);
+                    Prefetch.Lines(nextTile + 4 * sizeof(float) * j, 4); // this block's 4 rows × 64 bytes, of the next tile
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
                     low0 = madd.Invoke(Vector256.LoadUnsafe(ref row0, j), vLow, low0);
@@ -280,7 +275,7 @@ internal static class MatrixVector
     /// <summary>
     /// The 512-bit path: one vector holds a row's 16 lanes. Four rows at a time give the CPU four independent add
     /// chains; the last block repeats the final row when the row count is not a multiple of four. Each block prefetches
-    /// the same columns of the next four rows (<see cref="Prefetch"/>).
+    /// its share of the next tile (<see cref="Prefetch"/>).
     /// </summary>
     internal static void MultiplyPairVector512<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
@@ -310,15 +305,10 @@ internal static class MatrixVector
                 ref float vRef = ref MemoryMarshal.GetReference(v);
                 ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
                 ref float row2 = ref Unsafe.Add(ref wRef, (nuint)r2 * (nuint)n), row3 = ref Unsafe.Add(ref wRef, (nuint)r3 * (nuint)n);
-                nuint ahead = Prefetch.TileAhead * (nuint)n;
-                nuint next0 = Prefetch.Address(ref row0, ahead), next1 = Prefetch.Address(ref row1, ahead);
-                nuint next2 = Prefetch.Address(ref row2, ahead), next3 = Prefetch.Address(ref row3, ahead);
+                nuint nextTile = Prefetch.NextTile(ref row0, 4, n);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    Prefetch.Line<float>(next0, j);
-                    Prefetch.Line<float>(next1, j);
-                    Prefetch.Line<float>(next2, j);
-                    Prefetch.Line<float>(next3, j);
+                    Prefetch.Lines(nextTile + 4 * sizeof(float) * j, 4); // this block's 4 rows × 64 bytes, of the next tile
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
                     a0 = madd.Invoke(Vector512.LoadUnsafe(ref row0, j), vj, a0);
                     a1 = madd.Invoke(Vector512.LoadUnsafe(ref row1, j), vj, a1);

@@ -5,33 +5,44 @@ using System.Runtime.Intrinsics.X86;
 namespace TextGen.Runtime.Kernels;
 
 /// <summary>
-/// Software prefetch for the matrix-vector kernels. They read four rows at a time, and at hidden 512 a row is 2 KB
-/// (f32) or less: too short a stream for the hardware prefetcher to lock onto before it ends, so without a hint
-/// every four-row tile starts with misses to L3 or memory. While a kernel works through one tile it asks for the
-/// matching line of the next one (<see cref="TileAhead"/>). On the shipped 2×512 model this took f32 from 0.85× to
-/// about 1.5× ONNX Runtime's chars/s (docs/performance.md).
+/// Software prefetch for the matrix-vector kernels. They read a tile of four rows at a time, and at hidden 512 a row
+/// is 2 KB (f32) or less: too short a stream for the hardware prefetcher to lock onto before it ends, so without a
+/// hint every tile starts with misses to L3 or memory. The rows of a tile are adjacent in memory, and so are the
+/// tiles, so while a kernel works through one tile it walks through the next one's bytes at the same pace: block k
+/// of the current tile hints the k-th slice of the next (<see cref="NextTile{T}"/>, <see cref="Lines"/>). On the
+/// shipped 2×512 model this took f32 from 0.85× to about 1.5× ONNX Runtime's chars/s (docs/performance.md).
 /// <para>
-/// A kernel takes a row's prefetch address once per tile (<see cref="Address{T}"/>) and then hints one line per
-/// block (<see cref="Line{T}"/>), a single instruction. Addresses are plain numbers, never managed references, so
-/// one may point past the end of the weights (the last tile's "next" rows) without the GC ever seeing it; should the
-/// GC move the weights meanwhile, a hint goes to the old address, which costs nothing. A prefetch never faults and
-/// never changes a result.
+/// Addresses are plain numbers, never managed references, so the last tile's "next" tile may lie past the end of
+/// the weights without the GC ever seeing it; should the GC move the weights meanwhile, the hints go to the old
+/// address, which costs nothing. A prefetch never faults and never changes a result.
 /// </para>
 /// </summary>
 internal static class Prefetch
 {
-    /// <summary>How many rows ahead of the current ones the kernels prefetch: one four-row tile.</summary>
-    public const int TileAhead = 4;
+    /// <summary>Bytes in a cache line on every x64 CPU.</summary>
+    public const int LineBytes = 64;
+
+    /// <summary>
+    /// The address of the tile after the one that starts at <paramref name="firstRow"/>: <paramref name="rowsPerTile"/>
+    /// rows of <paramref name="rowElements"/> elements further on (any distance).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint NextTile<T>(ref T firstRow, int rowsPerTile, int rowElements) => Address(ref firstRow, (nuint)rowsPerTile * (nuint)rowElements);
 
     /// <summary>The address of element <paramref name="index"/> counted from <paramref name="data"/> (any index).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe nuint Address<T>(ref T data, nuint index) => (nuint)Unsafe.AsPointer(ref data) + index * (nuint)Unsafe.SizeOf<T>();
 
-    /// <summary>Asks for the cache line of the <typeparamref name="T"/> element <paramref name="index"/> from <paramref name="address"/>; a no-op without SSE.</summary>
+    /// <summary>Hints the <paramref name="count"/> (1 to 4, a constant at the call) cache lines from <paramref name="address"/>; a no-op without SSE.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void Line<T>(nuint address, nuint index) where T : unmanaged
+    public static unsafe void Lines(nuint address, int count)
     {
-        if (Sse.IsSupported) Sse.Prefetch0((T*)address + index);
+        if (!Sse.IsSupported) return;
+        byte* line = (byte*)address;
+        Sse.Prefetch0(line);
+        if (count > 1) Sse.Prefetch0(line + LineBytes);
+        if (count > 2) Sse.Prefetch0(line + 2 * LineBytes);
+        if (count > 3) Sse.Prefetch0(line + 3 * LineBytes);
     }
 }
 #endif

@@ -195,16 +195,11 @@ internal static class Q8MatrixVector
                 ref float scale3 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r3) * (nuint)blocks);
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
-                nuint ahead = Prefetch.TileAhead * (nuint)columns;
-                nuint next0 = Prefetch.Address(ref row0, ahead), next1 = Prefetch.Address(ref row1, ahead);
-                nuint next2 = Prefetch.Address(ref row2, ahead), next3 = Prefetch.Address(ref row3, ahead);
+                nuint nextTile = Prefetch.NextTile(ref row0, 4, columns);
                 for (int b = 0; b < whole; b++)
                 {
                     nuint c = (nuint)b * BlockSize;
-                    Prefetch.Line<sbyte>(next0, c);
-                    Prefetch.Line<sbyte>(next1, c);
-                    Prefetch.Line<sbyte>(next2, c);
-                    Prefetch.Line<sbyte>(next3, c);
+                    Prefetch.Lines(nextTile + 4 * c, 2); // this block's 4 rows × 32 bytes, of the next tile
                     Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq, c);
                     Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, b));
                     a0 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row0, c), vb), Vector256.Create(Unsafe.Add(ref scale0, b)) * vScale, a0);
