@@ -33,6 +33,9 @@ internal static class BatchedMatrixVector
     private const int GroupInputBytes = 16 << 10;
     private const int PanelWeightBytes = 256 << 10;
 
+    // The most floats of scaled f16 group vectors kept on the stack (32 KiB): two sessions of 4,096 columns.
+    private const int MaxScaledFloats = 8192;
+
     /// <summary>The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both matrices in one dtype.</summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
@@ -59,8 +62,19 @@ internal static class BatchedMatrixVector
                     return;
             }
         }
-        // The scalar reference; the 512-bit path (no AVX-512 machine to tune a tiling on yet); and f16 and q8, whose
-        // single-session kernels are being reworked: one session at a time, which is identical by construction.
+#if NET8_0_OR_GREATER
+        if (dtype == TensorDType.F16 && sessions > 1 && mode.Path == KernelPath.Vector256)
+        {
+            var d1 = new Float16Weights(w1);
+            var d2 = new Float16Weights(w2);
+            bool done = mode.Strict
+                ? MultiplyPairEncodedVector256<Float16Weights, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions)
+                : MultiplyPairEncodedVector256<Float16Weights, FusedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
+            if (done) return;
+        }
+#endif
+        // The scalar reference; the 512-bit path (no AVX-512 machine to tune a tiling on yet); q8, whose integer kernel
+        // has no batched form yet; and what the f16 tiles decline: one session at a time, identical by construction.
         MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
     }
 
@@ -267,6 +281,125 @@ internal static class BatchedMatrixVector
                 }
             }
         }
+    }
+#endif
+
+#if NET8_0_OR_GREATER
+    /// <summary>
+    /// f16 (any <typeparamref name="TDecoder"/>) on the 256-bit path: <see cref="MultiplyPairVector256"/>'s panels,
+    /// groups and two-by-two tiles, with each weight block decoded once for both sessions of a tile. Decoding, not
+    /// memory, is what limits one f16 session, so sharing it is the gain. Per (row, session) the sums are
+    /// <see cref="EncodedMatrixVector"/>'s: the group's vectors are copied scaled by the decoder's
+    /// <see cref="IWeightDecoder.VectorScale"/> (per panel, a few percent of the work), the short last block multiplies
+    /// the unscaled vector by whole decoded weights. Returns false when a vector is beyond the scalable range (a hostile
+    /// embedding) or a group's scaled copies would not fit on the stack (rows over 4,096 columns): the caller then
+    /// steps the sessions one by one, which rewrites every output, so what this call wrote before giving up never shows.
+    /// </summary>
+    internal static bool MultiplyPairEncodedVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+        where TDecoder : struct, IWeightDecoder
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        CheckShapes(w1, xs, rows, sessions, nameof(w1));
+        CheckShapes(w2, hs, rows, sessions, nameof(w2));
+        CheckOutputs(biases, biasStride, ys, yStride, rows, sessions);
+        if (sessions == 0 || rows == 0) return true;
+        TMultiplyAdd madd = default;
+        int n1 = xs.Length / sessions, n2 = hs.Length / sessions, rowFloats = n1 + n2;
+        int groupSessions = Math.Max(2, GroupInputBytes / Math.Max(1, rowFloats * sizeof(float)) & ~1);
+        if ((long)groupSessions * rowFloats > MaxScaledFloats) return false;
+        int panelRows = Math.Max(2, PanelWeightBytes / Math.Max(1, rowFloats * d2.StoredBytes) & ~1);
+        Span<float> scaled = stackalloc float[groupSessions * rowFloats]; // (group sessions, n1 + n2): x then h, scaled
+        // Zero-padded tail blocks: two rows' decoded weights then two sessions' unscaled values, for x and for h.
+        Span<float> pads = stackalloc float[8 * Lanes];
+        pads.Clear();
+        int lastRow = rows - 1, lastSession = sessions - 1;
+        for (int panel = 0; panel < rows; panel += panelRows)
+        {
+            int panelEnd = Math.Min(panel + panelRows, rows);
+            for (int group = 0; group < sessions; group += groupSessions)
+            {
+                int groupEnd = Math.Min(group + groupSessions, sessions);
+                for (int s = group; s < groupEnd; s++)
+                {
+                    Span<float> row = scaled.Slice((s - group) * rowFloats, rowFloats);
+                    if (!EncodedMatrixVector.TryScale(xs.Slice(s * n1, n1), d1.VectorScale, row.Slice(0, n1)) | !EncodedMatrixVector.TryScale(hs.Slice(s * n2, n2), d2.VectorScale, row.Slice(n1))) return false;
+                }
+                for (int r0 = panel; r0 < panelEnd; r0 += 2)
+                {
+                    int r1 = Math.Min(r0 + 1, lastRow);
+                    for (int s0 = group; s0 < groupEnd; s0 += 2)
+                    {
+                        int s1 = Math.Min(s0 + 1, lastSession);
+                        // lRS, hRS: lanes 0..7 and 8..15 of row R, session S
+                        Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default;
+                        Vector256<float> l10 = default, h10 = default, l11 = default, h11 = default;
+                        for (int part = 0; part < 2; part++)
+                        {
+                            int n = part == 0 ? n1 : n2;
+                            if (n == 0) continue; // W1 left out: no weights to address
+                            TDecoder d = part == 0 ? d1 : d2;
+                            WeightRows w = part == 0 ? w1 : w2;
+                            ReadOnlySpan<float> v = part == 0 ? xs : hs;
+                            int whole = n - n % Lanes;
+                            ref float in0 = ref scaled[(s0 - group) * rowFloats + (part == 0 ? 0 : n1)];
+                            ref float in1 = ref scaled[(s1 - group) * rowFloats + (part == 0 ? 0 : n1)];
+                            nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1);
+                            nuint scale0 = EncodedMatrixVector.ScaleStart(w, r0), scale1 = EncodedMatrixVector.ScaleStart(w, r1);
+                            nuint nextTile = d.Address(row0 + 2 * (nuint)n);
+                            for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                            {
+                                Prefetch.Lines(nextTile + 2 * (nuint)d.StoredBytes * j, Math.Max(1, 2 * d.StoredBytes * Lanes / Prefetch.LineBytes));
+                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref in0, j), x0High = Vector256.LoadUnsafe(ref in0, j + 8);
+                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref in1, j), x1High = Vector256.LoadUnsafe(ref in1, j + 8);
+                                d.Load(row0, scale0, j, out Vector256<float> low, out Vector256<float> high);
+                                l00 = madd.Invoke(low, x0Low, l00);
+                                l01 = madd.Invoke(low, x1Low, l01);
+                                h00 = madd.Invoke(high, x0High, h00);
+                                h01 = madd.Invoke(high, x1High, h01);
+                                d.Load(row1, scale1, j, out low, out high);
+                                l10 = madd.Invoke(low, x0Low, l10);
+                                l11 = madd.Invoke(low, x1Low, l11);
+                                h10 = madd.Invoke(high, x0High, h10);
+                                h11 = madd.Invoke(high, x1High, h11);
+                            }
+                            if (whole < n)
+                            {
+                                // Plain loops: a call inside the tile would make the JIT keep the accumulators in memory.
+                                Span<float> pad = pads.Slice(part * 4 * Lanes, 4 * Lanes);
+                                for (int k = whole; k < n; k++)
+                                {
+                                    pad[k - whole] = d.Get(row0, scale0, k);
+                                    pad[Lanes + k - whole] = d.Get(row1, scale1, k);
+                                }
+                                MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(2 * Lanes, Lanes));
+                                MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(3 * Lanes, Lanes));
+                                ref float p = ref MemoryMarshal.GetReference(pad);
+                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref p, 2 * Lanes), x0High = Vector256.LoadUnsafe(ref p, 2 * Lanes + 8);
+                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref p, 3 * Lanes), x1High = Vector256.LoadUnsafe(ref p, 3 * Lanes + 8);
+                                Vector256<float> weights = Vector256.LoadUnsafe(ref p);
+                                l00 = madd.Invoke(weights, x0Low, l00);
+                                l01 = madd.Invoke(weights, x1Low, l01);
+                                weights = Vector256.LoadUnsafe(ref p, 8);
+                                h00 = madd.Invoke(weights, x0High, h00);
+                                h01 = madd.Invoke(weights, x1High, h01);
+                                weights = Vector256.LoadUnsafe(ref p, Lanes);
+                                l10 = madd.Invoke(weights, x0Low, l10);
+                                l11 = madd.Invoke(weights, x1Low, l11);
+                                weights = Vector256.LoadUnsafe(ref p, Lanes + 8);
+                                h10 = madd.Invoke(weights, x0High, h10);
+                                h11 = madd.Invoke(weights, x1High, h11);
+                            }
+                        }
+                        ys[s1 * yStride + r1] = FixedOrderSum.Tree(l11, h11) + biases[s1 * biasStride + r1];
+                        ys[s0 * yStride + r1] = FixedOrderSum.Tree(l10, h10) + biases[s0 * biasStride + r1];
+                        ys[s1 * yStride + r0] = FixedOrderSum.Tree(l01, h01) + biases[s1 * biasStride + r0];
+                        ys[s0 * yStride + r0] = FixedOrderSum.Tree(l00, h00) + biases[s0 * biasStride + r0];
+                    }
+                }
+            }
+        }
+        return true;
     }
 #endif
 

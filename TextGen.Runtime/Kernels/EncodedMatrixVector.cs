@@ -114,9 +114,9 @@ internal static class EncodedMatrixVector
         }
     }
 
-    private static nuint RowStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.Columns;
+    internal static nuint RowStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.Columns;
 
-    private static nuint ScaleStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.BlocksPerRow;
+    internal static nuint ScaleStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.BlocksPerRow;
 
 #if NET8_0_OR_GREATER
     /// <summary>
@@ -152,7 +152,7 @@ internal static class EncodedMatrixVector
     }
 
     /// <summary><paramref name="v"/> times <paramref name="scale"/> into <paramref name="scaled"/>; false when an element is beyond <see cref="ScalableLimit"/> (or NaN).</summary>
-    private static bool TryScale(ReadOnlySpan<float> v, float scale, Span<float> scaled)
+    internal static bool TryScale(ReadOnlySpan<float> v, float scale, Span<float> scaled)
     {
         var inRange = new Vector<int>(-1);
         var limit = new Vector<float>(ScalableLimit);

@@ -37,13 +37,21 @@ internal sealed class BatchedMatrixVectorTests
         }
     }
 
-    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
-    public void PanelsAndSessionGroupsOfLargeMatricesSumAsOneSessionDoes(KernelMode mode)
+    [TestCaseSource(nameof(ModesAndDTypes))]
+    public void PanelsAndSessionGroupsOfLargeMatricesSumAsOneSessionDoes(KernelMode mode, TensorDType dtype)
     {
-        // 512 + 512 columns make 4 KB rows: the 256-bit path then tiles 64-row panels and 4-session groups, so 130 rows
-        // and 9 sessions cross both boundaries and leave an odd row and an odd session.
-        Check(new Random(32), mode, TensorDType.F32, rows: 130, n1: 512, n2: 512, sessions: 9, sharedBias: true, "large");
-        Check(new Random(33), mode, TensorDType.F32, rows: 67, n1: 0, n2: 1000, sessions: 11, sharedBias: false, "large, tails");
+        // 512 + 512 columns make 4 KB rows of f32 input: the 256-bit path then tiles 4-session groups and panels of 64
+        // rows (f32) or 128 (f16), so 260 rows and 9 sessions cross both boundaries and leave an odd row and session.
+        Check(new Random(32), mode, dtype, rows: 260, n1: 512, n2: 512, sessions: 9, sharedBias: true, "large");
+        Check(new Random(33), mode, dtype, rows: 67, n1: 0, n2: 1000, sessions: 11, sharedBias: false, "large, tails");
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void F16SessionsBeyondTheScalableRangeGetTheSingleSessionBitsToo(KernelMode mode)
+    {
+        // An f16 embedding can hold values past 65,536 only in a hostile file; the tiles hand such a batch to the
+        // one-session path. Session 2 of 5 carries one: every session must still get the single-session bits.
+        Check(new Random(35), mode, TensorDType.F16, rows: 9, n1: 20, n2: 33, sessions: 5, sharedBias: false, "huge input", hugeInputSession: 2);
     }
 
     [TestCase(KernelPath.Scalar)]
@@ -80,9 +88,11 @@ internal sealed class BatchedMatrixVectorTests
 
     // The batched call against each session through MatrixVector's single-session kernel of the same mode, bit for bit,
     // with the outputs strided apart and the gaps left untouched.
-    private static void Check(Random random, KernelMode mode, TensorDType dtype, int rows, int n1, int n2, int sessions, bool sharedBias, string what)
+    // hugeInputSession: that session's x gets one element past f16's scalable range (100,000).
+    private static void Check(Random random, KernelMode mode, TensorDType dtype, int rows, int n1, int n2, int sessions, bool sharedBias, string what, int hugeInputSession = -1)
     {
         var (w1, xs, w2, hs, biases) = Problem(random, dtype, rows, n1, n2, sessions, sharedBias);
+        if (hugeInputSession >= 0) xs[hugeInputSession * n1 + n1 / 2] = 100_000f;
         int biasStride = sharedBias ? 0 : rows;
         int yStride = rows + 2;
         var actual = new float[sessions * yStride];
