@@ -44,37 +44,25 @@ internal static class BatchedMatrixVector
         CheckShapes(w2, hs, rows, sessions, nameof(w2));
         if (xs.Length > 0 && hs.Length > 0 && w1.DType != w2.DType) throw new ArgumentException($"W1 is {w1.DType} but W2 is {w2.DType}", nameof(w2));
         TensorDType dtype = hs.Length > 0 ? w2.DType : w1.DType;
-        if (dtype == TensorDType.F32 && sessions > 1)
+        if (sessions > 1)
         {
-            ReadOnlySpan<float> f1 = xs.Length > 0 ? w1.FloatSpan : default, f2 = hs.Length > 0 ? w2.FloatSpan : default;
-            switch (mode.Path)
+            switch (mode.Path, dtype)
             {
 #if NET8_0_OR_GREATER
-                case KernelPath.Vector256 when mode.Strict:
-                    MultiplyPairVector256<RoundedMultiplyAdd>(f1, xs, f2, hs, biases, biasStride, ys, yStride, rows, sessions);
-                    return;
-                case KernelPath.Vector256:
-                    MultiplyPairVector256<FusedMultiplyAdd>(f1, xs, f2, hs, biases, biasStride, ys, yStride, rows, sessions);
-                    return;
+                case (KernelPath.Vector256, TensorDType.F32):
+                    if (MultiplyPairVector256(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
+                    break;
+                case (KernelPath.Vector256, TensorDType.F16):
+                    if (MultiplyPairVector256(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
+                    break;
 #endif
-                case KernelPath.Vector:
-                    MultiplyPairVector(f1, xs, f2, hs, biases, biasStride, ys, yStride, rows, sessions);
+                case (KernelPath.Vector, TensorDType.F32):
+                    MultiplyPairVector(xs.Length > 0 ? w1.FloatSpan : default, xs, hs.Length > 0 ? w2.FloatSpan : default, hs, biases, biasStride, ys, yStride, rows, sessions);
                     return;
             }
         }
-#if NET8_0_OR_GREATER
-        if (dtype == TensorDType.F16 && sessions > 1 && mode.Path == KernelPath.Vector256)
-        {
-            var d1 = new Float16Weights(w1);
-            var d2 = new Float16Weights(w2);
-            bool done = mode.Strict
-                ? MultiplyPairEncodedVector256<Float16Weights, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions)
-                : MultiplyPairEncodedVector256<Float16Weights, FusedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
-            if (done) return;
-        }
-#endif
         // The scalar reference; the 512-bit path (no AVX-512 machine to tune a tiling on yet); q8, whose integer kernel
-        // has no batched form yet; and what the f16 tiles decline: one session at a time, identical by construction.
+        // has no batched form yet; and what the 256-bit tiles decline: one session at a time, identical by construction.
         MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
     }
 
@@ -181,121 +169,31 @@ internal static class BatchedMatrixVector
     }
 
 #if NET8_0_OR_GREATER
-    /// <summary>
-    /// The 256-bit path: tiles of two rows × two sessions, each (row, session) pair summing its lanes 0..7 and 8..15 in
-    /// two vectors exactly as <see cref="MatrixVector.MultiplyPairVector256"/> does. Eight accumulators are eight
-    /// independent add chains (enough to hide the FMA latency), the four input vectors of a block stay in registers, and
-    /// each weight load serves two sessions: 13 of the 16 ymm registers, so nothing spills. A last odd row or session is
-    /// computed twice (the tile repeats it), which writes the same value twice.
-    /// </summary>
-    internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> xs, ReadOnlySpan<float> w2, ReadOnlySpan<float> hs,
+    /// <summary>The 256-bit tiles in <paramref name="mode"/>'s multiply-add (fused, or rounded in strict mode).</summary>
+    private static bool MultiplyPairVector256<TDecoder>(KernelMode mode, TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
-        where TMultiplyAdd : struct, IMultiplyAdd
-    {
-        CheckShapes(w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
-        if (sessions == 0 || rows == 0) return;
-        TMultiplyAdd madd = default;
-        int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
-        int rowBytes = Math.Max(1, (n1 + n2) * sizeof(float));
-        int groupSessions = Math.Max(2, GroupInputBytes / rowBytes & ~1);
-        int panelRows = Math.Max(2, PanelWeightBytes / rowBytes & ~1);
-        // Zero-padded tail blocks: two rows' then two sessions', for x and for h.
-        Span<float> pads = stackalloc float[8 * Lanes];
-        pads.Clear();
-        int lastRow = rows - 1, lastSession = sessions - 1;
-        for (int panel = 0; panel < rows; panel += panelRows)
-        {
-            int panelEnd = Math.Min(panel + panelRows, rows);
-            for (int group = 0; group < sessions; group += groupSessions)
-            {
-                int groupEnd = Math.Min(group + groupSessions, sessions);
-                for (int r0 = panel; r0 < panelEnd; r0 += 2)
-                {
-                    int r1 = Math.Min(r0 + 1, lastRow);
-                    for (int s0 = group; s0 < groupEnd; s0 += 2)
-                    {
-                        int s1 = Math.Min(s0 + 1, lastSession);
-                        // lRS, hRS: lanes 0..7 and 8..15 of row R, session S
-                        Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default;
-                        Vector256<float> l10 = default, h10 = default, l11 = default, h11 = default;
-                        for (int part = 0; part < 2; part++)
-                        {
-                            ReadOnlySpan<float> w = part == 0 ? w1 : w2;
-                            ReadOnlySpan<float> v = part == 0 ? xs : hs;
-                            int n = part == 0 ? n1 : n2;
-                            int whole = n - n % Lanes;
-                            ref float wRef = ref MemoryMarshal.GetReference(w);
-                            ref float vRef = ref MemoryMarshal.GetReference(v);
-                            // One reference per stream, so each load is a single [base + 4·j] address.
-                            ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
-                            ref float in0 = ref Unsafe.Add(ref vRef, (nuint)s0 * (nuint)n), in1 = ref Unsafe.Add(ref vRef, (nuint)s1 * (nuint)n);
-                            // The next row pair: from memory for a panel's first group, from L2 for the others.
-                            nuint nextTile = Prefetch.NextTile(ref row0, 2, n);
-                            for (nuint j = 0; j < (nuint)whole; j += Lanes)
-                            {
-                                Prefetch.Lines(nextTile + 2 * sizeof(float) * j, 2);
-                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref in0, j), x0High = Vector256.LoadUnsafe(ref in0, j + 8);
-                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref in1, j), x1High = Vector256.LoadUnsafe(ref in1, j + 8);
-                                Vector256<float> weights = Vector256.LoadUnsafe(ref row0, j);
-                                l00 = madd.Invoke(weights, x0Low, l00);
-                                l01 = madd.Invoke(weights, x1Low, l01);
-                                weights = Vector256.LoadUnsafe(ref row0, j + 8);
-                                h00 = madd.Invoke(weights, x0High, h00);
-                                h01 = madd.Invoke(weights, x1High, h01);
-                                weights = Vector256.LoadUnsafe(ref row1, j);
-                                l10 = madd.Invoke(weights, x0Low, l10);
-                                l11 = madd.Invoke(weights, x1Low, l11);
-                                weights = Vector256.LoadUnsafe(ref row1, j + 8);
-                                h10 = madd.Invoke(weights, x0High, h10);
-                                h11 = madd.Invoke(weights, x1High, h11);
-                            }
-                            if (whole < n)
-                            {
-                                Span<float> pad = pads.Slice(part * 4 * Lanes, 4 * Lanes);
-                                MatrixVector.CopyTail(w.Slice(r0 * n, n), pad.Slice(0, Lanes));
-                                MatrixVector.CopyTail(w.Slice(r1 * n, n), pad.Slice(Lanes, Lanes));
-                                MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(2 * Lanes, Lanes));
-                                MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(3 * Lanes, Lanes));
-                                ref float p = ref MemoryMarshal.GetReference(pad);
-                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref p, 2 * Lanes), x0High = Vector256.LoadUnsafe(ref p, 2 * Lanes + 8);
-                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref p, 3 * Lanes), x1High = Vector256.LoadUnsafe(ref p, 3 * Lanes + 8);
-                                Vector256<float> weights = Vector256.LoadUnsafe(ref p);
-                                l00 = madd.Invoke(weights, x0Low, l00);
-                                l01 = madd.Invoke(weights, x1Low, l01);
-                                weights = Vector256.LoadUnsafe(ref p, 8);
-                                h00 = madd.Invoke(weights, x0High, h00);
-                                h01 = madd.Invoke(weights, x1High, h01);
-                                weights = Vector256.LoadUnsafe(ref p, Lanes);
-                                l10 = madd.Invoke(weights, x0Low, l10);
-                                l11 = madd.Invoke(weights, x1Low, l11);
-                                weights = Vector256.LoadUnsafe(ref p, Lanes + 8);
-                                h10 = madd.Invoke(weights, x0High, h10);
-                                h11 = madd.Invoke(weights, x1High, h11);
-                            }
-                        }
-                        ys[s1 * yStride + r1] = FixedOrderSum.Tree(l11, h11) + biases[s1 * biasStride + r1];
-                        ys[s0 * yStride + r1] = FixedOrderSum.Tree(l10, h10) + biases[s0 * biasStride + r1];
-                        ys[s1 * yStride + r0] = FixedOrderSum.Tree(l01, h01) + biases[s1 * biasStride + r0];
-                        ys[s0 * yStride + r0] = FixedOrderSum.Tree(l00, h00) + biases[s0 * biasStride + r0];
-                    }
-                }
-            }
-        }
-    }
-#endif
+        where TDecoder : struct, IWeightDecoder
+        => mode.Strict
+            ? MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions)
+            : MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
 
-#if NET8_0_OR_GREATER
     /// <summary>
-    /// f16 (any <typeparamref name="TDecoder"/>) on the 256-bit path: <see cref="MultiplyPairVector256"/>'s panels,
-    /// groups and two-by-two tiles, with each weight block decoded once for both sessions of a tile. Decoding, not
-    /// memory, is what limits one f16 session, so sharing it is the gain. Per (row, session) the sums are
-    /// <see cref="EncodedMatrixVector"/>'s: the group's vectors are copied scaled by the decoder's
-    /// <see cref="IWeightDecoder.VectorScale"/> (per panel, a few percent of the work), the short last block multiplies
-    /// the unscaled vector by whole decoded weights. Returns false when a vector is beyond the scalable range (a hostile
-    /// embedding) or a group's scaled copies would not fit on the stack (rows over 4,096 columns): the caller then
-    /// steps the sessions one by one, which rewrites every output, so what this call wrote before giving up never shows.
+    /// The 256-bit path, f32 or f16 (<typeparamref name="TDecoder"/>): tiles of two rows × two sessions, each
+    /// (row, session) pair summing its lanes 0..7 and 8..15 in two vectors exactly as the single-session kernels do.
+    /// Eight accumulators are eight independent add chains (enough to hide the FMA latency), the four input vectors of
+    /// a block stay in registers, and each weight block is loaded (and for f16 decoded, which is what limits one f16
+    /// session) once for two sessions. A last odd row or session is computed twice (the tile repeats it), which
+    /// writes the same value twice.
+    /// <para>
+    /// The group's vectors are copied scaled by the decoder's <see cref="IWeightDecoder.VectorScale"/> as
+    /// <see cref="EncodedMatrixVector"/> scales them (f32: copied as they are), once per panel, a few percent of the
+    /// work; the short last block multiplies the unscaled vector by whole decoded weights. Returns false when a vector
+    /// is beyond the scalable range (a hostile f16 embedding) or a group's copies would not fit on the stack (rows over
+    /// 4,096 columns): the caller then steps the sessions one by one, which rewrites every output, so what this call
+    /// wrote before giving up never shows.
+    /// </para>
     /// </summary>
-    internal static bool MultiplyPairEncodedVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
+    internal static bool MultiplyPairVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
         where TDecoder : struct, IWeightDecoder
         where TMultiplyAdd : struct, IMultiplyAdd

@@ -83,7 +83,7 @@ internal sealed class BatchedMatrixVectorTests
         Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 3, ys, 3, 3, 2), "per-session biases need 6 floats");
         Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 0, ys, 2, 3, 2), "overlapping outputs");
         Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 0, new float[5], 3, 3, 2), "too short an output");
-        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPairVector256<FusedMultiplyAdd>(new float[11], new float[8], default, default, bias, 0, ys, 3, 3, 2), "W1 of 3×4");
+        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPairVector256<Float32Weights, FusedMultiplyAdd>(new Float32Weights(w), w, new float[6], default, WeightRows.Empty, default, bias, 0, ys, 3, 3, 2), "x of 2 sessions for 4 columns is 8 floats");
     }
 
     // The batched call against each session through MatrixVector's single-session kernel of the same mode, bit for bit,

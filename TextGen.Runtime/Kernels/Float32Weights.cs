@@ -1,0 +1,40 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+#if NET8_0_OR_GREATER
+using System.Runtime.Intrinsics;
+#endif
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// f32 weights as an <see cref="IWeightDecoder"/>: loads are plain loads and the scale is 1, so the f32 batches run
+/// the same tiles as f16 (<see cref="BatchedMatrixVector"/>). The single-session f32 kernels keep their own span
+/// loops (<see cref="MatrixVector"/>), which address each row once per tile.
+/// </summary>
+internal readonly struct Float32Weights : IWeightDecoder
+{
+    private readonly float[] _floats;
+
+    public Float32Weights(in WeightRows weights) => _floats = weights.Floats;
+
+    public float VectorScale => 1f;
+
+    public float Get(nuint rowStart, nuint scaleStart, int column) => _floats[(int)rowStart + column];
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high)
+    {
+        ref float first = ref MemoryMarshal.GetArrayDataReference(_floats);
+        low = Vector256.LoadUnsafe(ref first, rowStart + column);
+        high = Vector256.LoadUnsafe(ref first, rowStart + column + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_floats), rowStart + column);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_floats), index);
+
+    public int StoredBytes => sizeof(float);
+#endif
+}
