@@ -2,6 +2,7 @@ using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
 using TextGen.Runtime.Model;
 using TextGen.Runtime.Sampling;
+using TextGen.Tests.Support;
 
 namespace TextGen.Tests.Generation;
 
@@ -25,13 +26,14 @@ internal sealed class AllocationTests
     {
         TextGenerator generator = TestModels.Create(cell, layers: 2, hidden: 48, vocab: 40).CreateGenerator(Options);
         for (int i = 0; i < 1_000; i++) generator.NextChar();
-        long before = GC.GetAllocatedBytesForCurrentThread();
         int produced = 0;
-        for (int i = 0; i < Characters; i++)
+        long allocated = ThreadAllocations.During(() =>
         {
-            if (generator.NextChar() >= 0) produced++;
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            for (int i = 0; i < Characters; i++)
+            {
+                if (generator.NextChar() >= 0) produced++;
+            }
+        });
         Assert.That(produced, Is.EqualTo(Characters));
         Assert.That(allocated, Is.Zero);
     }
@@ -44,11 +46,11 @@ internal sealed class AllocationTests
         TextGenerator generator = TestModels.Create(cell, layers: 2, hidden: 48, vocab: 40).CreateGenerator(Options);
         var buffer = new char[100];
         generator.Generate(buffer);
-        long before = GC.GetAllocatedBytesForCurrentThread();
         int produced = 0;
-        while (produced < Characters) produced += generator.Generate(buffer);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.Zero);
+        Assert.That(ThreadAllocations.During(() =>
+        {
+            while (produced < Characters) produced += generator.Generate(buffer);
+        }), Is.Zero);
     }
 
     [Test]
@@ -56,12 +58,13 @@ internal sealed class AllocationTests
     {
         TextGenerator generator = TestModels.Create().CreateGenerator(Options);
         generator.Prime("$%&'()*+,-.");
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 500; i++)
+        Assert.That(ThreadAllocations.During(() =>
         {
-            generator.Prime("$%&'()*+,-.".AsSpan());
-            generator.FeedToken(i % 30);
-        }
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+            for (int i = 0; i < 500; i++)
+            {
+                generator.Prime("$%&'()*+,-.".AsSpan());
+                generator.FeedToken(i % 30);
+            }
+        }), Is.Zero);
     }
 }

@@ -2,6 +2,7 @@ using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
 using TextGen.Runtime.Model;
 using TextGen.Runtime.Sampling;
+using TextGen.Tests.Support;
 
 namespace TextGen.Tests.Generation;
 
@@ -141,9 +142,10 @@ internal sealed class BudgetedLineTests
             while (!line.IsComplete) line.Advance(TimeSpan.FromTicks(1));
         }
         Speak();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 50; i++) Speak();
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+        Assert.That(ThreadAllocations.During(() =>
+        {
+            for (int i = 0; i < 50; i++) Speak();
+        }), Is.Zero);
     }
 
     [Test]

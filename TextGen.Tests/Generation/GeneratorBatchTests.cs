@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
 using TextGen.Runtime.Kernels;
@@ -146,22 +145,16 @@ internal sealed class GeneratorBatchTests
             StopStrings = new[] { "!!!!!!!!!!!!", "$%$%$%$%$%" }, // long enough to hold characters back now and then, unlikely to ever complete
         })));
         var results = new int[batch.Count];
-        Step(batch, results, 1_000);
-        (int produced, long allocated) = Step(batch, results, 1_500);
+        int produced = 0;
+        void Step(int calls)
+        {
+            for (int i = 0; i < calls; i++) produced += batch.NextChars(results);
+        }
+        Step(1_000);
+        produced = 0;
+        long allocated = ThreadAllocations.During(() => Step(1_500));
         Assert.That(produced, Is.GreaterThan(1_500 * 4), "most generators keep producing");
         Assert.That(allocated, Is.Zero);
-    }
-
-    // `calls` calls of NextChars: the chars produced and the bytes allocated meanwhile. Measured in a method of its own
-    // because the JIT may move an allocation of the caller (the boxed int of an assertion after the loop) between the
-    // two readings of the allocation counter, where it would be counted against NextChars.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (int Produced, long Allocated) Step(GeneratorBatch batch, int[] results, int calls)
-    {
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int produced = 0;
-        for (int i = 0; i < calls; i++) produced += batch.NextChars(results);
-        return (produced, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     [Test]

@@ -20,11 +20,16 @@ internal static class TrainerProcess
         return Finish(process, output, error);
     }
 
-    /// <summary>Starts the trainer with redirected output; the process id is the trainer's own (bash execs it).</summary>
+    /// <summary>
+    /// Starts the trainer with redirected output; the process id is the trainer's own (bash execs env, which execs it).
+    /// env restores the default action of SIGINT and SIGTERM: a test run started in the background by a script
+    /// (`cmd &`) ignores SIGINT, children inherit ignored signals, and .NET then never raises Ctrl+C, so the stop-signal
+    /// tests would wait for a signal that cannot arrive. A user's terminal delivers it.
+    /// </summary>
     public static Process Start(IEnumerable<string> args, string shellSetup = "true", IDictionary<string, string>? environment = null)
     {
         string trainer = Path.Combine(AppContext.BaseDirectory, "TextGen.Trainer.dll");
-        return ChildProcess.Start("bash", new[] { "-c", $"{shellSetup}; exec \"$0\" \"$@\"", ChildProcess.Dotnet, trainer }.Concat(args), environment: environment);
+        return ChildProcess.Start("bash", new[] { "-c", $"{shellSetup}; exec env --default-signal=INT,TERM \"$0\" \"$@\"", ChildProcess.Dotnet, trainer }.Concat(args), environment: environment);
     }
 
     /// <summary>Waits for the end of <paramref name="process"/> and collects what it printed.</summary>
