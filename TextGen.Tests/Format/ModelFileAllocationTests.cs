@@ -33,9 +33,7 @@ public sealed class ModelFileAllocationTests
     public void LoadingStaysWithinTheDocumentedBound(byte[] bytes)
     {
         Load(bytes); // compiles the paths, which is not the load's own allocation
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Load(bytes);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.During(() => Load(bytes));
 
         TestContext.Out.WriteLine($"{bytes.Length} bytes: allocated {allocated} ({(double)allocated / bytes.Length:F2} per byte)");
         Assert.That(allocated, Is.LessThanOrEqualTo(ModelFileAllocation.Budget(bytes.Length)));

@@ -78,9 +78,8 @@ public sealed class ModelFileHostileInputTests
 
         // The first read pays for JIT compilation and first-throw setup, which are not the reader's allocations.
         Assert.That(ModelFileAssert.OutcomeOtherThanRefusal(bytes), Is.Null);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        string? outcome = ModelFileAssert.OutcomeOtherThanRefusal(bytes);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        string? outcome = null;
+        long allocated = ThreadAllocations.During(() => outcome = ModelFileAssert.OutcomeOtherThanRefusal(bytes));
 
         Assert.That(outcome, Is.Null);
         Assert.That(allocated, Is.LessThan(AllocationBudget + bytes.Length));
