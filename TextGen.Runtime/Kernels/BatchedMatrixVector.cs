@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
@@ -33,7 +32,7 @@ internal static class BatchedMatrixVector
     private const int GroupInputBytes = 16 << 10;
     private const int PanelWeightBytes = 256 << 10;
 
-    // The most floats of scaled f16 group vectors kept on the stack (32 KiB): two sessions of 4,096 columns.
+    // The most floats of a group's (scaled) vectors the 256-bit tiles copy to the stack (32 KiB): two sessions of 4,096 columns.
     private const int MaxScaledFloats = 8192;
 
     /// <summary>The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both matrices in one dtype.</summary>
