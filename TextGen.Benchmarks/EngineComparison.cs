@@ -91,6 +91,7 @@ internal static class EngineComparison
         double bestBytesPerSecond = best.Best;
 
         IReadOnlyList<int> vocabulary = f32.Architecture.Vocabulary;
+        Contender onnxRuntime = engines.Single(e => e.Name == "onnxruntime");
         foreach (var engine in engines)
         {
             string text = string.Concat(engine.Tokens.Select(t => char.ConvertFromUtf32(vocabulary[t])));
@@ -99,6 +100,7 @@ internal static class EngineComparison
                 ["engine"] = engine.Name,
                 ["dtype"] = engine.DType.ToString().ToLowerInvariant(),
                 ["chars_per_sec"] = Math.Round(engine.MedianCharsPerSecond),
+                ["onnxruntime_ratio"] = Math.Round(engine.MedianRatioTo(onnxRuntime), 3),
                 ["alloc_bytes_per_char"] = Math.Round(engine.AllocatedBytesPerChar, 3),
                 ["alloc_counts"] = engine.Name == "runtime" ? "managed, all of it" : "managed only; native allocations not counted",
                 ["load_ms"] = Math.Round(engine.LoadMilliseconds, 3),
@@ -125,7 +127,7 @@ internal static class EngineComparison
                 ["four_stream_read_gb_per_s"] = Math.Round(best.Quarters / 1e9, 2),
                 ["bound_chars_per_sec"] = Math.Round(bound),
                 ["runtime_f32_fraction_of_bound"] = Math.Round(engines.Single(e => e.Name == "runtime" && e.DType == TensorDType.F32).MedianCharsPerSecond / bound, 3),
-                ["onnxruntime_f32_fraction_of_bound"] = Math.Round(engines.Single(e => e.Name == "onnxruntime").MedianCharsPerSecond / bound, 3),
+                ["onnxruntime_f32_fraction_of_bound"] = Math.Round(onnxRuntime.MedianCharsPerSecond / bound, 3),
             },
         }.ToJsonString());
     }
@@ -171,7 +173,11 @@ internal static class EngineComparison
 
         public double FirstCharMilliseconds { get; private set; }
 
-        public double MedianCharsPerSecond => _charsPerSecond.Order().ElementAt(_charsPerSecond.Count / 2);
+        public double MedianCharsPerSecond => Median(_charsPerSecond);
+
+        // Round by round, this engine's chars/s over `other`'s, then the median: both ran within the same round, seconds
+        // apart, so a machine that drifts between rounds moves both. Steadier than the ratio of the two medians.
+        public double MedianRatioTo(Contender other) => Median(_charsPerSecond.Zip(other._charsPerSecond, (mine, theirs) => mine / theirs));
 
         public double AllocatedBytesPerChar => (double)_allocatedBytes / _measuredChars;
 
@@ -218,5 +224,11 @@ internal static class EngineComparison
         }
 
         public void Dispose() => _engine?.Dispose();
+
+        private static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToList();
+            return sorted[sorted.Count / 2];
+        }
     }
 }

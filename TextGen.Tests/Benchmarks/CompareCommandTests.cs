@@ -92,7 +92,10 @@ public sealed class CompareCommandTests
                 }
                 Assert.That((double)line["chars_per_sec"]!, Is.GreaterThan(0));
                 Assert.That((string)line["text_sha256"]!, Does.Match("^[0-9a-f]{64}$"));
+                Assert.That((double)line["onnxruntime_ratio"]!, Is.GreaterThan(0), $"{line["engine"]} {line["dtype"]}");
             }
+            // Round by round against itself: exactly 1.
+            Assert.That((double)lines.Single(l => (string)l["engine"]! == "onnxruntime")["onnxruntime_ratio"]!, Is.EqualTo(1));
             JsonNode roofline = lines[^1]["roofline"]!;
             foreach (string key in new[] { "weight_bytes_per_char", "read_bandwidth_gb_per_s", "sequential_read_gb_per_s", "four_stream_read_gb_per_s", "bound_chars_per_sec", "runtime_f32_fraction_of_bound", "onnxruntime_f32_fraction_of_bound" })
             {
