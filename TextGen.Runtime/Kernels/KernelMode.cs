@@ -48,6 +48,13 @@ internal readonly struct KernelMode
 
     public static KernelMode Best(bool strict) => new(BestPath, strict);
 
+    /// <summary>
+    /// True when <see cref="BestPath"/> decodes f16 in registers (the 256- and 512-bit paths). The
+    /// <see cref="KernelPath.Vector"/> and scalar paths decode one weight at a time into a buffer, about ten times
+    /// slower than f32 there, so models loaded for them widen f16 matrices to f32 instead (<see cref="Model.ModelWeights"/>).
+    /// </summary>
+    public static bool DecodesF16InRegisters => BestPath is not (KernelPath.Vector or KernelPath.Scalar);
+
     private static KernelPath DetectBestPath()
     {
 #if NET8_0_OR_GREATER

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
+using TextGen.Runtime.Kernels;
 
 namespace TextGen.Runtime.Model;
 
@@ -85,11 +86,15 @@ public sealed class TextModel
     /// <exception cref="ArgumentNullException"><paramref name="file"/> is null.</exception>
     public static TextModel FromFile(ModelFile file) => FromFile(file, ModelWeights.DefaultMaxInputTableFloats);
 
-    /// <summary>As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first layer without its input table.</summary>
-    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null)
+    /// <summary>
+    /// As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first
+    /// layer without its input table, and <paramref name="widenF16"/> (default: this machine's choice,
+    /// <see cref="KernelMode.DecodesF16InRegisters"/>) lets them load f16 either way on any machine.
+    /// </summary>
+    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? widenF16 = null)
     {
         if (file is null) throw new ArgumentNullException(nameof(file));
-        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, profile);
+        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, widenF16 ?? !KernelMode.DecodesF16InRegisters, profile);
         long phaseStart = profile.Start();
         var vocabulary = new Vocabulary(file.Architecture.Vocabulary);
         phaseStart = profile.Lap("vocabulary", phaseStart);

@@ -54,6 +54,37 @@ internal sealed class EncodedModelTests
     }
 
     [TestCaseSource(nameof(CellsAndEmbeddings))]
+    public void F16WidenedAtLoadGivesTheBitsOfF16DecodedPerStepOnEveryPathAndMode(CellKind cell, int embedding)
+    {
+        // Machines without 256-bit kernels (netstandard2.1 builds, ARM) widen f16 matrices to f32 at load, which runs
+        // their Vector<T> path about ten times faster; the choice must not change a bit, in either mode.
+        ModelFile encoded = F32(cell, embedding).ConvertTo(TensorDType.F16);
+        TextModel widened = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, widenF16: true);
+        TextModel kept = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, widenF16: false);
+        Assert.That((widened.Weights.HeadWeight.DType, kept.Weights.HeadWeight.DType), Is.EqualTo((TensorDType.F32, TensorDType.F16)));
+        foreach (KernelPath path in AllKernelPaths.Paths)
+        foreach (bool strict in new[] { false, true })
+        {
+            var options = new GeneratorOptions { Seed = 9, StrictDeterminism = strict, KernelPath = path };
+            TextGenerator a = widened.CreateGenerator(options), b = kept.CreateGenerator(options);
+            foreach (char c in Text)
+            {
+                a.Prime(c.ToString());
+                b.Prime(c.ToString());
+                Assert.That(a.Logits.ToArray().Select(BitConverter.SingleToInt32Bits), Is.EqualTo(b.Logits.ToArray().Select(BitConverter.SingleToInt32Bits)), $"{path} strict={strict} after '{c}'");
+            }
+            Assert.That(TestModels.Read(a, 200), Is.EqualTo(TestModels.Read(b, 200)), $"{path} strict={strict}");
+        }
+    }
+
+    [Test]
+    public void ThisMachineKeepsF16OnlyWhereItsKernelsDecodeItInRegisters()
+    {
+        TextModel model = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(TensorDType.F16));
+        Assert.That(model.Weights.HeadWeight.DType, Is.EqualTo(KernelMode.DecodesF16InRegisters ? TensorDType.F16 : TensorDType.F32));
+    }
+
+    [TestCaseSource(nameof(CellsAndEmbeddings))]
     public void StrictQ8LogitsAreBitIdenticalOnEveryKernelPath(CellKind cell, int embedding)
     {
         // q8 sums integer products exactly and combines them in one float order on every path.
