@@ -91,7 +91,6 @@ internal static class BatchedMatrixVector
         int perBlock = Lanes / width;
         int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
         Span<float> lanes = stackalloc float[Lanes];
-        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
         // Zero-padded tail blocks: the row's, then the two sessions', for x and for h.
         Span<float> pads = stackalloc float[6 * Lanes];
         pads.Clear();
@@ -147,22 +146,8 @@ internal static class BatchedMatrixVector
                         whole = n;
                     }
                 }
-                laneVectors[0] = b0;
-                if (width <= 8) laneVectors[1] = b1;
-                if (width == 4)
-                {
-                    laneVectors[2] = b2;
-                    laneVectors[3] = b3;
-                }
-                ys[s1 * yStride + r] = FixedOrderSum.Tree(lanes) + biases[s1 * biasStride + r];
-                laneVectors[0] = a0;
-                if (width <= 8) laneVectors[1] = a1;
-                if (width == 4)
-                {
-                    laneVectors[2] = a2;
-                    laneVectors[3] = a3;
-                }
-                ys[s0 * yStride + r] = FixedOrderSum.Tree(lanes) + biases[s0 * biasStride + r];
+                ys[s1 * yStride + r] = FixedOrderSum.Tree(b0, b1, b2, b3, lanes) + biases[s1 * biasStride + r];
+                ys[s0 * yStride + r] = FixedOrderSum.Tree(a0, a1, a2, a3, lanes) + biases[s0 * biasStride + r];
             }
         }
     }

@@ -72,7 +72,6 @@ internal static class EncodedMatrixVector
     {
         int width = Vector<float>.Count;
         Span<float> lanes = stackalloc float[Lanes];
-        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
         Span<float> wBlock = stackalloc float[Lanes];
         Span<float> vBlock = stackalloc float[Lanes];
         ReadOnlySpan<Vector<float>> wv = MemoryMarshal.Cast<float, Vector<float>>(wBlock);
@@ -103,14 +102,7 @@ internal static class EncodedMatrixVector
                     }
                 }
             }
-            laneVectors[0] = a0;
-            if (width <= 8) laneVectors[1] = a1;
-            if (width == 4)
-            {
-                laneVectors[2] = a2;
-                laneVectors[3] = a3;
-            }
-            y[r] = FixedOrderSum.Tree(lanes) + bias[r];
+            y[r] = FixedOrderSum.Tree(a0, a1, a2, a3, lanes) + bias[r];
         }
     }
 

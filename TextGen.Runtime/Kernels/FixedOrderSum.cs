@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
 #endif
@@ -23,6 +25,26 @@ internal static class FixedOrderSum
         float e0 = lanes[0] + lanes[8], e1 = lanes[1] + lanes[9], e2 = lanes[2] + lanes[10], e3 = lanes[3] + lanes[11];
         float e4 = lanes[4] + lanes[12], e5 = lanes[5] + lanes[13], e6 = lanes[6] + lanes[14], e7 = lanes[7] + lanes[15];
         return Tree8(e0, e1, e2, e3, e4, e5, e6, e7);
+    }
+
+    /// <summary>
+    /// The tree over the 16 lanes as a <see cref="System.Numerics.Vector{T}"/> kernel holds them: 16/Count accumulators,
+    /// <paramref name="a0"/> first (a1..a3 unused where the vectors are wider). <paramref name="scratch"/> (16 floats)
+    /// receives them in lane order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Tree(Vector<float> a0, Vector<float> a1, Vector<float> a2, Vector<float> a3, Span<float> scratch)
+    {
+        Span<Vector<float>> vectors = MemoryMarshal.Cast<float, Vector<float>>(scratch);
+        int width = Vector<float>.Count;
+        vectors[0] = a0;
+        if (width <= 8) vectors[1] = a1;
+        if (width == 4)
+        {
+            vectors[2] = a2;
+            vectors[3] = a3;
+        }
+        return Tree(scratch);
     }
 
     /// <summary>The tree's last three levels over 8 lanes (q8's integer kernel sums its blocks into 8).</summary>

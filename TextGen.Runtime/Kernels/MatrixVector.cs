@@ -112,7 +112,6 @@ internal static class MatrixVector
         CheckShapes(w1, x, w2, h, bias, y);
         int width = Vector<float>.Count;
         Span<float> lanes = stackalloc float[Lanes];
-        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
         Span<float> xTail = stackalloc float[Lanes];
         Span<float> hTail = stackalloc float[Lanes];
         Span<float> w1Tail = stackalloc float[Lanes];
@@ -153,14 +152,7 @@ internal static class MatrixVector
                     whole = v.Length;
                 }
             }
-            laneVectors[0] = a0;
-            if (width <= 8) laneVectors[1] = a1;
-            if (width == 4)
-            {
-                laneVectors[2] = a2;
-                laneVectors[3] = a3;
-            }
-            y[r] = FixedOrderSum.Tree(lanes) + bias[r];
+            y[r] = FixedOrderSum.Tree(a0, a1, a2, a3, lanes) + bias[r];
         }
     }
 
