@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using TextGen.Benchmarks;
 
@@ -8,13 +7,7 @@ namespace TextGen.Tests.Benchmarks;
 /// <summary>The benchmarks' <c>batch-scaling</c> command (issue #5 §4) on tiny inputs: its output contract. Speeds are printed, never asserted.</summary>
 public sealed class BatchScalingCommandTests
 {
-    private static (int Code, string[] Lines, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        int code = BatchScaling.Command().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), error.ToString());
-    }
+    private static (int Code, string[] Lines, string Error) Run(params string[] args) => BenchmarkCommand.Run(BatchScaling.Command(), args);
 
     [TestCase(null, "f32")]
     [TestCase("q8", "q8")]

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using TextGen.Benchmarks;
 using TextGen.Runtime.Format;
@@ -69,11 +68,8 @@ public sealed class CompareCommandTests
 
     private static (int Code, List<JsonNode> Lines, string Error) Compare(params string[] args)
     {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        int code = EngineComparison.Command().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
-        return (code, lines, error.ToString());
+        var (code, lines, error) = BenchmarkCommand.Run(EngineComparison.Command(), args);
+        return (code, lines.Select(l => JsonNode.Parse(l)!).ToList(), error);
     }
 
     // One line per engine and dtype with the contract's keys and types, then the roofline line.

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using TextGen.Benchmarks;
 using TextGen.Runtime.Format;
@@ -12,10 +11,8 @@ public sealed class LoadTimeCommandTests
 {
     private static (int Code, JsonNode[] Lines, string Error) Run(params string[] args)
     {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        int code = LoadTime.Command().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToArray(), error.ToString());
+        var (code, lines, error) = BenchmarkCommand.Run(LoadTime.Command(), args);
+        return (code, lines.Select(l => JsonNode.Parse(l)!).ToArray(), error);
     }
 
     private static Dictionary<string, JsonNode> ByPhase(JsonNode[] lines) => lines.ToDictionary(l => (string)l["phase"]!);
