@@ -32,7 +32,7 @@ internal static class BatchedMatrixVector
     private const int GroupInputBytes = 16 << 10;
     private const int PanelWeightBytes = 256 << 10;
 
-    // The most floats of a group's (scaled) vectors the 256-bit tiles copy to the stack (32 KiB): two sessions of 4,096 columns.
+    // The most floats of a group's scaled f16 vectors the 256-bit tiles copy to the stack (32 KiB): two sessions of 4,096 columns.
     private const int MaxScaledFloats = 8192;
 
     /// <summary>The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both matrices in one dtype.</summary>
@@ -169,12 +169,12 @@ internal static class BatchedMatrixVector
     /// session) once for two sessions. A last odd row or session is computed twice (the tile repeats it), which
     /// writes the same value twice.
     /// <para>
-    /// The group's vectors are copied scaled by the decoder's <see cref="IWeightDecoder.VectorScale"/> as
-    /// <see cref="EncodedMatrixVector"/> scales them (f32: copied as they are), once per panel, a few percent of the
-    /// work; the short last block multiplies the unscaled vector by whole decoded weights. Returns false when a vector
-    /// is beyond the scalable range (a hostile f16 embedding) or a group's copies would not fit on the stack (rows over
-    /// 4,096 columns): the caller then steps the sessions one by one, which rewrites every output, so what this call
-    /// wrote before giving up never shows.
+    /// f16: the group's vectors are copied scaled by the decoder's <see cref="IWeightDecoder.VectorScale"/> as
+    /// <see cref="EncodedMatrixVector"/> scales them, once per panel, a few percent of the work; f32 (scale 1) reads
+    /// the sessions' vectors in place. The short last block multiplies the unscaled vector by whole decoded weights.
+    /// Returns false when a vector is beyond the scalable range (a hostile f16 embedding) or a group's copies would not
+    /// fit on the stack (rows over 4,096 columns): the caller then steps the sessions one by one, which rewrites every
+    /// output, so what this call wrote before giving up never shows.
     /// </para>
     /// </summary>
     internal static bool MultiplyPairVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
@@ -189,9 +189,10 @@ internal static class BatchedMatrixVector
         TMultiplyAdd madd = default;
         int n1 = xs.Length / sessions, n2 = hs.Length / sessions, rowFloats = n1 + n2;
         int groupSessions = Math.Max(2, GroupInputBytes / Math.Max(1, rowFloats * sizeof(float)) & ~1);
-        if ((long)groupSessions * rowFloats > MaxScaledFloats) return false;
+        bool scales = d1.VectorScale != 1f || d2.VectorScale != 1f; // a constant per decoder type
+        if (scales && (long)groupSessions * rowFloats > MaxScaledFloats) return false;
         int panelRows = Math.Max(2, PanelWeightBytes / Math.Max(1, rowFloats * d2.StoredBytes) & ~1);
-        Span<float> scaled = stackalloc float[groupSessions * rowFloats]; // (group sessions, n1 + n2): x then h, scaled
+        Span<float> scaled = stackalloc float[scales ? groupSessions * rowFloats : 0]; // (group sessions, n1 + n2): x then h, scaled
         // Zero-padded tail blocks: two rows' decoded weights then two sessions' unscaled values, for x and for h.
         Span<float> pads = stackalloc float[8 * Lanes];
         pads.Clear();
@@ -202,7 +203,7 @@ internal static class BatchedMatrixVector
             for (int group = 0; group < sessions; group += groupSessions)
             {
                 int groupEnd = Math.Min(group + groupSessions, sessions);
-                for (int s = group; s < groupEnd; s++)
+                for (int s = group; s < groupEnd && scales; s++)
                 {
                     Span<float> row = scaled.Slice((s - group) * rowFloats, rowFloats);
                     if (!EncodedMatrixVector.TryScale(xs.Slice(s * n1, n1), d1.VectorScale, row.Slice(0, n1)) | !EncodedMatrixVector.TryScale(hs.Slice(s * n2, n2), d2.VectorScale, row.Slice(n1))) return false;
@@ -224,8 +225,8 @@ internal static class BatchedMatrixVector
                             WeightRows w = part == 0 ? w1 : w2;
                             ReadOnlySpan<float> v = part == 0 ? xs : hs;
                             int whole = n - n % Lanes;
-                            ref float in0 = ref scaled[(s0 - group) * rowFloats + (part == 0 ? 0 : n1)];
-                            ref float in1 = ref scaled[(s1 - group) * rowFloats + (part == 0 ? 0 : n1)];
+                            ref float in0 = ref scales ? ref scaled[(s0 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s0 * n));
+                            ref float in1 = ref scales ? ref scaled[(s1 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s1 * n));
                             nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1);
                             nuint scale0 = EncodedMatrixVector.ScaleStart(w, r0), scale1 = EncodedMatrixVector.ScaleStart(w, r1);
                             nuint nextTile = d.Address(row0 + 2 * (nuint)n);

@@ -143,17 +143,9 @@ internal static class EncodedMatrixVector
         }
     }
 
-    /// <summary>
-    /// <paramref name="v"/> times <paramref name="scale"/> into <paramref name="scaled"/>; false when an element is
-    /// beyond <see cref="ScalableLimit"/> (or NaN). A scale of 1 (f32) copies, which never fails.
-    /// </summary>
+    /// <summary><paramref name="v"/> times <paramref name="scale"/> into <paramref name="scaled"/>; false when an element is beyond <see cref="ScalableLimit"/> (or NaN).</summary>
     internal static bool TryScale(ReadOnlySpan<float> v, float scale, Span<float> scaled)
     {
-        if (scale == 1f)
-        {
-            v.CopyTo(scaled);
-            return true;
-        }
         var inRange = new Vector<int>(-1);
         var limit = new Vector<float>(ScalableLimit);
         int j = 0;
