@@ -49,11 +49,12 @@ internal readonly struct KernelMode
     public static KernelMode Best(bool strict) => new(BestPath, strict);
 
     /// <summary>
-    /// True when <see cref="BestPath"/> decodes f16 in registers (the 256- and 512-bit paths). The
-    /// <see cref="KernelPath.Vector"/> and scalar paths decode one weight at a time into a buffer, about ten times
-    /// slower than f32 there, so models loaded for them widen f16 matrices to f32 instead (<see cref="Model.ModelWeights"/>).
+    /// True when <see cref="BestPath"/> is <see cref="KernelPath.Vector"/> or scalar, whose kernels want the weights
+    /// laid out differently from the 256- and 512-bit ones (<see cref="Model.ModelWeights"/>): f16 widened to f32,
+    /// since they would decode it one weight at a time into a buffer, about ten times slower than f32; q8 blocks
+    /// lane-interleaved, since <see cref="System.Numerics.Vector{T}"/> has no pairwise integer add.
     /// </summary>
-    public static bool DecodesF16InRegisters => BestPath is not (KernelPath.Vector or KernelPath.Scalar);
+    public static bool WantsPortableLayout => BestPath is KernelPath.Vector or KernelPath.Scalar;
 
     private static KernelPath DetectBestPath()
     {

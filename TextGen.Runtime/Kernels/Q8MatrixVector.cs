@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
@@ -19,6 +20,11 @@ namespace TextGen.Runtime.Kernels;
 /// the lanes are reduced by <see cref="FixedOrderSum.Tree(ReadOnlySpan{float})"/>'s last three levels, then the bias
 /// is added. The integer sums are exact (at most 4·128·127), so no vector width changes them: strict mode (product
 /// rounded before the add) gives the same bits on every path, fast mode fuses the multiply-add.</para>
+/// <para>Two layouts of a row's whole blocks: file order for the 256-bit kernel, whose vpmaddwd sums adjacent
+/// columns, and lane-interleaved (<see cref="InterleaveLanes"/>) for <see cref="System.Numerics.Vector{T}"/>, which
+/// has no pairwise add: there column 4k+j of a block sits at 8j+k, so the four columns of lane k are the same lane
+/// of four consecutive 8-element groups and element-wise adds form the lane sums. The integers are the same either
+/// way, so are the bits.</para>
 /// </summary>
 internal static class Q8MatrixVector
 {
@@ -42,22 +48,66 @@ internal static class Q8MatrixVector
         Quantize(mode.Path, h, hq, hs);
         var qx = new QuantizedVector(xq, xs);
         var qh = new QuantizedVector(hq, hs);
+        // Which layout the matrices in use have; a matrix beside an empty vector is not read.
+        bool interleaved = (x.IsEmpty || w1.LaneInterleaved) && (h.IsEmpty || w2.LaneInterleaved);
+        bool fileOrder = (x.IsEmpty || !w1.LaneInterleaved) && (h.IsEmpty || !w2.LaneInterleaved);
         switch (mode.Path)
         {
 #if NET8_0_OR_GREATER
-            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported && mode.Strict:
+            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported && fileOrder && mode.Strict:
                 MultiplyPairAvx2<RoundedMultiplyAdd>(w1, qx, w2, qh, bias, y);
                 break;
-            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported:
+            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported && fileOrder:
                 MultiplyPairAvx2<FusedMultiplyAdd>(w1, qx, w2, qh, bias, y);
                 break;
 #endif
+            case KernelPath.Vector when interleaved && VectorPathFits:
+                Span<short> xLanes = x.Length <= MaxStackColumns ? stackalloc short[xBlocks * BlockSize] : new short[xBlocks * BlockSize];
+                Span<short> hLanes = h.Length <= MaxStackColumns ? stackalloc short[hBlocks * BlockSize] : new short[hBlocks * BlockSize];
+                WidenInterleaved(xq, xLanes);
+                WidenInterleaved(hq, hLanes);
+                MultiplyPairVector(w1, qx, xLanes, w2, qh, hLanes, bias, y);
+                break;
             default:
-                // Vector<T> has no pairwise integer multiply-add, so the other paths sum the integers one at a time.
                 MultiplyPairScalar(w1, qx, w2, qh, bias, y);
                 break;
         }
     }
+
+    /// <summary>
+    /// The <see cref="System.Numerics.Vector{T}"/> kernel needs a block to be whole vectors of bytes and its 8 lanes
+    /// whole vectors of ints: 16- and 32-byte vectors (NEON, SSE, AVX2). Wider ones use the scalar order.
+    /// </summary>
+    private static bool VectorPathFits => Vector<sbyte>.Count is 16 or 32;
+
+    /// <summary>Where column <paramref name="i"/> (0..31) of a whole block is kept in the lane-interleaved layout: 4k+j at 8j+k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int LanePosition(int i) => (i % ColumnsPerLane) * Lanes + i / ColumnsPerLane;
+
+    /// <summary>
+    /// A copy of q8 matrix <paramref name="quants"/> (<paramref name="rows"/> × <paramref name="columns"/>) with every
+    /// whole block of every row in the lane-interleaved layout; a row's short last block stays in file order.
+    /// </summary>
+    internal static sbyte[] InterleaveLanes(ReadOnlySpan<sbyte> quants, int rows, int columns)
+    {
+        var interleaved = new sbyte[quants.Length];
+        int whole = columns / BlockSize * BlockSize;
+        for (int r = 0; r < rows; r++)
+        {
+            int start = r * columns;
+            for (int c = 0; c < whole; c += BlockSize)
+            for (int i = 0; i < BlockSize; i++) interleaved[start + c + LanePosition(i)] = quants[start + c + i];
+            quants.Slice(start + whole, columns - whole).CopyTo(interleaved.AsSpan(start + whole));
+        }
+        return interleaved;
+    }
+
+    /// <summary>
+    /// Column <paramref name="column"/> of a q8 row of <paramref name="columns"/>, as kept in its layout: where
+    /// <see cref="InterleaveLanes"/> moved it, or itself in file order and in a short last block.
+    /// </summary>
+    internal static int StoredColumn(int column, int columns, bool laneInterleaved)
+        => laneInterleaved && column < columns / BlockSize * BlockSize ? column - column % BlockSize + LanePosition(column % BlockSize) : column;
 
     /// <summary>
     /// Per 32-element block: scale = max|v| / 127 and q = v · (127 / max|v|) rounded half to even, padded with zeros
@@ -115,7 +165,9 @@ internal static class Q8MatrixVector
         for (int b = 0; b < scales.Length; b++)
         {
             int start = b * BlockSize;
-            LaneSums(quants.Slice(start, Math.Min(BlockSize, columns - start)), v.Quants.Slice(start, BlockSize), sums);
+            ReadOnlySpan<sbyte> block = quants.Slice(start, Math.Min(BlockSize, columns - start));
+            if (w.LaneInterleaved && block.Length == BlockSize) LaneSumsInterleaved(block, v.Quants.Slice(start, BlockSize), sums);
+            else LaneSums(block, v.Quants.Slice(start, BlockSize), sums);
             float scale = scales[b] * v.Scales[b];
             for (int k = 0; k < Lanes; k++) lanes[k] += sums[k] * scale;
         }
@@ -130,6 +182,89 @@ internal static class Q8MatrixVector
     {
         for (int k = 0; k < Lanes; k++) sums[k] = 0;
         for (int c = 0; c < row.Length; c++) sums[c / ColumnsPerLane] += row[c] * v[c];
+    }
+
+    /// <summary><see cref="LaneSums"/> of a whole block kept lane-interleaved; <paramref name="v"/> is in file order.</summary>
+    private static void LaneSumsInterleaved(ReadOnlySpan<sbyte> row, ReadOnlySpan<sbyte> v, Span<int> sums)
+    {
+        for (int k = 0; k < Lanes; k++) sums[k] = 0;
+        for (int c = 0; c < BlockSize; c++) sums[c / ColumnsPerLane] += row[LanePosition(c)] * v[c];
+    }
+
+    /// <summary>
+    /// <paramref name="quants"/> (whole blocks, file order) as 16-bit integers in the lane-interleaved layout, the
+    /// form <see cref="MultiplyPairVector"/> multiplies the widened weights by.
+    /// </summary>
+    private static void WidenInterleaved(ReadOnlySpan<sbyte> quants, Span<short> lanes)
+    {
+        for (int c = 0; c < quants.Length; c += BlockSize)
+        for (int i = 0; i < BlockSize; i++) lanes[c + LanePosition(i)] = quants[c + i];
+    }
+
+    /// <summary>
+    /// <see cref="System.Numerics.Vector{T}"/> (netstandard2.1, ARM): per row and whole block, the lane-interleaved
+    /// weights widen to 16 bits, multiply the widened vector exactly (at most 128·127), widen again to 32 bits, and
+    /// the four groups of 8 add element-wise into the 8 lane sums; then one convert and multiply-add per block as
+    /// everywhere. With 4-int vectors (NEON, SSE) lanes 0..3 and 4..7 are two vectors. The short last block of a
+    /// part sums in file order one product at a time.
+    /// </summary>
+    private static void MultiplyPairVector(in WeightRows w1, in QuantizedVector x, ReadOnlySpan<short> xLanes, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<short> hLanes, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        Span<float> lanes = stackalloc float[Lanes];
+        Span<int> tailSums = stackalloc int[Lanes];
+        Span<Vector<float>> laneVectors = MemoryMarshal.Cast<float, Vector<float>>(lanes);
+        for (int r = 0; r < y.Length; r++)
+        {
+            Vector<float> low = default, high = default; // lanes 0..7 in low when 8 wide; 0..3 and 4..7 when 4 wide
+            AccumulateVector(w1, r, x, xLanes, tailSums, ref low, ref high);
+            AccumulateVector(w2, r, h, hLanes, tailSums, ref low, ref high);
+            laneVectors[0] = low;
+            if (Vector<float>.Count == 4) laneVectors[1] = high;
+            y[r] = FixedOrderSum.Tree8(lanes) + bias[r];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateVector(in WeightRows w, int row, in QuantizedVector v, ReadOnlySpan<short> vLanes, Span<int> tailSums, ref Vector<float> low, ref Vector<float> high)
+    {
+        if (v.Quants.IsEmpty) return;
+        int columns = w.Columns, whole = columns / BlockSize;
+        ReadOnlySpan<sbyte> quants = w.Quants.AsSpan((w.FirstRow + row) * columns, columns);
+        ReadOnlySpan<float> scales = w.Scales.AsSpan((w.FirstRow + row) * w.BlocksPerRow, w.BlocksPerRow);
+        ReadOnlySpan<Vector<sbyte>> weights = MemoryMarshal.Cast<sbyte, Vector<sbyte>>(quants.Slice(0, whole * BlockSize));
+        ReadOnlySpan<Vector<short>> vector = MemoryMarshal.Cast<short, Vector<short>>(vLanes.Slice(0, whole * BlockSize));
+        int chunks = BlockSize / Vector<sbyte>.Count; // 1 or 2 byte vectors per block
+        for (int b = 0; b < whole; b++)
+        {
+            Vector<int> lowSums = default, highSums = default;
+            for (int part = b * chunks; part < (b + 1) * chunks; part++)
+            {
+                Vector.Widen(weights[part], out Vector<short> w0, out Vector<short> w1);
+                Vector.Widen(w0 * vector[2 * part], out Vector<int> s0, out Vector<int> s1);
+                Vector.Widen(w1 * vector[2 * part + 1], out Vector<int> s2, out Vector<int> s3);
+                if (Vector<int>.Count == 8)
+                {
+                    lowSums += (s0 + s1) + (s2 + s3);
+                }
+                else
+                {
+                    lowSums += s0 + s2;
+                    highSums += s1 + s3;
+                }
+            }
+            var scale = new Vector<float>(scales[b] * v.Scales[b]);
+            low += Vector.ConvertToSingle(lowSums) * scale;
+            if (Vector<int>.Count == 4) high += Vector.ConvertToSingle(highSums) * scale;
+        }
+        if (whole < scales.Length)
+        {
+            int start = whole * BlockSize;
+            LaneSums(quants.Slice(start), v.Quants.Slice(start), tailSums);
+            ReadOnlySpan<Vector<int>> sums = MemoryMarshal.Cast<int, Vector<int>>(tailSums);
+            var scale = new Vector<float>(scales[whole] * v.Scales[whole]);
+            low += Vector.ConvertToSingle(sums[0]) * scale;
+            if (Vector<int>.Count == 4) high += Vector.ConvertToSingle(sums[1]) * scale;
+        }
     }
 
 #if NET8_0_OR_GREATER

@@ -10,8 +10,9 @@ namespace TextGen.Runtime.Kernels;
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales)
+    private WeightRows(TensorDType dtype, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false)
     {
+        LaneInterleaved = laneInterleaved;
         DType = dtype;
         FirstRow = firstRow;
         Rows = rows;
@@ -41,6 +42,9 @@ internal readonly struct WeightRows
 
     public float[] Scales { get; }  // (all rows, ceil(Columns / 32)) q8 block scales; empty unless Q8
 
+    /// <summary>q8 whole blocks kept in the layout of the <see cref="System.Numerics.Vector{T}"/> kernel (<see cref="Q8MatrixVector.InterleaveLanes"/>) rather than file order.</summary>
+    public bool LaneInterleaved { get; }
+
     /// <summary>q8 scales per row.</summary>
     public int BlocksPerRow => TensorEncoding.Q8BlocksPerRow(Columns);
 
@@ -48,8 +52,11 @@ internal readonly struct WeightRows
     public static WeightRows FromFloats(float[] values, int rows, int columns)
         => new(TensorDType.F32, 0, rows, columns, values, Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>());
 
-    /// <summary>The matrix of a validated 2-D tensor, in the tensor's dtype.</summary>
-    public static WeightRows FromTensor(ModelTensor tensor)
+    /// <summary>
+    /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 blocks lane-interleaved when
+    /// <paramref name="interleaveQ8"/> (for machines whose best path is <see cref="KernelPath.Vector"/>).
+    /// </summary>
+    public static WeightRows FromTensor(ModelTensor tensor, bool interleaveQ8 = false)
     {
         int rows = tensor.Shape[0], columns = tensor.Shape[1];
         ReadOnlySpan<byte> data = tensor.Data.Span;
@@ -60,8 +67,9 @@ internal readonly struct WeightRows
             case TensorDType.Q8:
                 var scales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
                 LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
-                sbyte[] quants = MemoryMarshal.Cast<byte, sbyte>(data.Slice(scales.Length * sizeof(float))).ToArray();
-                return new(TensorDType.Q8, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants, scales);
+                ReadOnlySpan<sbyte> fileQuants = MemoryMarshal.Cast<byte, sbyte>(data.Slice(scales.Length * sizeof(float)));
+                sbyte[] quants = interleaveQ8 ? Q8MatrixVector.InterleaveLanes(fileQuants, rows, columns) : fileQuants.ToArray();
+                return new(TensorDType.Q8, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants, scales, interleaveQ8);
             default:
                 return FromFloats(tensor.Float32Values(), rows, columns);
         }
@@ -73,7 +81,7 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales);
+        return new(DType, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>
@@ -91,7 +99,7 @@ internal readonly struct WeightRows
             return DType switch
             {
                 TensorDType.F16 => Float16.ToSingle(Halves[r * Columns + column]),
-                TensorDType.Q8 => Quants[r * Columns + column] * Scales[r * BlocksPerRow + column / TensorEncoding.Q8BlockSize],
+                TensorDType.Q8 => Quants[r * Columns + Q8MatrixVector.StoredColumn(column, Columns, LaneInterleaved)] * Scales[r * BlocksPerRow + column / TensorEncoding.Q8BlockSize],
                 _ => Floats[r * Columns + column],
             };
         }

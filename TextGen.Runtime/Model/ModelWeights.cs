@@ -54,11 +54,13 @@ internal sealed class ModelWeights
 
     /// <summary>
     /// Decodes the tensors of <paramref name="file"/>, which its constructor has already validated against the
-    /// architecture. <paramref name="widenF16"/> keeps f16 matrices as f32 (exactly their decoded values): for
-    /// kernels that cannot decode f16 in registers, where it runs about ten times faster, at f32's memory. The results
-    /// are the same bits either way, because the f16 kernels compute exactly the f32 kernels on the decoded weights.
+    /// architecture. <paramref name="portableLayout"/> lays the matrices out for the <see cref="KernelPath.Vector"/>
+    /// and scalar kernels (<see cref="KernelMode.WantsPortableLayout"/>): f16 kept as f32, exactly its decoded values,
+    /// which runs about ten times faster there at f32's memory; q8 blocks lane-interleaved
+    /// (<see cref="Q8MatrixVector.InterleaveLanes"/>), at q8's memory. The results are the same bits either way: the f16
+    /// kernels compute exactly the f32 kernels on the decoded weights, and q8's integer sums do not depend on the layout.
     /// </summary>
-    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, bool widenF16, LoadProfile? profile = null)
+    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, bool portableLayout, LoadProfile? profile = null)
     {
         long phaseStart = profile.Start();
         ModelArchitecture a = file.Architecture;
@@ -66,9 +68,9 @@ internal sealed class ModelWeights
         WeightRows Matrix(string name)
         {
             ModelTensor tensor = file.GetTensor(name);
-            return widenF16 && tensor.DType == TensorDType.F16
+            return portableLayout && tensor.DType == TensorDType.F16
                 ? WeightRows.FromFloats(tensor.ToFloat32Array(), tensor.Shape[0], tensor.Shape[1])
-                : WeightRows.FromTensor(tensor);
+                : WeightRows.FromTensor(tensor, interleaveQ8: portableLayout);
         }
 
         int hidden = a.HiddenSize;

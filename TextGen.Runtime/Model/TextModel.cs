@@ -88,13 +88,13 @@ public sealed class TextModel
 
     /// <summary>
     /// As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first
-    /// layer without its input table, and <paramref name="widenF16"/> (default: this machine's choice,
-    /// <see cref="KernelMode.DecodesF16InRegisters"/>) lets them load f16 either way on any machine.
+    /// layer without its input table, and <paramref name="portableLayout"/> (default: this machine's choice,
+    /// <see cref="KernelMode.WantsPortableLayout"/>) lets them lay f16 and q8 weights out either way on any machine.
     /// </summary>
-    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? widenF16 = null)
+    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? portableLayout = null)
     {
         if (file is null) throw new ArgumentNullException(nameof(file));
-        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, widenF16 ?? !KernelMode.DecodesF16InRegisters, profile);
+        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, portableLayout ?? KernelMode.WantsPortableLayout, profile);
         long phaseStart = profile.Start();
         var vocabulary = new Vocabulary(file.Architecture.Vocabulary);
         phaseStart = profile.Lap("vocabulary", phaseStart);

@@ -59,8 +59,8 @@ internal sealed class EncodedModelTests
         // Machines without 256-bit kernels (netstandard2.1 builds, ARM) widen f16 matrices to f32 at load, which runs
         // their Vector<T> path about ten times faster; the choice must not change a bit, in either mode.
         ModelFile encoded = F32(cell, embedding).ConvertTo(TensorDType.F16);
-        TextModel widened = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, widenF16: true);
-        TextModel kept = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, widenF16: false);
+        TextModel widened = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, portableLayout: true);
+        TextModel kept = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, portableLayout: false);
         Assert.That((widened.Weights.HeadWeight.DType, kept.Weights.HeadWeight.DType), Is.EqualTo((TensorDType.F32, TensorDType.F16)));
         foreach (KernelPath path in AllKernelPaths.Paths)
         foreach (bool strict in new[] { false, true })
@@ -78,26 +78,39 @@ internal sealed class EncodedModelTests
     }
 
     [Test]
-    public void ThisMachineKeepsF16OnlyWhereItsKernelsDecodeItInRegisters()
+    public void ThisMachineLaysWeightsOutForItsBestKernels()
     {
-        TextModel model = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(TensorDType.F16));
-        Assert.That(model.Weights.HeadWeight.DType, Is.EqualTo(KernelMode.DecodesF16InRegisters ? TensorDType.F16 : TensorDType.F32));
+        TextModel f16 = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(TensorDType.F16));
+        TextModel q8 = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(TensorDType.Q8));
+        Assert.That(f16.Weights.HeadWeight.DType, Is.EqualTo(KernelMode.WantsPortableLayout ? TensorDType.F32 : TensorDType.F16));
+        Assert.That(q8.Weights.HeadWeight.LaneInterleaved, Is.EqualTo(KernelMode.WantsPortableLayout));
     }
 
     [TestCaseSource(nameof(CellsAndEmbeddings))]
-    public void StrictQ8LogitsAreBitIdenticalOnEveryKernelPath(CellKind cell, int embedding)
+    public void StrictQ8LogitsAreBitIdenticalOnEveryKernelPathInEitherLayout(CellKind cell, int embedding)
     {
-        // q8 sums integer products exactly and combines them in one float order on every path.
-        TextModel model = TextModel.FromFile(F32(cell, embedding).ConvertTo(TensorDType.Q8));
-        TextGenerator reference = model.CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = KernelPath.Scalar });
-        var others = AllKernelPaths.Paths.Select(p => model.CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = p })).ToList();
+        // q8 sums integer products exactly and combines them in one float order on every path, whichever layout the
+        // model was loaded in (machines whose best path is Vector<T> interleave the blocks' lanes at load).
+        ModelFile file = F32(cell, embedding).ConvertTo(TensorDType.Q8);
+        TextGenerator reference = TextModel.FromFile(file, ModelWeights.DefaultMaxInputTableFloats, portableLayout: false)
+            .CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = KernelPath.Scalar });
+        var others = new List<(string Name, TextGenerator Generator)>();
+        foreach (bool portable in new[] { false, true })
+        {
+            TextModel model = TextModel.FromFile(file, ModelWeights.DefaultMaxInputTableFloats, portableLayout: portable);
+            Assert.That(model.Weights.HeadWeight.LaneInterleaved, Is.EqualTo(portable));
+            foreach (KernelPath path in AllKernelPaths.Paths)
+            {
+                others.Add(($"{path}, portable={portable}", model.CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = path })));
+            }
+        }
         foreach (char c in Text)
         {
             reference.Prime(c.ToString());
-            foreach (TextGenerator g in others)
+            foreach (var (name, g) in others)
             {
                 g.Prime(c.ToString());
-                Assert.That(g.Logits.ToArray(), Is.EqualTo(reference.Logits.ToArray()), $"{g.Options.KernelPath} after '{c}'");
+                Assert.That(g.Logits.ToArray(), Is.EqualTo(reference.Logits.ToArray()), $"{name} after '{c}'");
             }
         }
     }

@@ -9,15 +9,25 @@ internal sealed class Q8MatrixVectorTests
     private static readonly int[] InputWidths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100 };
     private static readonly int[] HiddenWidths = { 0, 1, 16, 23, 40, 64 };
 
-    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
-    public void EveryPathMatchesTheScalarReference(KernelMode mode)
+    /// <summary>Every path and mode with the weights in file order and lane-interleaved (each path must give its bits from either).</summary>
+    private static IEnumerable<TestCaseData> ModesAndLayouts()
+    {
+        foreach (bool interleaved in new[] { false, true })
+        foreach (TestCaseData mode in AllKernelPaths.Modes())
+        {
+            yield return new TestCaseData(mode.Arguments[0], interleaved).SetArgDisplayNames($"{mode.ArgDisplayNames![0]}, {(interleaved ? "interleaved" : "file order")}");
+        }
+    }
+
+    [TestCaseSource(nameof(ModesAndLayouts))]
+    public void EveryPathMatchesTheScalarReference(KernelMode mode, bool interleaved)
     {
         var random = new Random(31);
         foreach (int rows in RowCounts)
         foreach (int n1 in InputWidths)
         foreach (int n2 in HiddenWidths)
         {
-            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2);
+            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2, interleaved);
             float[] expected = Reference(w1, x, w2, h, bias);
             var actual = new float[rows];
             MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
@@ -29,8 +39,8 @@ internal sealed class Q8MatrixVectorTests
         }
     }
 
-    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
-    public void ExactlyRepresentableProblemsGiveTheF32ProductOfTheDecodedWeights(KernelMode mode)
+    [TestCaseSource(nameof(ModesAndLayouts))]
+    public void ExactlyRepresentableProblemsGiveTheF32ProductOfTheDecodedWeights(KernelMode mode, bool interleaved)
     {
         // Weights k/128 with a ±127/128 in every block (scale exactly 2^-7) and vector elements small integers with a
         // ±127 in every block (scale 1): quantizing is exact and every sum is an exact float, so the q8 kernel must
@@ -41,7 +51,7 @@ internal sealed class Q8MatrixVectorTests
         foreach (int n1 in new[] { 0, 32, 45, 96 })
         foreach (int n2 in new[] { 0, 31, 64 })
         {
-            WeightRows w1 = ExactWeights(random, rows, n1), w2 = ExactWeights(random, rows, n2);
+            WeightRows w1 = ExactWeights(random, rows, n1, interleaved), w2 = ExactWeights(random, rows, n2, interleaved);
             float[] x = ExactVector(random, n1), h = ExactVector(random, n2);
             float[] bias = AllKernelPaths.RandomFloats(random, rows).Select(b => MathF.Round(b * 64) / 64).ToArray();
             var expected = new float[rows];
@@ -52,8 +62,8 @@ internal sealed class Q8MatrixVectorTests
         }
     }
 
-    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
-    public void TheMostNegativeQuantMultipliesCorrectly(KernelMode mode)
+    [TestCaseSource(nameof(ModesAndLayouts))]
+    public void TheMostNegativeQuantMultipliesCorrectly(KernelMode mode, bool interleaved)
     {
         // Writers clamp to ±127, but a file may hold −128; vpsignb would turn −128 · −1 into −128 again.
         const int columns = 64;
@@ -61,13 +71,40 @@ internal sealed class Q8MatrixVectorTests
         BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), 0.5f);
         BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), 0.25f);
         for (int c = 0; c < columns; c++) bytes[8 + c] = unchecked((byte)(sbyte)(c % 3 == 0 ? -128 : c - 40));
-        WeightRows w = WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { 1, columns }, bytes));
+        WeightRows w = WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { 1, columns }, bytes), interleaved);
         float[] x = Enumerable.Range(0, columns).Select(c => c % 2 == 0 ? -1f : (c - 32) / 127f).ToArray();
         var actual = new float[1];
         MatrixVector.Multiply(mode, w, x, new[] { 0f }, actual);
         Assert.That(actual[0], Is.EqualTo(Reference(w, x, WeightRows.Empty, Array.Empty<float>(), new[] { 0f })[0]).Within(1e-5));
         double exact = Enumerable.Range(0, columns).Sum(c => (double)w[0, c] * x[c]);
         Assert.That(actual[0], Is.EqualTo(exact).Within(0.5), "−128 · −1 must count as +128");
+    }
+
+    [Test]
+    public void TheInterleavedLayoutHoldsTheSameWeightsAndGivesTheSameBits()
+    {
+        var random = new Random(36);
+        foreach (int columns in new[] { 31, 32, 64, 100 })
+        {
+            ModelTensor tensor = ModelTensor.FromFloat32("w", new[] { 5, columns }, AllKernelPaths.RandomFloats(random, 5 * columns, 0.5f)).ConvertTo(TensorDType.Q8);
+            WeightRows fileOrder = WeightRows.FromTensor(tensor), interleaved = WeightRows.FromTensor(tensor, interleaveQ8: true);
+            Assert.That(interleaved.LaneInterleaved && !fileOrder.LaneInterleaved);
+            for (int r = 0; r < 5; r++)
+            for (int c = 0; c < columns; c++) Assert.That(interleaved[r, c], Is.EqualTo(fileOrder[r, c]), $"columns {columns}, ({r}, {c})");
+            // Column 4k+j of a whole block is kept at 8j+k; a short last block stays where it was.
+            if (columns >= 32)
+            {
+                Assert.That(interleaved.Quants[1 * 8 + 0], Is.EqualTo(fileOrder.Quants[1]));
+                Assert.That(interleaved.Quants[3 * 8 + 7], Is.EqualTo(fileOrder.Quants[31]));
+                Assert.That(interleaved.Quants, Is.Not.EqualTo(fileOrder.Quants));
+            }
+            else
+            {
+                Assert.That(interleaved.Quants, Is.EqualTo(fileOrder.Quants));
+            }
+            float[] x = AllKernelPaths.RandomFloats(random, columns), bias = AllKernelPaths.RandomFloats(random, 5);
+            Assert.That(Reference(interleaved, x, WeightRows.Empty, Array.Empty<float>(), bias), Is.EqualTo(Reference(fileOrder, x, WeightRows.Empty, Array.Empty<float>(), bias)), $"columns {columns}");
+        }
     }
 
     [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.PathCases))]
@@ -142,12 +179,12 @@ internal sealed class Q8MatrixVectorTests
         return (q, s);
     }
 
-    private static WeightRows ExactWeights(Random random, int rows, int columns)
+    private static WeightRows ExactWeights(Random random, int rows, int columns, bool interleaved)
     {
         var values = new float[rows * columns];
         for (int r = 0; r < rows; r++)
         for (int c = 0; c < columns; c++) values[r * columns + c] = (c % 32 == 5 || c == columns - 1 ? (random.Next(2) * 2 - 1) * 127 : random.Next(-127, 128)) / 128f;
-        return WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8));
+        return WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8), interleaved);
     }
 
     private static float[] ExactVector(Random random, int length)
@@ -161,9 +198,9 @@ internal sealed class Q8MatrixVectorTests
         return values;
     }
 
-    private static WeightRows Encoded(Random random, int rows, int columns)
-        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8));
+    private static WeightRows Encoded(Random random, int rows, int columns, bool interleaved = false)
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8), interleaved);
 
-    private static (WeightRows W1, float[] X, WeightRows W2, float[] H, float[] Bias) RandomProblem(Random random, int rows, int n1, int n2)
-        => (Encoded(random, rows, n1), AllKernelPaths.RandomFloats(random, n1), Encoded(random, rows, n2), AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
+    private static (WeightRows W1, float[] X, WeightRows W2, float[] H, float[] Bias) RandomProblem(Random random, int rows, int n1, int n2, bool interleaved = false)
+        => (Encoded(random, rows, n1, interleaved), AllKernelPaths.RandomFloats(random, n1), Encoded(random, rows, n2, interleaved), AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
 }
