@@ -65,6 +65,15 @@ internal ref struct ModelFileReader
     /// <param name="useHelperThread">Hash the tensor data on a thread-pool thread while reading (<see cref="TensorDigest"/>).</param>
     /// <param name="profile">Receives the time of each phase, for the load-time benchmark; null in normal use.</param>
     public static ModelFile Read(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, bool decodeFloat32 = false, bool useHelperThread = false, LoadProfile? profile = null)
+        => Read(bytes, source, ownsBuffer, static file => file, decodeFloat32, useHelperThread, profile);
+
+    /// <summary>
+    /// Reads a complete file and builds <paramref name="build"/>'s result from it while the tensor data is still
+    /// being hashed: everything is validated and <c>header_sha256</c> verified by then, only <c>tensor_sha256</c> is
+    /// pending. The result is returned once the tensor digest matches and discarded when it does not, so a model load
+    /// spends the hashing time building the model instead of waiting.
+    /// </summary>
+    public static T Read<T>(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, Func<ModelFile, T> build, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
     {
         if (bytes.Length == 0) throw new ModelFormatException(source, "the file is empty: a TextGen model file is a MessagePack map");
         if (bytes.Length > ModelFile.MaxFileBytes) throw new ModelFormatException(source, $"the file is {bytes.Length} bytes; the limit is {ModelFile.MaxFileBytes}");
@@ -72,7 +81,7 @@ internal ref struct ModelFileReader
         var reader = new ModelFileReader(bytes, source, ownsBuffer, decodeFloat32, useHelperThread, profile);
         try
         {
-            return reader.ReadDocument();
+            return reader.ReadDocument(build);
         }
         catch (EndOfStreamException e)
         {
@@ -94,7 +103,7 @@ internal ref struct ModelFileReader
 
     // ---- document structure ----
 
-    private ModelFile ReadDocument()
+    private T ReadDocument<T>(Func<ModelFile, T> build)
     {
         var map = ReadSignature();
 
@@ -108,7 +117,7 @@ internal ref struct ModelFileReader
 
         ExpectKey(ref map, TensorsKey);
         var specs = architecture.ExpectedTensors();
-        _digest = new TensorDigest(specs.Count, _useHelperThread && _bytes.Length >= TensorDigest.HelperThreadMinFileBytes, _profile);
+        _digest = new TensorDigest(TensorDigest.MaxParts(specs.Count, _bytes.Length), _useHelperThread && _bytes.Length >= TensorDigest.HelperThreadMinFileBytes, _profile);
         var tensors = ReadTensors(specs);
 
         ExpectKey(ref map, MetadataKey);
@@ -139,6 +148,9 @@ internal ref struct ModelFileReader
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredHeaderSha256)} but its header bytes hash to {ModelFileChecksums.ToHex(headerSha256)}; the file is corrupted");
         }
 
+        // Built with the declared digest, which is the computed one whenever the result is returned.
+        T result = build(ModelFile.FromValidatedParts(architecture, tensors, metadata, declaredTensorSha256, version));
+        _phaseStart = _profile.Start();
         byte[] tensorSha256 = _digest.Finish();
         EndPhase(_digest.HasHelper ? "wait_for_tensor_hash" : "hash_tensors");
         if (!tensorSha256.AsSpan().SequenceEqual(declaredTensorSha256))
@@ -146,8 +158,7 @@ internal ref struct ModelFileReader
             throw new ModelFormatException(_source, TensorSha256Key, tensorSha256At,
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredTensorSha256)} but the tensor data hashes to {ModelFileChecksums.ToHex(tensorSha256)}; the weights are corrupted");
         }
-
-        return ModelFile.FromValidatedParts(architecture, tensors, metadata, tensorSha256, version);
+        return result;
     }
 
     /// <summary>Reads the top-level map header and the magic string; any failure there means some other kind of file.</summary>
@@ -260,9 +271,7 @@ internal ref struct ModelFileReader
         if (_decodeFloat32 && (TensorDType)dtype == TensorDType.F32)
         {
             floats = UninitializedArray.Create<float>(length / sizeof(float)); // every element is written by the decoding
-            int index = LittleEndianFloat32.DecodeFinite(memory.Span, floats);
-            problem = index < 0 ? null : TensorEncoding.NonFiniteElementProblem(spec.Name, index, LittleEndianFloat32.DescribeNonFinite(floats[index]));
-            offset = (long)index * sizeof(float);
+            problem = CopyAndCheckFloat32(spec.Name, memory, floats, out offset);
             EndPhase("copy_and_check_f32");
         }
         else
@@ -279,9 +288,33 @@ internal ref struct ModelFileReader
 
         CloseMap(ref map);
         var tensor = ModelTensor.Adopt(name, (TensorDType)dtype, shape, _ownsBuffer || floats is not null ? memory : memory.ToArray(), floats);
-        _digest!.Add(tensor.Data, floats);
+        if (floats is null) _digest!.Add(tensor.Data, floats: default);
         EndPhase("copy_tensor_bytes");
         return tensor;
+    }
+
+    /// <summary>
+    /// Copies f32 <paramref name="data"/> into <paramref name="floats"/>, checking each part as it is copied and
+    /// handing it to the digest at once, so the helper thread hashes right behind the copy. Returns the problem with
+    /// the first NaN or infinity (its byte offset in <paramref name="offset"/>), or null.
+    /// </summary>
+    private string? CopyAndCheckFloat32(string name, ReadOnlyMemory<byte> data, float[] floats, out long offset)
+    {
+        for (int start = 0; start < data.Length; start += TensorDigest.PartBytes)
+        {
+            int bytes = Math.Min(TensorDigest.PartBytes, data.Length - start);
+            ReadOnlyMemory<byte> part = data.Slice(start, bytes);
+            Memory<float> copy = floats.AsMemory(start / sizeof(float), bytes / sizeof(float));
+            int index = LittleEndianFloat32.DecodeFinite(part.Span, copy.Span);
+            if (index >= 0)
+            {
+                offset = start + (long)index * sizeof(float);
+                return TensorEncoding.NonFiniteElementProblem(name, start / sizeof(float) + index, LittleEndianFloat32.DescribeNonFinite(copy.Span[index]));
+            }
+            _digest!.Add(part, copy);
+        }
+        offset = 0;
+        return null;
     }
 
     private int[] ReadShape(string path, TensorSpec spec)

@@ -71,13 +71,14 @@ public sealed class TextModel
     /// <summary>
     /// Reads, checks and decodes in one pass: each f32 tensor is copied once, straight into the array the weights
     /// keep, checked for NaN and infinity as it is copied and hashed from that copy (on a helper thread unless the
-    /// options say otherwise). The file read this way borrows <paramref name="bytes"/>, so it never leaves this method.
+    /// options say otherwise), and the model (input table, vocabulary, fingerprint) is built while the helper is still
+    /// hashing; it is returned only once the digest matches. The file read this way borrows <paramref name="bytes"/>,
+    /// so it never leaves this method.
     /// </summary>
     internal static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName, bool ownsBuffer, ModelLoadOptions? options, LoadProfile? profile)
     {
         bool helper = (options ?? DefaultLoadOptions).UseHelperThread;
-        ModelFile file = ModelFileReader.Read(bytes, sourceName, ownsBuffer, decodeFloat32: true, useHelperThread: helper, profile);
-        return FromFile(file, ModelWeights.DefaultMaxInputTableFloats, profile);
+        return ModelFileReader.Read(bytes, sourceName, ownsBuffer, file => FromFile(file, ModelWeights.DefaultMaxInputTableFloats, profile), decodeFloat32: true, useHelperThread: helper, profile);
     }
 
     private static readonly ModelLoadOptions DefaultLoadOptions = new();
