@@ -139,7 +139,7 @@ public sealed class TextModelLoadTests
     }
 
     // Every array a model's weights hold, in a fixed order, as raw bits.
-    private static List<int[]> Contents(ModelWeights weights)
+    internal static List<int[]> Contents(ModelWeights weights)
     {
         static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
         static IEnumerable<int[]> Rows(WeightRows rows) => new[]
