@@ -37,6 +37,8 @@ public sealed class LoadTimeCommandTests
                 Assert.That((double)line["cold_ms"]!, Is.GreaterThanOrEqualTo(0), line.ToJsonString());
                 Assert.That((double)line["warm_min_ms"]!, Is.LessThanOrEqualTo((double)line["warm_median_ms"]!), line.ToJsonString());
                 Assert.That((int)line["warm_loads"]!, Is.EqualTo(3), line.ToJsonString());
+                // Load(path) goes through the same phases, reading the file as it parses it.
+                Assert.That((double)line["warm_min_from_file_ms"]!, Is.LessThanOrEqualTo((double)line["warm_median_from_file_ms"]!), line.ToJsonString());
             }
             var total = lines[^1];
             Assert.That((string)total["model"]!, Is.EqualTo(model));
