@@ -10,8 +10,11 @@ namespace TextGen.Runtime.Format;
 /// </summary>
 internal sealed class StreamedFileBytes
 {
-    /// <summary>Smallest read from the stream (64 KiB): parsing a header then costs a read call per tensor, not per value.</summary>
-    private const int ReadAheadBytes = 64 << 10;
+    /// <summary>
+    /// Smallest read from the stream (4 KiB): a tensor's header then costs one read call, not one per value, and the
+    /// read-ahead into the payload that follows (copied from the buffer into the weights) stays one page.
+    /// </summary>
+    private const int ReadAheadBytes = 4 << 10;
 
     private readonly Stream _stream;
     private readonly string _source;
