@@ -80,16 +80,18 @@ internal static class LoadTime
         total["helper_thread"] = options.UseHelperThread;
         total["warm_median_alloc_bytes"] = Median(warm.Select(s => (double)s.AllocatedBytes));
         total["warm_gcs"] = warm.Sum(s => s.Collections);
+        total["warm_gc_pause_ms"] = Math.Round(warm.Sum(s => s.GcPauseMilliseconds), 3);
         total["warm_gcs_from_file"] = fromFile?.Sum(s => s.Collections);
+        total["warm_gc_pause_from_file_ms"] = fromFile is null ? null : Math.Round(fromFile.Sum(s => s.GcPauseMilliseconds), 3);
         console.Output.WriteLine(total.ToJsonString());
         return 0;
     }
 
     // One load: its phases as the load path recorded them, the whole call, what every thread allocated, how many
-    // garbage collections ran and how many methods the JIT compiled (and how long it took) during it. "unaccounted"
+    // garbage collections ran (and how long they paused the threads) and how many methods the JIT compiled (and how long it took) during it. "unaccounted"
     // is the call's time outside the loading thread's phases. A phase that did not happen (the helper thread's
     // hashing when no pool thread started in time) is missing from that load's phases.
-    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, long JitMethods, double JitMilliseconds);
+    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, double GcPauseMilliseconds, long JitMethods, double JitMilliseconds);
 
     private static Sample Load(Action<LoadProfile> load)
     {
@@ -97,6 +99,7 @@ internal static class LoadTime
         long jitMethods = JitInfo.GetCompiledMethodCount();
         TimeSpan jitTime = JitInfo.GetCompilationTime();
         int collections = GC.CollectionCount(0);
+        TimeSpan paused = GC.GetTotalPauseDuration();
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long begin = Stopwatch.GetTimestamp();
         load(profile);
@@ -104,7 +107,7 @@ internal static class LoadTime
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var phases = profile.Phases.ToDictionary(p => p.Phase, p => p.Milliseconds);
         phases["unaccounted"] = total - phases.Where(p => p.Key != TensorDigest.HelperPhase).Sum(p => p.Value);
-        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections,
+        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds,
             JitInfo.GetCompiledMethodCount() - jitMethods, (JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds);
     }
 

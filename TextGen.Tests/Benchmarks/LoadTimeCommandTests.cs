@@ -47,6 +47,8 @@ public sealed class LoadTimeCommandTests
             Assert.That((bool)total["helper_thread"]!, Is.True);
             Assert.That((long)total["warm_median_alloc_bytes"]!, Is.GreaterThan(0));
             Assert.That((long)total["cold_jit_methods"]!, Is.GreaterThanOrEqualTo(0));
+            Assert.That((double)total["warm_gc_pause_ms"]!, Is.GreaterThanOrEqualTo(0));
+            Assert.That((double)total["warm_gc_pause_from_file_ms"]!, Is.GreaterThanOrEqualTo(0));
             Assert.That((double)total["warm_min_from_file_ms"]!, Is.GreaterThan(0).And.LessThanOrEqualTo((double)total["warm_median_from_file_ms"]!));
             // The loading thread's phases and the unaccounted rest make up the whole call.
             double coldPhases = lines.SkipLast(1).Sum(l => (double)l["cold_ms"]!);
