@@ -63,7 +63,7 @@ internal ref struct ModelFileReader
     /// <param name="decodeFloat32">
     /// True for a model load: every f32 tensor is copied once into a float array that is checked as it is copied and
     /// that the weights then adopt (<see cref="ModelTensor.Float32Values"/>). Its <see cref="ModelTensor.Data"/> stays
-    /// a slice of <paramref name="bytes"/> even when they are the caller's, so the file must not outlive the load.
+    /// a slice of <paramref name="bytes"/> even when they are the caller's (empty when streamed), so the file must not outlive the load.
     /// </param>
     /// <param name="useHelperThread">Hash the tensor data on a thread-pool thread while reading (<see cref="TensorDigest"/>).</param>
     /// <param name="profile">Receives the time of each phase, for the load-time benchmark; null in normal use.</param>
