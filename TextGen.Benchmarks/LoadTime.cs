@@ -13,7 +13,9 @@ namespace TextGen.Benchmarks;
 /// of the cryptography library, as a game's first model does); then <c>--rounds</c> warm loads. Prints one JSON line
 /// per load phase (as the load path itself records them), then a <c>total</c> line; times are the cold load's and the
 /// median and fastest warm load's, in milliseconds; each line adds the same figures for <c>TextModel.Load(path)</c>
-/// (<c>warm_median_from_file_ms</c>, <c>warm_min_from_file_ms</c>), which reads the file as it parses it. The helper thread's hashing overlaps the other phases, so it is
+/// (<c>warm_median_from_file_ms</c>, <c>warm_min_from_file_ms</c>), which reads the file as it parses it. The total
+/// line also gives the GC pauses and (on Linux) the median minor page faults per load: first touches of memory the
+/// GC handed back to the system, which decide much of a warm load's time on a virtual machine. The helper thread's hashing overlaps the other phases, so it is
 /// left out of <c>unaccounted</c> (the call's time outside the loading thread's phases).
 /// </summary>
 internal static class LoadTime
@@ -80,6 +82,8 @@ internal static class LoadTime
         total["helper_thread"] = options.UseHelperThread;
         total["warm_median_alloc_bytes"] = Median(warm.Select(s => (double)s.AllocatedBytes));
         total["warm_gcs"] = warm.Sum(s => s.Collections);
+        total["warm_median_minor_faults"] = warm.All(s => s.MinorFaults is not null) ? Median(warm.Select(s => (double)s.MinorFaults!.Value)) : null;
+        total["warm_median_minor_faults_from_file"] = fromFile?.All(s => s.MinorFaults is not null) == true ? Median(fromFile.Select(s => (double)s.MinorFaults!.Value)) : null;
         total["warm_gc_pause_ms"] = Math.Round(warm.Sum(s => s.GcPauseMilliseconds), 3);
         total["warm_gcs_from_file"] = fromFile?.Sum(s => s.Collections);
         total["warm_gc_pause_from_file_ms"] = fromFile is null ? null : Math.Round(fromFile.Sum(s => s.GcPauseMilliseconds), 3);
@@ -91,7 +95,7 @@ internal static class LoadTime
     // garbage collections ran (and how long they paused the threads) and how many methods the JIT compiled (and how long it took) during it. "unaccounted"
     // is the call's time outside the loading thread's phases. A phase that did not happen (the helper thread's
     // hashing when no pool thread started in time) is missing from that load's phases.
-    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, double GcPauseMilliseconds, long JitMethods, double JitMilliseconds);
+    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, double GcPauseMilliseconds, long? MinorFaults, long JitMethods, double JitMilliseconds);
 
     private static Sample Load(Action<LoadProfile> load)
     {
@@ -100,6 +104,7 @@ internal static class LoadTime
         TimeSpan jitTime = JitInfo.GetCompilationTime();
         int collections = GC.CollectionCount(0);
         TimeSpan paused = GC.GetTotalPauseDuration();
+        long? faults = MinorFaults();
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long begin = Stopwatch.GetTimestamp();
         load(profile);
@@ -107,7 +112,7 @@ internal static class LoadTime
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var phases = profile.Phases.ToDictionary(p => p.Phase, p => p.Milliseconds);
         phases["unaccounted"] = total - phases.Where(p => p.Key != TensorDigest.HelperPhase).Sum(p => p.Value);
-        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds,
+        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, MinorFaults() - faults,
             JitInfo.GetCompiledMethodCount() - jitMethods, (JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds);
     }
 
@@ -126,6 +131,16 @@ internal static class LoadTime
             ["warm_median_from_file_ms"] = fileTimes.Count > 0 ? Math.Round(Median(fileTimes), 3) : null,
             ["warm_min_from_file_ms"] = fileTimes.Count > 0 ? Math.Round(fileTimes.Min(), 3) : null,
         };
+    }
+
+    // Page faults that needed no disk read, from /proc/self/stat (Linux): first touches of fresh memory, mostly.
+    private static long? MinorFaults()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        string stat = File.ReadAllText("/proc/self/stat");
+        // Fields after the command name, which is in parentheses and may hold spaces; minflt is the 10th field overall.
+        string[] fields = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ');
+        return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static double Median(IEnumerable<double> values)
