@@ -71,10 +71,11 @@ internal ref struct ModelFileReader
         => Read(bytes, source, ownsBuffer, static file => file, decodeFloat32, useHelperThread, profile);
 
     /// <summary>
-    /// Reads a complete file and builds <paramref name="build"/>'s result from it while the tensor data is still
-    /// being hashed: everything is validated and <c>header_sha256</c> verified by then, only <c>tensor_sha256</c> is
-    /// pending. The result is returned once the tensor digest matches and discarded when it does not, so a model load
-    /// spends the hashing time building the model instead of waiting.
+    /// Reads a complete file and builds <paramref name="build"/>'s result from it while a helper thread is still
+    /// hashing the tensor data: everything is validated and <c>header_sha256</c> verified by then, only
+    /// <c>tensor_sha256</c> is pending. The result is returned once the tensor digest matches and discarded when it
+    /// does not, so a model load spends the hashing time building the model instead of waiting. Without a helper the
+    /// result is built after the digest matched.
     /// </summary>
     public static T Read<T>(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, Func<ModelFile, T> build, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
         => Read(bytes, incoming: null, source, ownsBuffer, build, decodeFloat32, useHelperThread, profile);
@@ -163,8 +164,10 @@ internal ref struct ModelFileReader
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredHeaderSha256)} but its header bytes hash to {ModelFileChecksums.ToHex(headerSha256)}; the file is corrupted");
         }
 
-        // Built with the declared digest, which is the computed one whenever the result is returned.
-        T result = build(ModelFile.FromValidatedParts(architecture, tensors, metadata, declaredTensorSha256, version));
+        // Built with the declared digest, which is the computed one whenever the result is returned. While a helper
+        // hashes, the model is built meanwhile; on one thread there is nothing to overlap, so only a verified file is built.
+        ModelFile file = ModelFile.FromValidatedParts(architecture, tensors, metadata, declaredTensorSha256, version);
+        T result = _digest.HasHelper ? build(file) : default!;
         _phaseStart = _profile.Start();
         byte[] tensorSha256 = _digest.Finish();
         EndPhase(_digest.HasHelper ? "wait_for_tensor_hash" : "hash_tensors");
@@ -173,7 +176,7 @@ internal ref struct ModelFileReader
             throw new ModelFormatException(_source, TensorSha256Key, tensorSha256At,
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredTensorSha256)} but the tensor data hashes to {ModelFileChecksums.ToHex(tensorSha256)}; the weights are corrupted");
         }
-        return result;
+        return _digest.HasHelper ? result : build(file);
     }
 
     /// <summary>Reads the top-level map header and the magic string; any failure there means some other kind of file.</summary>

@@ -91,7 +91,7 @@ public sealed class TextModel
     /// Reads, checks and decodes in one pass: each f32 tensor is copied once, straight into the array the weights
     /// keep, checked for NaN and infinity as it is copied and hashed from that copy (on a helper thread unless the
     /// options say otherwise), and the model (input table, vocabulary, fingerprint) is built while the helper is still
-    /// hashing; it is returned only once the digest matches. The file read this way borrows <paramref name="bytes"/>,
+    /// hashing; it is returned only once the digest matches (on one thread it is built after). The file read this way borrows <paramref name="bytes"/>,
     /// so it never leaves this method.
     /// </summary>
     internal static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName, bool ownsBuffer, ModelLoadOptions? options, LoadProfile? profile)
