@@ -12,8 +12,10 @@ namespace TextGen.Benchmarks;
 /// to generate, and where that time goes. The first load in the process is the cold one (it pays JIT and the first use
 /// of the cryptography library, as a game's first model does); then <c>--rounds</c> warm loads. Prints one JSON line
 /// per load phase (as the load path itself records them), then a <c>total</c> line; times are the cold load's and the
-/// median and fastest warm load's, in milliseconds; the total line adds the same figures for <c>TextModel.Load(path)</c>,
-/// whose file read the in-memory loads leave out. The helper thread's hashing overlaps the other phases, so it is
+/// median and fastest warm load's, in milliseconds; each line adds the same figures for <c>TextModel.Load(path)</c>
+/// (<c>warm_median_from_file_ms</c>, <c>warm_min_from_file_ms</c>), which reads the file as it parses it. The total
+/// line also gives the GC pauses and (on Linux) the median minor page faults per load: first touches of memory the
+/// GC handed back to the system, which decide much of a warm load's time on a virtual machine. The helper thread's hashing overlaps the other phases, so it is
 /// left out of <c>unaccounted</c> (the call's time outside the loading thread's phases).
 /// </summary>
 internal static class LoadTime
@@ -51,7 +53,7 @@ internal static class LoadTime
         Sample? cold = null;
         try
         {
-            if (dtypeName is null) cold = Load(bytes, path, options);
+            if (dtypeName is null) cold = Load(profile => TextModel.Load(bytes, path, ownsBuffer: false, options, profile));
             else bytes = ModelFile.Read(bytes, path).ConvertTo(BenchmarkOptions.ParseDType(dtypeName)).ToBytes();
         }
         catch (ModelFormatException e)
@@ -60,17 +62,17 @@ internal static class LoadTime
             return 1;
         }
         var warm = new List<Sample>();
-        for (int round = 0; round < rounds; round++) warm.Add(Load(bytes, path, options));
+        for (int round = 0; round < rounds; round++) warm.Add(Load(profile => TextModel.Load(bytes, path, ownsBuffer: false, options, profile)));
         // What a game calls: TextModel.Load(path), the file's read (from the OS cache) included. Not for a converted model, which has no file.
-        List<double>? fromFile = dtypeName is null ? Enumerable.Range(0, rounds).Select(_ => LoadFile(path, options)).ToList() : null;
+        List<Sample>? fromFile = dtypeName is null ? Enumerable.Range(0, rounds).Select(_ => Load(profile => TextModel.Load(path, options, profile))).ToList() : null;
 
         // Every phase any load recorded, in the order first seen; "unaccounted" comes last in each sample.
         IEnumerable<string> phases = (cold ?? warm[0]).Phases.Keys.Concat(warm.SelectMany(s => s.Phases.Keys)).Distinct();
         foreach (string phase in phases.Where(p => p != "unaccounted").Append("unaccounted"))
         {
-            console.Output.WriteLine(Line(phase, cold, warm, s => s.Phases.TryGetValue(phase, out double ms) ? ms : null).ToJsonString());
+            console.Output.WriteLine(Line(phase, cold, warm, fromFile, s => s.Phases.TryGetValue(phase, out double ms) ? ms : null).ToJsonString());
         }
-        var total = Line("total", cold, warm, s => s.TotalMilliseconds);
+        var total = Line("total", cold, warm, fromFile, s => s.TotalMilliseconds);
         total["cold_jit_methods"] = cold?.JitMethods;
         total["cold_jit_ms"] = cold is null ? null : Math.Round(cold.JitMilliseconds, 3);
         total["model"] = path;
@@ -80,46 +82,45 @@ internal static class LoadTime
         total["helper_thread"] = options.UseHelperThread;
         total["warm_median_alloc_bytes"] = Median(warm.Select(s => (double)s.AllocatedBytes));
         total["warm_gcs"] = warm.Sum(s => s.Collections);
-        total["warm_median_from_file_ms"] = fromFile is null ? null : Math.Round(Median(fromFile), 3);
-        total["warm_min_from_file_ms"] = fromFile is null ? null : Math.Round(fromFile.Min(), 3);
+        total["warm_median_minor_faults"] = warm.All(s => s.MinorFaults is not null) ? Median(warm.Select(s => (double)s.MinorFaults!.Value)) : null;
+        total["warm_median_minor_faults_from_file"] = fromFile?.All(s => s.MinorFaults is not null) == true ? Median(fromFile.Select(s => (double)s.MinorFaults!.Value)) : null;
+        total["warm_gc_pause_ms"] = Math.Round(warm.Sum(s => s.GcPauseMilliseconds), 3);
+        total["warm_gcs_from_file"] = fromFile?.Sum(s => s.Collections);
+        total["warm_gc_pause_from_file_ms"] = fromFile is null ? null : Math.Round(fromFile.Sum(s => s.GcPauseMilliseconds), 3);
         console.Output.WriteLine(total.ToJsonString());
         return 0;
     }
 
     // One load: its phases as the load path recorded them, the whole call, what every thread allocated, how many
-    // garbage collections ran and how many methods the JIT compiled (and how long it took) during it. "unaccounted"
+    // garbage collections ran (and how long they paused the threads) and how many methods the JIT compiled (and how long it took) during it. "unaccounted"
     // is the call's time outside the loading thread's phases. A phase that did not happen (the helper thread's
     // hashing when no pool thread started in time) is missing from that load's phases.
-    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, long JitMethods, double JitMilliseconds);
+    private sealed record Sample(Dictionary<string, double> Phases, double TotalMilliseconds, long AllocatedBytes, int Collections, double GcPauseMilliseconds, long? MinorFaults, long JitMethods, double JitMilliseconds);
 
-    private static Sample Load(byte[] bytes, string path, ModelLoadOptions options)
+    private static Sample Load(Action<LoadProfile> load)
     {
         var profile = new LoadProfile();
         long jitMethods = JitInfo.GetCompiledMethodCount();
         TimeSpan jitTime = JitInfo.GetCompilationTime();
         int collections = GC.CollectionCount(0);
+        TimeSpan paused = GC.GetTotalPauseDuration();
+        long? faults = MinorFaults();
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long begin = Stopwatch.GetTimestamp();
-        TextModel.Load(bytes, path, ownsBuffer: false, options, profile);
+        load(profile);
         double total = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var phases = profile.Phases.ToDictionary(p => p.Phase, p => p.Milliseconds);
         phases["unaccounted"] = total - phases.Where(p => p.Key != TensorDigest.HelperPhase).Sum(p => p.Value);
-        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections,
+        return new Sample(phases, total, allocated, GC.CollectionCount(0) - collections, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, MinorFaults() - faults,
             JitInfo.GetCompiledMethodCount() - jitMethods, (JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds);
     }
 
-    private static double LoadFile(string path, ModelLoadOptions options)
-    {
-        long begin = Stopwatch.GetTimestamp();
-        TextModel.Load(path, options);
-        return Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
-    }
-
-    // A phase's times over the loads that had it; warm_loads says how many of the warm loads did.
-    private static JsonObject Line(string phase, Sample? cold, List<Sample> warm, Func<Sample, double?> milliseconds)
+    // A phase's times over the loads that had it; warm_loads says how many of the warm loads from bytes did.
+    private static JsonObject Line(string phase, Sample? cold, List<Sample> warm, List<Sample>? fromFile, Func<Sample, double?> milliseconds)
     {
         var times = warm.Select(milliseconds).OfType<double>().ToList();
+        var fileTimes = fromFile?.Select(milliseconds).OfType<double>().ToList() ?? new List<double>();
         return new JsonObject
         {
             ["phase"] = phase,
@@ -127,7 +128,19 @@ internal static class LoadTime
             ["warm_median_ms"] = times.Count > 0 ? Math.Round(Median(times), 3) : null,
             ["warm_min_ms"] = times.Count > 0 ? Math.Round(times.Min(), 3) : null,
             ["warm_loads"] = times.Count,
+            ["warm_median_from_file_ms"] = fileTimes.Count > 0 ? Math.Round(Median(fileTimes), 3) : null,
+            ["warm_min_from_file_ms"] = fileTimes.Count > 0 ? Math.Round(fileTimes.Min(), 3) : null,
         };
+    }
+
+    // Page faults that needed no disk read, from /proc/self/stat (Linux): first touches of fresh memory, mostly.
+    private static long? MinorFaults()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        string stat = File.ReadAllText("/proc/self/stat");
+        // Fields after the command name, which is in parentheses and may hold spaces; minflt is the 10th field overall.
+        string[] fields = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ');
+        return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static double Median(IEnumerable<double> values)

@@ -13,7 +13,7 @@ internal static class ModelFileChecksums
     public static byte[] TensorData(IReadOnlyList<ModelTensor> tensors)
     {
         using var digest = new TensorDigest(tensors.Count, useHelperThread: false);
-        foreach (var tensor in tensors) digest.Add(tensor.Data, floats: null);
+        foreach (var tensor in tensors) digest.Add(tensor.Data, floats: default);
         return digest.Finish();
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using MessagePack;
 using static TextGen.Runtime.Format.ModelFileSchema;
@@ -14,6 +15,7 @@ namespace TextGen.Runtime.Format;
 internal ref struct ModelFileReader
 {
     private readonly ReadOnlyMemory<byte> _bytes;
+    private readonly StreamedFileBytes? _incoming; // the file still arriving from a stream; null when _bytes holds all of it
     private readonly string _source;
     private readonly bool _ownsBuffer;
     private readonly bool _decodeFloat32;
@@ -32,8 +34,9 @@ internal ref struct ModelFileReader
     // Set while reading the signature, where any failure means the bytes are some other kind of file.
     private string _problemPrefix;
 
-    private ModelFileReader(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
+    private ModelFileReader(ReadOnlyMemory<byte> bytes, StreamedFileBytes? incoming, string source, bool ownsBuffer, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
     {
+        _incoming = incoming;
         _decodeFloat32 = decodeFloat32;
         _useHelperThread = useHelperThread;
         _digest = null;
@@ -60,19 +63,40 @@ internal ref struct ModelFileReader
     /// <param name="decodeFloat32">
     /// True for a model load: every f32 tensor is copied once into a float array that is checked as it is copied and
     /// that the weights then adopt (<see cref="ModelTensor.Float32Values"/>). Its <see cref="ModelTensor.Data"/> stays
-    /// a slice of <paramref name="bytes"/> even when they are the caller's, so the file must not outlive the load.
+    /// a slice of <paramref name="bytes"/> even when they are the caller's (empty when streamed), so the file must not outlive the load.
     /// </param>
     /// <param name="useHelperThread">Hash the tensor data on a thread-pool thread while reading (<see cref="TensorDigest"/>).</param>
     /// <param name="profile">Receives the time of each phase, for the load-time benchmark; null in normal use.</param>
     public static ModelFile Read(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, bool decodeFloat32 = false, bool useHelperThread = false, LoadProfile? profile = null)
+        => Read(bytes, source, ownsBuffer, static file => file, decodeFloat32, useHelperThread, profile);
+
+    /// <summary>
+    /// Reads a complete file and builds <paramref name="build"/>'s result from it while a helper thread is still
+    /// hashing the tensor data: everything is validated and <c>header_sha256</c> verified by then, only
+    /// <c>tensor_sha256</c> is pending. The result is returned once the tensor digest matches and discarded when it
+    /// does not, so a model load spends the hashing time building the model instead of waiting. Without a helper the
+    /// result is built after the digest matched.
+    /// </summary>
+    public static T Read<T>(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, Func<ModelFile, T> build, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
+        => Read(bytes, incoming: null, source, ownsBuffer, build, decodeFloat32, useHelperThread, profile);
+
+    /// <summary>
+    /// As the model load above, reading the file from <paramref name="incoming"/> as the parse reaches its bytes: each
+    /// f32 payload goes from the stream straight into the array the weights keep (<see cref="StreamedFileBytes"/>).
+    /// The same checks, messages and byte offsets as reading the whole file into memory first.
+    /// </summary>
+    public static T Read<T>(StreamedFileBytes incoming, string source, Func<ModelFile, T> build, bool useHelperThread, LoadProfile? profile)
+        => Read(incoming.Bytes, incoming, source, ownsBuffer: true, build, decodeFloat32: true, useHelperThread, profile);
+
+    private static T Read<T>(ReadOnlyMemory<byte> bytes, StreamedFileBytes? incoming, string source, bool ownsBuffer, Func<ModelFile, T> build, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
     {
         if (bytes.Length == 0) throw new ModelFormatException(source, "the file is empty: a TextGen model file is a MessagePack map");
         if (bytes.Length > ModelFile.MaxFileBytes) throw new ModelFormatException(source, $"the file is {bytes.Length} bytes; the limit is {ModelFile.MaxFileBytes}");
 
-        var reader = new ModelFileReader(bytes, source, ownsBuffer, decodeFloat32, useHelperThread, profile);
+        var reader = new ModelFileReader(bytes, incoming, source, ownsBuffer, decodeFloat32, useHelperThread, profile);
         try
         {
-            return reader.ReadDocument();
+            return reader.ReadDocument(build);
         }
         catch (EndOfStreamException e)
         {
@@ -94,7 +118,7 @@ internal ref struct ModelFileReader
 
     // ---- document structure ----
 
-    private ModelFile ReadDocument()
+    private T ReadDocument<T>(Func<ModelFile, T> build)
     {
         var map = ReadSignature();
 
@@ -108,7 +132,7 @@ internal ref struct ModelFileReader
 
         ExpectKey(ref map, TensorsKey);
         var specs = architecture.ExpectedTensors();
-        _digest = new TensorDigest(specs.Count, _useHelperThread && _bytes.Length >= TensorDigest.HelperThreadMinFileBytes, _profile);
+        _digest = new TensorDigest(TensorDigest.MaxParts(specs.Count, _bytes.Length), _useHelperThread && _bytes.Length >= TensorDigest.HelperThreadMinFileBytes, _profile);
         var tensors = ReadTensors(specs);
 
         ExpectKey(ref map, MetadataKey);
@@ -129,6 +153,7 @@ internal ref struct ModelFileReader
             Locate("");
             throw Fail($"{_bytes.Length - _reader.Consumed} unexpected bytes after the end of the document");
         }
+        _incoming?.CheckEnd();
 
         EndPhase("parse");
         byte[] headerSha256 = ModelFileChecksums.Header(_bytes.Span.Slice(0, headerSha256KeyAt), _payloads);
@@ -139,6 +164,11 @@ internal ref struct ModelFileReader
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredHeaderSha256)} but its header bytes hash to {ModelFileChecksums.ToHex(headerSha256)}; the file is corrupted");
         }
 
+        // Built with the declared digest, which is the computed one whenever the result is returned. While a helper
+        // hashes, the model is built meanwhile; on one thread there is nothing to overlap, so only a verified file is built.
+        ModelFile file = ModelFile.FromValidatedParts(architecture, tensors, metadata, declaredTensorSha256, version);
+        T result = _digest.HasHelper ? build(file) : default!;
+        _phaseStart = _profile.Start();
         byte[] tensorSha256 = _digest.Finish();
         EndPhase(_digest.HasHelper ? "wait_for_tensor_hash" : "hash_tensors");
         if (!tensorSha256.AsSpan().SequenceEqual(declaredTensorSha256))
@@ -146,8 +176,7 @@ internal ref struct ModelFileReader
             throw new ModelFormatException(_source, TensorSha256Key, tensorSha256At,
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredTensorSha256)} but the tensor data hashes to {ModelFileChecksums.ToHex(tensorSha256)}; the weights are corrupted");
         }
-
-        return ModelFile.FromValidatedParts(architecture, tensors, metadata, tensorSha256, version);
+        return _digest.HasHelper ? result : build(file);
     }
 
     /// <summary>Reads the top-level map header and the magic string; any failure there means some other kind of file.</summary>
@@ -251,18 +280,18 @@ internal ref struct ModelFileReader
         Check(ModelFile.TensorElementsProblem(spec.ElementCount));
 
         ExpectKey(ref map, DataKey);
-        var (start, length) = ReadBinary(path + "." + DataKey, TensorEncoding.DataBytes((TensorDType)dtype, shape));
+        bool decode = _decodeFloat32 && (TensorDType)dtype == TensorDType.F32;
+        var (start, length) = ReadBinary(path + "." + DataKey, TensorEncoding.DataBytes((TensorDType)dtype, shape), fill: !decode || _incoming is null);
         EndPhase("parse");
-        var memory = _bytes.Slice(start, length);
+        // A streamed f32 payload never reaches the buffer: the tensor's bytes are its floats, and its Data stays empty.
+        var memory = decode && _incoming is not null ? ReadOnlyMemory<byte>.Empty : _bytes.Slice(start, length);
         float[]? floats = null;
         string? problem;
         long offset = 0;
-        if (_decodeFloat32 && (TensorDType)dtype == TensorDType.F32)
+        if (decode)
         {
             floats = UninitializedArray.Create<float>(length / sizeof(float)); // every element is written by the decoding
-            int index = LittleEndianFloat32.DecodeFinite(memory.Span, floats);
-            problem = index < 0 ? null : TensorEncoding.NonFiniteElementProblem(spec.Name, index, LittleEndianFloat32.DescribeNonFinite(floats[index]));
-            offset = (long)index * sizeof(float);
+            problem = CopyAndCheckFloat32(spec.Name, start, memory, floats, out offset);
             EndPhase("copy_and_check_f32");
         }
         else
@@ -279,9 +308,44 @@ internal ref struct ModelFileReader
 
         CloseMap(ref map);
         var tensor = ModelTensor.Adopt(name, (TensorDType)dtype, shape, _ownsBuffer || floats is not null ? memory : memory.ToArray(), floats);
-        _digest!.Add(tensor.Data, floats);
+        if (floats is null) _digest!.Add(tensor.Data, floats: default);
         EndPhase("copy_tensor_bytes");
         return tensor;
+    }
+
+    /// <summary>
+    /// Copies the f32 payload at <paramref name="payloadStart"/> (<paramref name="data"/>, or the stream's next bytes
+    /// when streamed) into <paramref name="floats"/>, checking each part as it is copied and handing it to the digest
+    /// at once, so the helper thread hashes right behind the copy. Returns the problem with the first NaN or infinity
+    /// (its byte offset in the payload in <paramref name="offset"/>), or null.
+    /// </summary>
+    private string? CopyAndCheckFloat32(string name, int payloadStart, ReadOnlyMemory<byte> data, float[] floats, out long offset)
+    {
+        int length = floats.Length * sizeof(float);
+        for (int start = 0; start < length; start += TensorDigest.PartBytes)
+        {
+            int bytes = Math.Min(TensorDigest.PartBytes, length - start);
+            ReadOnlyMemory<byte> part = data.IsEmpty ? data : data.Slice(start, bytes);
+            Memory<float> copy = floats.AsMemory(start / sizeof(float), bytes / sizeof(float));
+            int index;
+            if (_incoming is null)
+            {
+                index = LittleEndianFloat32.DecodeFinite(part.Span, copy.Span);
+            }
+            else
+            {
+                _incoming.ReadPayload(payloadStart + start, MemoryMarshal.AsBytes(copy.Span));
+                index = LittleEndianFloat32.IndexOfNonFinite(copy.Span);
+            }
+            if (index >= 0)
+            {
+                offset = start + (long)index * sizeof(float);
+                return TensorEncoding.NonFiniteElementProblem(name, start / sizeof(float) + index, LittleEndianFloat32.DescribeNonFinite(copy.Span[index]));
+            }
+            _digest!.Add(part, copy);
+        }
+        offset = 0;
+        return null;
     }
 
     private int[] ReadShape(string path, TensorSpec spec)
@@ -502,7 +566,7 @@ internal ref struct ModelFileReader
     }
 
     /// <summary>Reads a bin value that must hold exactly <paramref name="expectedLength"/> bytes; returns where they are.</summary>
-    private (int Start, int Length) ReadBinary(string path, long expectedLength)
+    private (int Start, int Length) ReadBinary(string path, long expectedLength, bool fill = true)
     {
         Locate(path);
         int prefix = BinaryPrefixBytes(_reader.NextCode);
@@ -510,7 +574,7 @@ internal ref struct ModelFileReader
         long length = ReadLengthPrefix(prefix);
         if (length != expectedLength) throw Fail($"expected {expectedLength} bytes of binary data, found a length of {length}");
         int start = (int)_reader.Consumed;
-        SkipPayload(length);
+        SkipPayload(length, fill);
         return (start, (int)length);
     }
 
@@ -535,9 +599,11 @@ internal ref struct ModelFileReader
         return length;
     }
 
-    private void SkipPayload(long length)
+    /// <summary>Moves past <paramref name="length"/> bytes of payload, making them readable first unless <paramref name="fill"/> is false.</summary>
+    private void SkipPayload(long length, bool fill = true)
     {
         if (length > Remaining) throw Fail($"the value declares {length} bytes but only {Remaining} remain{TruncatedOrCorrupt}");
+        if (fill) _incoming?.Fill(_reader.Consumed + length);
         _reader.ReadRaw(length);
     }
 
@@ -570,11 +636,16 @@ internal ref struct ModelFileReader
 
     // ---- locations and errors ----
 
+    /// <summary>Longest MessagePack header the reader reads after a <see cref="Locate"/>: a type byte and a 64-bit number.</summary>
+    private const int LongestHeaderBytes = 9;
+
+    // Every read of a header starts here, so this is where a streamed file is read far enough for it.
     private void Locate(string path, int index = -1)
     {
         _path = path;
         _index = index;
         _at = _reader.Consumed;
+        _incoming?.Fill(_reader.Consumed + LongestHeaderBytes);
     }
 
     private void Check(string? problem)

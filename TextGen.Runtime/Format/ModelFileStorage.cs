@@ -38,21 +38,33 @@ internal static class ModelFileStorage
             if (filled > maxBytes) throw TooLarge(source, filled, maxBytes);
             return new ReadOnlyMemory<byte>(buffer, 0, filled);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException)
+        catch (Exception e) when (IsReadFailure(e))
         {
-            throw new ModelFormatException(source, $"cannot read the stream: {e.Message}", e);
+            throw ReadFailure(source, e);
         }
     }
 
+    /// <summary>True for the exceptions a failing, closed or unsuitable stream throws from a read.</summary>
+    public static bool IsReadFailure(Exception e) => e is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException;
+
+    /// <summary>The error for a read that failed with <paramref name="e"/> (<see cref="IsReadFailure"/>).</summary>
+    public static ModelFormatException ReadFailure(string source, Exception e) => new(source, $"cannot read the stream: {e.Message}", e);
+
     /// <summary>Reads the file at <paramref name="path"/>, refusing more than <paramref name="maxBytes"/>.</summary>
     public static ReadOnlyMemory<byte> ReadFile(string path, int maxBytes)
+    {
+        using FileStream stream = OpenFile(path);
+        return ReadStream(stream, path, maxBytes);
+    }
+
+    /// <summary>Opens the file at <paramref name="path"/> for unbuffered sequential reading.</summary>
+    public static FileStream OpenFile(string path)
     {
         if (path is null) throw new ArgumentNullException(nameof(path));
         try
         {
             if (Directory.Exists(path)) throw new ModelFormatException(path, "the path is a directory, not a model file");
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-            return ReadStream(stream, path, maxBytes);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         }
         catch (FileNotFoundException e)
         {
@@ -111,6 +123,7 @@ internal static class ModelFileStorage
         }
     }
 
-    private static ModelFormatException TooLarge(string source, long bytes, int maxBytes)
+    /// <summary>The error for a file over the size limit.</summary>
+    public static ModelFormatException TooLarge(string source, long bytes, int maxBytes)
         => new(source, $"the file is larger than the {maxBytes}-byte limit (at least {bytes} bytes)");
 }

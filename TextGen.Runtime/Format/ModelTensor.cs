@@ -28,7 +28,7 @@ public sealed class ModelTensor
     /// <summary>
     /// A tensor over data the reader has validated. <paramref name="floats"/> is its f32 values when the reader
     /// decoded them already (a model load); then <paramref name="data"/> may be the caller's memory, which is only
-    /// valid during the load, so such a tensor must not outlive it.
+    /// valid during the load, or empty (a file streamed straight into the floats), so such a tensor must not outlive it.
     /// </summary>
     internal static ModelTensor Adopt(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data, float[]? floats = null) => new(name, dtype, shape, data, floats);
 

@@ -5,9 +5,11 @@ using System.Security.Cryptography;
 namespace TextGen.Runtime.Format;
 
 /// <summary>
-/// Computes <c>tensor_sha256</c> while the reader is still reading. The reader adds each tensor's data as soon as it
-/// has checked it, and one thread-pool thread hashes the tensors in file order meanwhile, so the SHA-256 pass, the
-/// largest part of a load, overlaps parsing, copying and checking instead of following them. At most one helper
+/// Computes <c>tensor_sha256</c> while the reader is still reading. The reader adds the tensor data part by part as
+/// soon as it has checked it (a large tensor in parts of <see cref="PartBytes"/>, so hashing starts after the first
+/// quarter megabyte, not after the first whole matrix), and one thread-pool thread hashes the parts in file order
+/// meanwhile, so the SHA-256 pass, the largest part of a load, overlaps parsing, copying and checking instead of
+/// following them. At most one helper
 /// thread ever works for a digest; if none has started by the time the reader finishes (a busy pool, or no helper
 /// asked for), the reader hashes what is left itself, so a load never waits for the pool. The digest is the same
 /// bytes either way: SHA-256 over the data in file order.
@@ -20,10 +22,14 @@ internal sealed class TensorDigest : IDisposable
     /// </summary>
     public const int HelperThreadMinFileBytes = 1 << 20;
 
-    /// <summary>Bytes hashed between checks for an abandoned read, so a refused file stops its helper quickly.</summary>
-    private const int SliceBytes = 1 << 20;
+    /// <summary>
+    /// Largest part the reader adds at once (256 KiB): small enough that the helper starts early and hashes what was
+    /// just copied while it is still in the shared cache, large enough that handing parts over costs nothing measurable.
+    /// Also the slice hashed between checks for an abandoned read, so a refused file stops its helper quickly.
+    /// </summary>
+    public const int PartBytes = 256 << 10;
 
-    private readonly (ReadOnlyMemory<byte> Bytes, float[]? Floats)[] _parts;
+    private readonly (ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<float> Floats)[] _parts;
     private readonly SemaphoreSlim? _partAdded;      // wakes a waiting helper; null without one
     private readonly ManualResetEventSlim? _finished; // set when the helper is done; null without one
     private int _added;           // parts the reader has published; written by the reader only
@@ -37,11 +43,11 @@ internal sealed class TensorDigest : IDisposable
     /// <summary>Phase name of the helper thread's hashing in a <see cref="LoadProfile"/>; it overlaps the loading thread's phases.</summary>
     public const string HelperPhase = "hash_tensors_on_helper_thread";
 
-    /// <summary>A digest over <paramref name="parts"/> tensors, hashed on a thread-pool thread when <paramref name="useHelperThread"/>.</summary>
+    /// <summary>A digest over at most <paramref name="parts"/> parts, hashed on a thread-pool thread when <paramref name="useHelperThread"/>.</summary>
     public TensorDigest(int parts, bool useHelperThread, LoadProfile? profile = null)
     {
         _profile = profile;
-        _parts = new (ReadOnlyMemory<byte>, float[]?)[parts];
+        _parts = new (ReadOnlyMemory<byte>, ReadOnlyMemory<float>)[parts];
         if (!useHelperThread) return;
         _partAdded = new SemaphoreSlim(0);
         _finished = new ManualResetEventSlim(false);
@@ -51,12 +57,15 @@ internal sealed class TensorDigest : IDisposable
     /// <summary>True when a helper thread was asked for.</summary>
     public bool HasHelper => _finished is not null;
 
+    /// <summary>The most parts a file of <paramref name="fileBytes"/> bytes with <paramref name="tensors"/> tensors can be added in.</summary>
+    public static int MaxParts(int tensors, int fileBytes) => tensors + fileBytes / PartBytes + 1;
+
     /// <summary>
-    /// Adds the next tensor's data. <paramref name="floats"/>, when given, is the reader's checked copy of f32
-    /// <paramref name="bytes"/>: on little-endian hosts its bytes are the same, and hashing the copy makes the
+    /// Adds the next part of the tensor data. <paramref name="floats"/>, when not empty, is the reader's checked copy
+    /// of f32 <paramref name="bytes"/>: on little-endian hosts its bytes are the same, and hashing the copy makes the
     /// weights kept exactly the weights verified, whatever happens to the caller's memory meanwhile.
     /// </summary>
-    public void Add(ReadOnlyMemory<byte> bytes, float[]? floats)
+    public void Add(ReadOnlyMemory<byte> bytes, ReadOnlyMemory<float> floats)
     {
         _parts[_added] = (bytes, floats);
         Volatile.Write(ref _added, _added + 1);
@@ -123,12 +132,12 @@ internal sealed class TensorDigest : IDisposable
         }
     }
 
-    private void Append(IncrementalHash hash, (ReadOnlyMemory<byte> Bytes, float[]? Floats) part)
+    private void Append(IncrementalHash hash, (ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<float> Floats) part)
     {
-        ReadOnlySpan<byte> data = part.Floats is not null && BitConverter.IsLittleEndian ? MemoryMarshal.AsBytes(part.Floats.AsSpan()) : part.Bytes.Span;
-        for (int start = 0; start < data.Length && !_abandoned; start += SliceBytes)
+        ReadOnlySpan<byte> data = !part.Floats.IsEmpty && BitConverter.IsLittleEndian ? MemoryMarshal.AsBytes(part.Floats.Span) : part.Bytes.Span;
+        for (int start = 0; start < data.Length && !_abandoned; start += PartBytes)
         {
-            hash.AppendData(data.Slice(start, Math.Min(SliceBytes, data.Length - start)));
+            hash.AppendData(data.Slice(start, Math.Min(PartBytes, data.Length - start)));
         }
     }
 }

@@ -43,8 +43,7 @@ public sealed class TextModel
 
     /// <summary>Loads a <c>*.tgm</c> weight file from disk; <paramref name="options"/> default to <c>new ModelLoadOptions()</c>.</summary>
     /// <exception cref="ModelFormatException">The file is missing, unreadable or malformed, or holds weights this runtime cannot run.</exception>
-    public static TextModel Load(string path, ModelLoadOptions? options)
-        => Load(ModelFileStorage.ReadFile(path, ModelFile.MaxFileBytes), path, ownsBuffer: true, options, profile: null);
+    public static TextModel Load(string path, ModelLoadOptions? options) => Load(path, options, profile: null);
 
     /// <summary>Loads a weight file from a stream (e.g. an asset in a game's pack), read to its end.</summary>
     /// <param name="stream">The file's bytes.</param>
@@ -55,7 +54,7 @@ public sealed class TextModel
     /// <summary>As <see cref="Load(Stream, string)"/>; <paramref name="options"/> default to <c>new ModelLoadOptions()</c>.</summary>
     /// <exception cref="ModelFormatException">The contents are malformed or hold weights this runtime cannot run.</exception>
     public static TextModel Load(Stream stream, string sourceName, ModelLoadOptions? options)
-        => Load(ModelFileStorage.ReadStream(stream, sourceName ?? throw new ArgumentNullException(nameof(sourceName)), ModelFile.MaxFileBytes), sourceName, ownsBuffer: true, options, profile: null);
+        => Load(stream, sourceName ?? throw new ArgumentNullException(nameof(sourceName)), options, profile: null);
 
     /// <summary>Loads a weight file held in memory. The bytes are only read during the call; the model keeps no reference to them.</summary>
     /// <param name="bytes">The whole file; must not change during the call.</param>
@@ -68,16 +67,37 @@ public sealed class TextModel
     public static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName, ModelLoadOptions? options)
         => Load(bytes, sourceName ?? throw new ArgumentNullException(nameof(sourceName)), ownsBuffer: false, options, profile: null);
 
+    /// <summary>As <see cref="Load(string, ModelLoadOptions?)"/>, recording the phases in <paramref name="profile"/>.</summary>
+    internal static TextModel Load(string path, ModelLoadOptions? options, LoadProfile? profile)
+    {
+        using FileStream stream = ModelFileStorage.OpenFile(path);
+        return Load(stream, path, options, profile);
+    }
+
+    /// <summary>
+    /// As <see cref="Load(Stream, string, ModelLoadOptions?)"/>, recording the phases in <paramref name="profile"/>. A
+    /// stream that knows its length (a file, an asset in memory) is read as the parse reaches each part, each f32
+    /// payload straight into the array the weights keep (<see cref="StreamedFileBytes"/>); any other is read whole first.
+    /// </summary>
+    internal static TextModel Load(Stream stream, string sourceName, ModelLoadOptions? options, LoadProfile? profile)
+    {
+        StreamedFileBytes? incoming = StreamedFileBytes.TryOpen(stream, sourceName, ModelFile.MaxFileBytes);
+        if (incoming is null) return Load(ModelFileStorage.ReadStream(stream, sourceName, ModelFile.MaxFileBytes), sourceName, ownsBuffer: true, options, profile);
+        bool helper = (options ?? DefaultLoadOptions).UseHelperThread;
+        return ModelFileReader.Read(incoming, sourceName, file => FromFile(file, ModelWeights.DefaultMaxInputTableFloats, profile), helper, profile);
+    }
+
     /// <summary>
     /// Reads, checks and decodes in one pass: each f32 tensor is copied once, straight into the array the weights
     /// keep, checked for NaN and infinity as it is copied and hashed from that copy (on a helper thread unless the
-    /// options say otherwise). The file read this way borrows <paramref name="bytes"/>, so it never leaves this method.
+    /// options say otherwise), and the model (input table, vocabulary, fingerprint) is built while the helper is still
+    /// hashing; it is returned only once the digest matches (on one thread it is built after). The file read this way borrows <paramref name="bytes"/>,
+    /// so it never leaves this method.
     /// </summary>
     internal static TextModel Load(ReadOnlyMemory<byte> bytes, string sourceName, bool ownsBuffer, ModelLoadOptions? options, LoadProfile? profile)
     {
         bool helper = (options ?? DefaultLoadOptions).UseHelperThread;
-        ModelFile file = ModelFileReader.Read(bytes, sourceName, ownsBuffer, decodeFloat32: true, useHelperThread: helper, profile);
-        return FromFile(file, ModelWeights.DefaultMaxInputTableFloats, profile);
+        return ModelFileReader.Read(bytes, sourceName, ownsBuffer, file => FromFile(file, ModelWeights.DefaultMaxInputTableFloats, profile), decodeFloat32: true, useHelperThread: helper, profile);
     }
 
     private static readonly ModelLoadOptions DefaultLoadOptions = new();

@@ -37,6 +37,8 @@ public sealed class LoadTimeCommandTests
                 Assert.That((double)line["cold_ms"]!, Is.GreaterThanOrEqualTo(0), line.ToJsonString());
                 Assert.That((double)line["warm_min_ms"]!, Is.LessThanOrEqualTo((double)line["warm_median_ms"]!), line.ToJsonString());
                 Assert.That((int)line["warm_loads"]!, Is.EqualTo(3), line.ToJsonString());
+                // Load(path) goes through the same phases, reading the file as it parses it.
+                Assert.That((double)line["warm_min_from_file_ms"]!, Is.LessThanOrEqualTo((double)line["warm_median_from_file_ms"]!), line.ToJsonString());
             }
             var total = lines[^1];
             Assert.That((string)total["model"]!, Is.EqualTo(model));
@@ -45,6 +47,9 @@ public sealed class LoadTimeCommandTests
             Assert.That((bool)total["helper_thread"]!, Is.True);
             Assert.That((long)total["warm_median_alloc_bytes"]!, Is.GreaterThan(0));
             Assert.That((long)total["cold_jit_methods"]!, Is.GreaterThanOrEqualTo(0));
+            Assert.That((double)total["warm_gc_pause_ms"]!, Is.GreaterThanOrEqualTo(0));
+            if (OperatingSystem.IsLinux()) Assert.That((double)total["warm_median_minor_faults"]!, Is.GreaterThanOrEqualTo(0));
+            Assert.That((double)total["warm_gc_pause_from_file_ms"]!, Is.GreaterThanOrEqualTo(0));
             Assert.That((double)total["warm_min_from_file_ms"]!, Is.GreaterThan(0).And.LessThanOrEqualTo((double)total["warm_median_from_file_ms"]!));
             // The loading thread's phases and the unaccounted rest make up the whole call.
             double coldPhases = lines.SkipLast(1).Sum(l => (double)l["cold_ms"]!);

@@ -36,6 +36,27 @@ public sealed class TensorDigestTests
         Assert.That(digest.Finish(), Is.EqualTo(expected));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ATensorAddedInPartsHashesLikeTheWholeTensor(bool useHelperThread)
+    {
+        // As the reader adds a large f32 tensor: its bytes and its checked copy, one part of PartBytes at a time.
+        var random = new Random(9);
+        var floats = new float[(5 * TensorDigest.PartBytes + 44) / sizeof(float)];
+        for (int k = 0; k < floats.Length; k++) floats[k] = (float)(random.NextDouble() - 0.5);
+        byte[] bytes = MemoryMarshal.AsBytes(floats.AsSpan()).ToArray();
+        byte[] expected = SHA256.HashData(bytes);
+
+        using var digest = new TensorDigest(TensorDigest.MaxParts(1, bytes.Length), useHelperThread);
+        for (int start = 0; start < bytes.Length; start += TensorDigest.PartBytes)
+        {
+            int length = Math.Min(TensorDigest.PartBytes, bytes.Length - start);
+            digest.Add(bytes.AsMemory(start, length), floats.AsMemory(start / sizeof(float), length / sizeof(float)));
+        }
+
+        Assert.That(digest.Finish(), Is.EqualTo(expected));
+    }
+
     [Test]
     public void ManyDigestsAtOnceAllAgree()
     {

@@ -68,9 +68,20 @@ public sealed class TextModelLoadTests
         BinaryPrimitives.WriteSingleLittleEndian(infinityLate.AsSpan(tensors[^3].PayloadStart + 4 * 5000), float.NegativeInfinity);
         yield return new TestCaseData(infinityLate, "is -Infinity").SetArgDisplayNames("-Infinity in a later chunk of a large tensor");
 
+        // rnn.weight_hh_l0 is 1 MiB: element 200,000 lies in its fourth part of TensorDigest.PartBytes, which the
+        // helper may be hashing already when the loading thread finds it.
+        byte[] nanInALaterPart = (byte[])file.Clone();
+        BinaryPrimitives.WriteSingleLittleEndian(nanInALaterPart.AsSpan(tensors[2].PayloadStart + 4 * 200_000), float.NaN);
+        yield return new TestCaseData(nanInALaterPart, "element 200000 of rnn.weight_hh_l0 is NaN").SetArgDisplayNames("NaN in a later part of a large tensor");
+
         byte[] weightChanged = (byte[])file.Clone();
         weightChanged[tensors[2].PayloadStart + 1001] ^= 0x01;
         yield return new TestCaseData(weightChanged, "tensor_sha256: checksum mismatch").SetArgDisplayNames("a weight changed");
+
+        // The last byte of the last part: the model is built by then, and must still be refused.
+        byte[] lastWeightChanged = (byte[])file.Clone();
+        lastWeightChanged[last.End - 1] ^= 0x01;
+        yield return new TestCaseData(lastWeightChanged, "tensor_sha256: checksum mismatch").SetArgDisplayNames("the last weight byte changed");
 
         byte[] metadataChanged = (byte[])file.Clone();
         var metadataKey = layout.FindKey("metadata")!;
@@ -128,7 +139,7 @@ public sealed class TextModelLoadTests
     }
 
     // Every array a model's weights hold, in a fixed order, as raw bits.
-    private static List<int[]> Contents(ModelWeights weights)
+    internal static List<int[]> Contents(ModelWeights weights)
     {
         static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
         static IEnumerable<int[]> Rows(WeightRows rows) => new[]
