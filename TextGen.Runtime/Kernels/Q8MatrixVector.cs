@@ -13,8 +13,8 @@ namespace TextGen.Runtime.Kernels;
 /// <see cref="MatrixVector"/> for q8 weights with integer dot products (llama.cpp's q8_0 × q8_0): the vector is
 /// quantized like the weights, per 32-element block, and each block's products are summed exactly in integers.
 /// Decoding every weight to float (one conversion and one multiply per weight) made q8 slower than f32 on a CPU
-/// without VNNI; here 32 weights cost four integer instructions (vpabsb, vpsignb, vpmaddubsw, vpmaddwd) and the
-/// float work is per block.
+/// without VNNI; here 32 weights cost three integer instructions per row (vpsignb, vpmaddubsw, vpmaddwd, plus a vpabsb
+/// shared by four rows, or per row for weights holding −128) and the float work is per block.
 /// <para>The order, which every path follows: block b of a row (x's blocks, then h's) adds to 8 float lanes,
 /// lane k getting <c>(float)(Σ of the products of columns 32b+4k..32b+4k+3) × (weight scale × vector scale)</c>;
 /// the lanes are reduced by <see cref="FixedOrderSum.Tree(ReadOnlySpan{float})"/>'s last three levels, then the bias
@@ -54,11 +54,12 @@ internal static class Q8MatrixVector
         switch (mode.Path)
         {
 #if NET8_0_OR_GREATER
-            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported && fileOrder && mode.Strict:
-                MultiplyPairAvx2<RoundedMultiplyAdd>(w1, qx, w2, qh, bias, y);
-                break;
             case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported && fileOrder:
-                MultiplyPairAvx2<FusedMultiplyAdd>(w1, qx, w2, qh, bias, y);
+                bool symmetric = (x.IsEmpty || w1.SymmetricQuants) && (h.IsEmpty || w2.SymmetricQuants);
+                if (mode.Strict && symmetric) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnWeights>(w1, qx, w2, qh, bias, y);
+                else if (mode.Strict) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnVector>(w1, qx, w2, qh, bias, y);
+                else if (symmetric) MultiplyPairAvx2<FusedMultiplyAdd, SignOnWeights>(w1, qx, w2, qh, bias, y);
+                else MultiplyPairAvx2<FusedMultiplyAdd, SignOnVector>(w1, qx, w2, qh, bias, y);
                 break;
 #endif
             case KernelPath.Vector when interleaved && VectorPathFits:
@@ -295,16 +296,18 @@ internal static class Q8MatrixVector
 
     /// <summary>
     /// AVX2: four rows at a time share each 32-byte load of the quantized vector, and prefetch the next four
-    /// (<see cref="Prefetch"/>); per row and block, |w| (unsigned)
-    /// times x·sign(w) in vpmaddubsw (pairs at most 2·128·127, so never saturated, −128 included), vpmaddwd against
+    /// (<see cref="Prefetch"/>); per row and block, vpmaddubsw of a non-negative factor and a signed one
+    /// (<typeparamref name="TBlockSums"/>), vpmaddwd against
     /// ones for the 8 lane sums, then one convert and one multiply-add by the block's scale product. The short last
     /// block of a row sums its lanes one product at a time, after the loop, so no load runs past the matrix and no
     /// call inside the loop makes the JIT keep the accumulators in memory.
     /// </summary>
-    private static void MultiplyPairAvx2<TMultiplyAdd>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+    private static void MultiplyPairAvx2<TMultiplyAdd, TBlockSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
+        where TBlockSums : struct, IBlockSums
     {
         TMultiplyAdd madd = default;
+        TBlockSums sums = default;
         Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
         int last = y.Length - 1;
@@ -336,11 +339,12 @@ internal static class Q8MatrixVector
                     nuint c = (nuint)b * BlockSize;
                     Prefetch.Lines(nextTile + 4 * c, 2); // this block's 4 rows × 32 bytes, of the next tile
                     Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq, c);
+                    Vector256<sbyte> shared = sums.Shared(vb);
                     Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, b));
-                    a0 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row0, c), vb), Vector256.Create(Unsafe.Add(ref scale0, b)) * vScale, a0);
-                    a1 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row1, c), vb), Vector256.Create(Unsafe.Add(ref scale1, b)) * vScale, a1);
-                    a2 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row2, c), vb), Vector256.Create(Unsafe.Add(ref scale2, b)) * vScale, a2);
-                    a3 = madd.Invoke(BlockSums(Vector256.LoadUnsafe(ref row3, c), vb), Vector256.Create(Unsafe.Add(ref scale3, b)) * vScale, a3);
+                    a0 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row0, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale0, b)) * vScale, a0);
+                    a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row1, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale1, b)) * vScale, a1);
+                    a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row2, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale2, b)) * vScale, a2);
+                    a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row3, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale3, b)) * vScale, a3);
                 }
                 if (whole < blocks)
                 {
@@ -364,13 +368,48 @@ internal static class Q8MatrixVector
         }
     }
 
-    /// <summary>The 8 lane sums of one block (lane k: columns 4k..4k+3) as floats, exact.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> BlockSums(Vector256<sbyte> w, Vector256<sbyte> v)
+    /// <summary>
+    /// The 8 lane sums of one block (lane k: columns 4k..4k+3) as floats, exact. vpmaddubsw multiplies unsigned bytes
+    /// by signed ones, so one factor is made non-negative and the other takes its sign; which one is a choice of speed
+    /// only, the integers are the same.
+    /// </summary>
+    internal interface IBlockSums
     {
-        Vector256<short> pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(v, w));
-        return Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1)));
+        /// <summary>What the four rows of a tile share of the vector's block <paramref name="v"/>.</summary>
+        Vector256<sbyte> Shared(Vector256<sbyte> v);
+
+        /// <summary>The lane sums of weight block <paramref name="w"/> with <paramref name="v"/>.</summary>
+        Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared);
     }
+
+    /// <summary>Any weights: |w| times v·sign(w), two operations per row (pairs at most 2·128·127, so never saturated, −128 included).</summary>
+    private readonly struct SignOnVector : IBlockSums
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<sbyte> Shared(Vector256<sbyte> v) => v;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared) => PairsToLanes(Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(v, w)));
+    }
+
+    /// <summary>
+    /// Weights without −128 (<see cref="WeightRows.SymmetricQuants"/>; every writer's quants are): |v|, once per block
+    /// for the tile, times w·sign(v), one operation per row. vpsignb would leave −128 negated as −128, hence the condition;
+    /// the vector's quants never hold it (<see cref="Quantize"/> rounds to ±127 at most).
+    /// </summary>
+    private readonly struct SignOnWeights : IBlockSums
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<sbyte> Shared(Vector256<sbyte> v) => Avx2.Abs(v).AsSByte();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared) => PairsToLanes(Avx2.MultiplyAddAdjacent(shared.AsByte(), Avx2.Sign(w, v)));
+    }
+
+    /// <summary>vpmaddwd against ones: 16 pair sums to the 8 lane sums, converted exactly to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> PairsToLanes(Vector256<short> pairs)
+        => Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1)));
 #endif
 }
 

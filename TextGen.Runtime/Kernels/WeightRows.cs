@@ -10,9 +10,10 @@ namespace TextGen.Runtime.Kernels;
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false)
+    private WeightRows(TensorDType dtype, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false, bool symmetricQuants = false)
     {
         LaneInterleaved = laneInterleaved;
+        SymmetricQuants = symmetricQuants;
         DType = dtype;
         FirstRow = firstRow;
         Rows = rows;
@@ -45,6 +46,9 @@ internal readonly struct WeightRows
     /// <summary>q8 whole blocks kept in the layout of the <see cref="System.Numerics.Vector{T}"/> kernel (<see cref="Q8MatrixVector.InterleaveLanes"/>) rather than file order.</summary>
     public bool LaneInterleaved { get; }
 
+    /// <summary>No q8 quant is −128, so every quant's negation is a quant: the AVX2 kernel may move signs onto the weights.</summary>
+    public bool SymmetricQuants { get; }
+
     /// <summary>q8 scales per row.</summary>
     public int BlocksPerRow => TensorEncoding.Q8BlocksPerRow(Columns);
 
@@ -69,7 +73,8 @@ internal readonly struct WeightRows
                 LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
                 ReadOnlySpan<sbyte> fileQuants = MemoryMarshal.Cast<byte, sbyte>(data.Slice(scales.Length * sizeof(float)));
                 sbyte[] quants = interleaveQ8 ? Q8MatrixVector.InterleaveLanes(fileQuants, rows, columns) : fileQuants.ToArray();
-                return new(TensorDType.Q8, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants, scales, interleaveQ8);
+                bool symmetric = fileQuants.IndexOf(sbyte.MinValue) < 0;
+                return new(TensorDType.Q8, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants, scales, interleaveQ8, symmetric);
             default:
                 return FromFloats(tensor.Float32Values(), rows, columns);
         }
@@ -81,7 +86,7 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved);
+        return new(DType, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved, SymmetricQuants);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>

@@ -72,12 +72,28 @@ internal sealed class Q8MatrixVectorTests
         BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), 0.25f);
         for (int c = 0; c < columns; c++) bytes[8 + c] = unchecked((byte)(sbyte)(c % 3 == 0 ? -128 : c - 40));
         WeightRows w = WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { 1, columns }, bytes), interleaved);
+        Assert.That(w.SymmetricQuants, Is.False, "the AVX2 kernel must keep the signs on the vector");
         float[] x = Enumerable.Range(0, columns).Select(c => c % 2 == 0 ? -1f : (c - 32) / 127f).ToArray();
         var actual = new float[1];
         MatrixVector.Multiply(mode, w, x, new[] { 0f }, actual);
         Assert.That(actual[0], Is.EqualTo(Reference(w, x, WeightRows.Empty, Array.Empty<float>(), new[] { 0f })[0]).Within(1e-5));
         double exact = Enumerable.Range(0, columns).Sum(c => (double)w[0, c] * x[c]);
         Assert.That(actual[0], Is.EqualTo(exact).Within(0.5), "−128 · −1 must count as +128");
+    }
+
+    [Test]
+    public void QuantsAreSymmetricUnlessOneIsTheMostNegative()
+    {
+        // Every writer rounds to ±127, so its matrices take the kernel that moves signs onto the weights.
+        var random = new Random(37);
+        ModelTensor written = ModelTensor.FromFloat32("w", new[] { 3, 70 }, AllKernelPaths.RandomFloats(random, 210)).ConvertTo(TensorDType.Q8);
+        Assert.That(WeightRows.FromTensor(written).SymmetricQuants, Is.True);
+        Assert.That(WeightRows.FromTensor(written).Slice(1, 2).SymmetricQuants, Is.True);
+        byte[] bytes = written.Data.ToArray();
+        bytes[^1] = 0x80; // the last quant of the last row: −128
+        var edited = new ModelTensor("w", TensorDType.Q8, new[] { 3, 70 }, bytes);
+        Assert.That(WeightRows.FromTensor(edited).SymmetricQuants, Is.False);
+        Assert.That(WeightRows.FromTensor(edited, interleaveQ8: true).SymmetricQuants, Is.False);
     }
 
     [Test]
