@@ -181,15 +181,24 @@ internal static class Q8MatrixVector
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void LaneSums(ReadOnlySpan<sbyte> row, ReadOnlySpan<sbyte> v, Span<int> sums)
     {
-        for (int k = 0; k < Lanes; k++) sums[k] = 0;
-        for (int c = 0; c < row.Length; c++) sums[c / ColumnsPerLane] += row[c] * v[c];
+        for (int k = 0; k < Lanes; k++)
+        {
+            // A local sum per lane stays in a register; adding into sums[] went through memory for every product.
+            int sum = 0, end = row.Length < (k + 1) * ColumnsPerLane ? row.Length : (k + 1) * ColumnsPerLane;
+            for (int c = k * ColumnsPerLane; c < end; c++) sum += row[c] * v[c];
+            sums[k] = sum;
+        }
     }
 
     /// <summary><see cref="LaneSums"/> of a whole block kept lane-interleaved; <paramref name="v"/> is in file order.</summary>
     private static void LaneSumsInterleaved(ReadOnlySpan<sbyte> row, ReadOnlySpan<sbyte> v, Span<int> sums)
     {
-        for (int k = 0; k < Lanes; k++) sums[k] = 0;
-        for (int c = 0; c < BlockSize; c++) sums[c / ColumnsPerLane] += row[LanePosition(c)] * v[c];
+        for (int k = 0; k < Lanes; k++)
+        {
+            int sum = 0;
+            for (int j = 0; j < ColumnsPerLane; j++) sum += row[j * Lanes + k] * v[k * ColumnsPerLane + j]; // column 4k+j, kept at 8j+k
+            sums[k] = sum;
+        }
     }
 
     /// <summary>
