@@ -96,6 +96,44 @@ public sealed class ModelFileMutationTests
         Assert.That(loaded, Is.GreaterThan(Mutations / 100));
     }
 
+    [Test]
+    public void AStreamedLoadJudgesEveryMutationAsTheLoadFromBytesDoes()
+    {
+        // Load(path) and Load(seekable stream) parse as they read (StreamedFileBytes), a second way into the parser:
+        // on every mutant it must refuse with the same message, or load a model that writes the same text.
+        var mutator = new ModelFileMutator(Seed + 1, Corpus());
+        var differences = new List<string>();
+        int loaded = 0;
+        for (int i = 0; i < Mutations / 4; i++)
+        {
+            byte[] bytes = mutator.Next(out string description);
+            if (i % 3 != 0) ModelFileSeal.TryReseal(bytes);
+            string fromBytes = Judge(() => TextModel.Load(bytes, ModelFileAssert.Source));
+            string streamed = Judge(() => TextModel.Load(new MemoryStream(bytes, writable: false), ModelFileAssert.Source));
+            if (fromBytes.StartsWith("text:", StringComparison.Ordinal)) loaded++;
+            if (streamed != fromBytes && differences.Count < 10) differences.Add($"case {i} ({description}; {bytes.Length} bytes): from bytes «{fromBytes}», streamed «{streamed}»");
+        }
+        Assert.That(differences, Is.Empty);
+        Assert.That(loaded, Is.GreaterThan(Mutations / 400), "some mutants must load, so that models are compared too");
+    }
+
+    /// <summary>What a load makes of a file: the refusal, or the first 20 chars the model writes with a fixed seed.</summary>
+    private static string Judge(Func<TextModel> load)
+    {
+        try
+        {
+            return "text: " + load().CreateGenerator(new GeneratorOptions { Seed = 11 }).GenerateString(20);
+        }
+        catch (ModelFormatException e)
+        {
+            return "refused: " + e.Message;
+        }
+        catch (Exception e)
+        {
+            return $"threw {e.GetType().Name}: {e.Message}";
+        }
+    }
+
     private sealed record Outcome(bool Loaded, string? Refusal, string? Failure, long Allocated, TimeSpan Elapsed);
 
     /// <summary>Loads <paramref name="bytes"/>; a loaded model must then generate 20 chars.</summary>
