@@ -98,9 +98,33 @@ internal static class MatrixVector
         }
     }
 
+    /// <summary>
+    /// Lane l adds the products of elements l, l+16, l+32, … in that order. The lanes are independent, so four at a
+    /// time run in locals (registers) over the row: adding every product into <paramref name="lanes"/> in memory was
+    /// half the speed of this where nothing is vectorized (the scalar path is what IL2CPP builds run).
+    /// </summary>
     private static void AccumulateScalar(ReadOnlySpan<float> row, ReadOnlySpan<float> v, Span<float> lanes)
     {
-        for (int j = 0; j < v.Length; j++) lanes[j % Lanes] += row[j] * v[j];
+        int n = v.Length;
+        for (int l = 0; l < Lanes; l += 4)
+        {
+            float a0 = lanes[l], a1 = lanes[l + 1], a2 = lanes[l + 2], a3 = lanes[l + 3];
+            int j = l;
+            for (; j + 3 < n; j += Lanes)
+            {
+                a0 += row[j] * v[j];
+                a1 += row[j + 1] * v[j + 1];
+                a2 += row[j + 2] * v[j + 2];
+                a3 += row[j + 3] * v[j + 3];
+            }
+            if (j < n) a0 += row[j] * v[j];
+            if (j + 1 < n) a1 += row[j + 1] * v[j + 1];
+            if (j + 2 < n) a2 += row[j + 2] * v[j + 2];
+            lanes[l] = a0;
+            lanes[l + 1] = a1;
+            lanes[l + 2] = a2;
+            lanes[l + 3] = a3;
+        }
     }
 
     /// <summary>
