@@ -81,9 +81,12 @@ internal static class Q8MatrixVector
     /// </summary>
     private static bool VectorPathFits => Vector<sbyte>.Count is 16 or 32;
 
-    /// <summary>Where column <paramref name="i"/> (0..31) of a whole block is kept in the lane-interleaved layout: 4k+j at 8j+k.</summary>
+    /// <summary>Where column 4k+j (lane <paramref name="k"/>, its <paramref name="j"/>-th) of a whole block is kept in the lane-interleaved layout: 8j+k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int LanePosition(int i) => (i % ColumnsPerLane) * Lanes + i / ColumnsPerLane;
+    private static int LanePosition(int k, int j) => j * Lanes + k;
+
+    /// <summary>Where column <paramref name="i"/> (0..31) of a whole block is kept in the lane-interleaved layout.</summary>
+    private static int LanePosition(int i) => LanePosition(i / ColumnsPerLane, i % ColumnsPerLane);
 
     /// <summary>
     /// A copy of q8 matrix <paramref name="quants"/> (<paramref name="rows"/> × <paramref name="columns"/>) with every
@@ -196,7 +199,7 @@ internal static class Q8MatrixVector
         for (int k = 0; k < Lanes; k++)
         {
             int sum = 0;
-            for (int j = 0; j < ColumnsPerLane; j++) sum += row[j * Lanes + k] * v[k * ColumnsPerLane + j]; // column 4k+j, kept at 8j+k
+            for (int j = 0; j < ColumnsPerLane; j++) sum += row[LanePosition(k, j)] * v[k * ColumnsPerLane + j];
             sums[k] = sum;
         }
     }
