@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 #endif
 
 namespace TextGen.Runtime.Kernels;
@@ -66,10 +67,6 @@ internal static class FixedOrderSum
     }
 
 #if NET8_0_OR_GREATER
-    /// <summary>The tree over 16 lanes held in one 512-bit vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Tree(Vector512<float> lanes) => Tree(lanes.GetLower(), lanes.GetUpper());
-
     /// <summary>The tree over lanes 0..7 in <paramref name="low"/> and 8..15 in <paramref name="high"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Tree(Vector256<float> low, Vector256<float> high) => Tree(low + high);
@@ -80,6 +77,33 @@ internal static class FixedOrderSum
     {
         Vector128<float> four = eight.GetLower() + eight.GetUpper();
         return (four.GetElement(0) + four.GetElement(2)) + (four.GetElement(1) + four.GetElement(3));
+    }
+
+    /// <summary>
+    /// <c>y[r0 + i] = Tree(e_i) + bias[r0 + i]</c> for the rows of a four-row tile that exist (a last tile repeats
+    /// its final row in the accumulators it has no row for). The same additions of the same pairs as
+    /// <see cref="Tree(Vector256{float})"/>, with the four rows side by side in the vectors: about 16 shuffles and
+    /// adds for the tile instead of some 40 scalar extractions and adds, which counts where rows are short (hidden
+    /// 128: 8 blocks of 32 per q8 row). Needs AVX, as every 256- and 512-bit path has.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreTile(Vector256<float> e0, Vector256<float> e1, Vector256<float> e2, Vector256<float> e3, ReadOnlySpan<float> bias, Span<float> y, int r0)
+    {
+        // Level 1, lane k + lane k+4: rows 0 and 2 side by side (one per 128-bit half), rows 1 and 3 likewise.
+        Vector256<float> f02 = Avx.Permute2x128(e0, e2, 0x20) + Avx.Permute2x128(e0, e2, 0x31);
+        Vector256<float> f13 = Avx.Permute2x128(e1, e3, 0x20) + Avx.Permute2x128(e1, e3, 0x31);
+        // Level 2: elements 0 and 1 of each half become f0 + f2 and f1 + f3.
+        Vector256<float> g02 = f02 + Avx.Permute(f02, 0b01_00_11_10);
+        Vector256<float> g13 = f13 + Avx.Permute(f13, 0b01_00_11_10);
+        // Level 3, (f0 + f2) + (f1 + f3): per half [row 0, row 0, row 1, row 1], then [row 2, row 2, row 3, row 3].
+        Vector256<float> h = Avx.Shuffle(g02, g13, 0b00_00_00_00) + Avx.Shuffle(g02, g13, 0b01_01_01_01);
+        Vector128<float> sums = Sse.Shuffle(h.GetLower(), h.GetUpper(), 0b10_00_10_00);
+        if (r0 + 4 <= y.Length)
+        {
+            (sums + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
+            return;
+        }
+        for (int i = 0; r0 + i < y.Length; i++) y[r0 + i] = sums.GetElement(i) + bias[r0 + i];
     }
 #endif
 }

@@ -281,10 +281,7 @@ internal static class MatrixVector
                     high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
                 }
             }
-            y[r3] = FixedOrderSum.Tree(low3, high3) + bias[r3];
-            y[r2] = FixedOrderSum.Tree(low2, high2) + bias[r2];
-            y[r1] = FixedOrderSum.Tree(low1, high1) + bias[r1];
-            y[r0] = FixedOrderSum.Tree(low0, high0) + bias[r0];
+            FixedOrderSum.StoreTile(low0 + high0, low1 + high1, low2 + high2, low3 + high3, bias, y, r0);
         }
     }
 
@@ -346,10 +343,7 @@ internal static class MatrixVector
                     a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
                 }
             }
-            y[r3] = FixedOrderSum.Tree(a3) + bias[r3];
-            y[r2] = FixedOrderSum.Tree(a2) + bias[r2];
-            y[r1] = FixedOrderSum.Tree(a1) + bias[r1];
-            y[r0] = FixedOrderSum.Tree(a0) + bias[r0];
+            FixedOrderSum.StoreTile(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper(), bias, y, r0);
         }
     }
 #endif

@@ -325,58 +325,58 @@ internal static class Q8MatrixVector
         int last = y.Length - 1;
         for (int r0 = 0; r0 <= last; r0 += 4)
         {
-            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            // Rows 1..3 of the tile counted from row 0; a last tile of fewer rows repeats its final row.
+            nint k1 = Math.Min(1, last - r0), k2 = Math.Min(2, last - r0), k3 = Math.Min(3, last - r0);
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int part = 0; part < 2; part++)
             {
                 ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
                 ref readonly QuantizedVector v = ref part == 0 ? ref x : ref h;
                 if (v.Quants.IsEmpty) continue;
-                int columns = w.Columns, blocks = w.BlocksPerRow, whole = columns / BlockSize;
-                ref sbyte quants = ref MemoryMarshal.GetArrayDataReference(w.Quants);
-                ref float scales = ref MemoryMarshal.GetArrayDataReference(w.Scales);
-                ref sbyte row0 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r0) * (nuint)columns);
-                ref sbyte row1 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r1) * (nuint)columns);
-                ref sbyte row2 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r2) * (nuint)columns);
-                ref sbyte row3 = ref Unsafe.Add(ref quants, (nuint)(w.FirstRow + r3) * (nuint)columns);
-                ref float scale0 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r0) * (nuint)blocks);
-                ref float scale1 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r1) * (nuint)blocks);
-                ref float scale2 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r2) * (nuint)blocks);
-                ref float scale3 = ref Unsafe.Add(ref scales, (nuint)(w.FirstRow + r3) * (nuint)blocks);
+                int whole = w.Columns / BlockSize;
+                nint columns = w.Columns, blocks = w.BlocksPerRow;
+                // The loop walks row 0's quants and scales and the vector's; rows 1..3 are fixed offsets from row 0,
+                // so its addresses need 4 moving references and 6 offsets, few enough to stay in registers.
+                nint q1 = k1 * columns, q2 = k2 * columns, q3 = k3 * columns;
+                nint s1 = k1 * blocks, s2 = k2 * blocks, s3 = k3 * blocks;
+                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), (w.FirstRow + r0) * columns);
+                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
-                nuint nextTile = Prefetch.NextTile(ref row0, 4, columns);
+                nuint nextTile = Prefetch.NextTile(ref row, 4, w.Columns);
                 for (int b = 0; b < whole; b++)
                 {
-                    nuint c = (nuint)b * BlockSize;
-                    Prefetch.Lines(nextTile + 4 * c, 2); // this block's 4 rows × 32 bytes, of the next tile
-                    Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq, c);
+                    Prefetch.Lines(nextTile, 2); // this block's 4 rows × 32 bytes, of the next tile
+                    nextTile += 4 * BlockSize;
+                    Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq);
                     Vector256<sbyte> shared = sums.Shared(vb);
-                    Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, b));
-                    a0 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row0, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale0, b)) * vScale, a0);
-                    a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row1, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale1, b)) * vScale, a1);
-                    a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row2, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale2, b)) * vScale, a2);
-                    a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row3, c), vb, shared), Vector256.Create(Unsafe.Add(ref scale3, b)) * vScale, a3);
+                    Vector256<float> vScale = Vector256.Create(vs);
+                    a0 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row), vb, shared), Vector256.Create(scale) * vScale, a0);
+                    a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q1)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale, a1);
+                    a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q2)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale, a2);
+                    a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q3)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale, a3);
+                    row = ref Unsafe.Add(ref row, BlockSize);
+                    scale = ref Unsafe.Add(ref scale, 1);
+                    vq = ref Unsafe.Add(ref vq, BlockSize);
+                    vs = ref Unsafe.Add(ref vs, 1);
                 }
                 if (whole < blocks)
                 {
-                    int start = whole * BlockSize, count = columns - start;
-                    ReadOnlySpan<sbyte> vTail = v.Quants.Slice(start);
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row0, start), count), vTail, tailSums.Slice(0, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row1, start), count), vTail, tailSums.Slice(Lanes, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row2, start), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row3, start), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
-                    Vector256<float> vScale = Vector256.Create(Unsafe.Add(ref vs, whole));
-                    a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(Unsafe.Add(ref scale0, whole)) * vScale, a0);
-                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale1, whole)) * vScale, a1);
-                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale2, whole)) * vScale, a2);
-                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale3, whole)) * vScale, a3);
+                    // The references now stand at the short last block; the vector's quants are padded to a whole one.
+                    int count = w.Columns - whole * BlockSize;
+                    ReadOnlySpan<sbyte> vTail = MemoryMarshal.CreateReadOnlySpan(ref vq, BlockSize);
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref row, count), vTail, tailSums.Slice(0, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, q1), count), vTail, tailSums.Slice(Lanes, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, q2), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, q3), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
+                    Vector256<float> vScale = Vector256.Create(vs);
+                    a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
+                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale, a1);
+                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale, a2);
+                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale, a3);
                 }
             }
-            y[r3] = FixedOrderSum.Tree(a3) + bias[r3];
-            y[r2] = FixedOrderSum.Tree(a2) + bias[r2];
-            y[r1] = FixedOrderSum.Tree(a1) + bias[r1];
-            y[r0] = FixedOrderSum.Tree(a0) + bias[r0];
+            FixedOrderSum.StoreTile(a0, a1, a2, a3, bias, y, r0);
         }
     }
 
