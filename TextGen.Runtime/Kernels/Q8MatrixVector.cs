@@ -344,7 +344,7 @@ internal static class Q8MatrixVector
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
                 nuint nextTile = Prefetch.NextTile(ref row, 4, w.Columns);
-                for (int b = 0; b < whole; b++)
+                for (int remaining = whole; remaining > 0; remaining--)
                 {
                     Prefetch.Lines(nextTile, 2); // this block's 4 rows × 32 bytes, of the next tile
                     nextTile += 4 * BlockSize;
@@ -363,17 +363,19 @@ internal static class Q8MatrixVector
                 if (whole < blocks)
                 {
                     // The references now stand at the short last block; the vector's quants are padded to a whole one.
+                    // The offsets are formed again: had the loop's lived on across these calls, the JIT would have
+                    // kept them in memory and reloaded them every block.
                     int count = w.Columns - whole * BlockSize;
                     ReadOnlySpan<sbyte> vTail = MemoryMarshal.CreateReadOnlySpan(ref vq, BlockSize);
                     LaneSums(MemoryMarshal.CreateReadOnlySpan(ref row, count), vTail, tailSums.Slice(0, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, q1), count), vTail, tailSums.Slice(Lanes, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, q2), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, q3), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k1 * columns), count), vTail, tailSums.Slice(Lanes, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k2 * columns), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
+                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k3 * columns), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
                     Vector256<float> vScale = Vector256.Create(vs);
                     a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
-                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale, a1);
-                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale, a2);
-                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale, a3);
+                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, k1 * blocks)) * vScale, a1);
+                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k2 * blocks)) * vScale, a2);
+                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k3 * blocks)) * vScale, a3);
                 }
             }
             FixedOrderSum.StoreTile(a0, a1, a2, a3, bias, y, r0);
