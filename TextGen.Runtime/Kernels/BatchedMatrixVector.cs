@@ -228,19 +228,18 @@ internal static class BatchedMatrixVector
                             ref float in0 = ref scales ? ref scaled[(s0 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s0 * n));
                             ref float in1 = ref scales ? ref scaled[(s1 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s1 * n));
                             nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1);
-                            nuint scale0 = EncodedMatrixVector.ScaleStart(w, r0), scale1 = EncodedMatrixVector.ScaleStart(w, r1);
                             nuint nextTile = d.Address(row0 + 2 * (nuint)n);
                             for (nuint j = 0; j < (nuint)whole; j += Lanes)
                             {
                                 Prefetch.Lines(nextTile + 2 * (nuint)d.StoredBytes * j, Math.Max(1, 2 * d.StoredBytes * Lanes / Prefetch.LineBytes));
                                 Vector256<float> x0Low = Vector256.LoadUnsafe(ref in0, j), x0High = Vector256.LoadUnsafe(ref in0, j + 8);
                                 Vector256<float> x1Low = Vector256.LoadUnsafe(ref in1, j), x1High = Vector256.LoadUnsafe(ref in1, j + 8);
-                                d.Load(row0, scale0, j, out Vector256<float> low, out Vector256<float> high);
+                                d.Load(row0 + j, out Vector256<float> low, out Vector256<float> high);
                                 l00 = madd.Invoke(low, x0Low, l00);
                                 l01 = madd.Invoke(low, x1Low, l01);
                                 h00 = madd.Invoke(high, x0High, h00);
                                 h01 = madd.Invoke(high, x1High, h01);
-                                d.Load(row1, scale1, j, out low, out high);
+                                d.Load(row1 + j, out low, out high);
                                 l10 = madd.Invoke(low, x0Low, l10);
                                 l11 = madd.Invoke(low, x1Low, l11);
                                 h10 = madd.Invoke(high, x0High, h10);
@@ -252,8 +251,8 @@ internal static class BatchedMatrixVector
                                 Span<float> pad = pads.Slice(part * 4 * Lanes, 4 * Lanes);
                                 for (int k = whole; k < n; k++)
                                 {
-                                    pad[k - whole] = d.Get(row0, scale0, k);
-                                    pad[Lanes + k - whole] = d.Get(row1, scale1, k);
+                                    pad[k - whole] = d.Get(row0 + (nuint)k);
+                                    pad[Lanes + k - whole] = d.Get(row1 + (nuint)k);
                                 }
                                 MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(2 * Lanes, Lanes));
                                 MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(3 * Lanes, Lanes));

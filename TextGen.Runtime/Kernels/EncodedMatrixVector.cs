@@ -84,14 +84,14 @@ internal static class EncodedMatrixVector
                 ReadOnlySpan<float> v = part == 0 ? x : h;
                 TDecoder d = part == 0 ? d1 : d2;
                 WeightRows w = part == 0 ? w1 : w2;
-                nuint rowStart = RowStart(w, r), scaleStart = ScaleStart(w, r);
+                nuint rowStart = RowStart(w, r);
                 for (int j = 0; j < v.Length; j += Lanes)
                 {
                     int count = Math.Min(Lanes, v.Length - j);
                     // A short last block is zero-padded: +0 products leave every lane unchanged.
                     wBlock.Clear();
                     vBlock.Clear();
-                    for (int k = 0; k < count; k++) wBlock[k] = d.Get(rowStart, scaleStart, j + k);
+                    for (int k = 0; k < count; k++) wBlock[k] = d.Get(rowStart + (nuint)(j + k));
                     v.Slice(j, count).CopyTo(vBlock);
                     a0 += wv[0] * vv[0];
                     if (width <= 8) a1 += wv[1] * vv[1];
@@ -107,8 +107,6 @@ internal static class EncodedMatrixVector
     }
 
     internal static nuint RowStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.Columns;
-
-    internal static nuint ScaleStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.BlocksPerRow;
 
 #if NET8_0_OR_GREATER
     /// <summary>
@@ -189,30 +187,30 @@ internal static class EncodedMatrixVector
                 int whole = n - n % Lanes;
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
-                nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
                 nuint nextTile = d.Address(row0 + 4 * (nuint)n);
-                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                // Each row's index steps through the loop: one register per row, and each load is one address.
+                for (nuint j = 0; j < (nuint)whole; j += Lanes, row0 += Lanes, row1 += Lanes, row2 += Lanes, row3 += Lanes)
                 {
                     Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this block's share of the next tile
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
-                    d.Load(row0, scale0, j, out Vector256<float> w0Low, out Vector256<float> w0High);
+                    d.Load(row0, out Vector256<float> w0Low, out Vector256<float> w0High);
                     low0 = madd.Invoke(w0Low, vLow, low0);
                     high0 = madd.Invoke(w0High, vHigh, high0);
-                    d.Load(row1, scale1, j, out Vector256<float> w1Low, out Vector256<float> w1High);
+                    d.Load(row1, out Vector256<float> w1Low, out Vector256<float> w1High);
                     low1 = madd.Invoke(w1Low, vLow, low1);
                     high1 = madd.Invoke(w1High, vHigh, high1);
-                    d.Load(row2, scale2, j, out Vector256<float> w2Low, out Vector256<float> w2High);
+                    d.Load(row2, out Vector256<float> w2Low, out Vector256<float> w2High);
                     low2 = madd.Invoke(w2Low, vLow, low2);
                     high2 = madd.Invoke(w2High, vHigh, high2);
-                    d.Load(row3, scale3, j, out Vector256<float> w3Low, out Vector256<float> w3High);
+                    d.Load(row3, out Vector256<float> w3Low, out Vector256<float> w3High);
                     low3 = madd.Invoke(w3Low, vLow, low3);
                     high3 = madd.Invoke(w3High, vHigh, high3);
                 }
                 if (whole < n)
                 {
                     // The short last block, zero-padded as in MatrixVector: +0 products leave the lanes unchanged. Its
-                    // weights are decoded whole, so it multiplies the unscaled vector.
+                    // weights are decoded whole, so it multiplies the unscaled vector. The row indices stand at it now.
                     // Plain loops: a call (Clear, CopyTo) inside the row loop would make the JIT keep the accumulators in memory.
                     for (int k = 0; k < Lanes; k++)
                     {
@@ -222,16 +220,16 @@ internal static class EncodedMatrixVector
                     ref float tRef = ref MemoryMarshal.GetReference(vTail);
                     ref float wtRef = ref MemoryMarshal.GetReference(wTail);
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref tRef), vHigh = Vector256.LoadUnsafe(ref tRef, 8);
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row0, scale0, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row0 + (nuint)k);
                     low0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low0);
                     high0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high0);
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row1, scale1, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row1 + (nuint)k);
                     low1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low1);
                     high1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high1);
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row2, scale2, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row2 + (nuint)k);
                     low2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low2);
                     high2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high2);
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row3, scale3, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row3 + (nuint)k);
                     low3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low3);
                     high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
                 }
@@ -264,20 +262,20 @@ internal static class EncodedMatrixVector
                 int whole = n - n % Lanes;
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
-                nuint scale0 = ScaleStart(w, r0), scale1 = ScaleStart(w, r1), scale2 = ScaleStart(w, r2), scale3 = ScaleStart(w, r3);
                 nuint nextTile = d.Address(row0 + 4 * (nuint)n);
-                for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                for (nuint j = 0; j < (nuint)whole; j += Lanes, row0 += Lanes, row1 += Lanes, row2 += Lanes, row3 += Lanes)
                 {
                     Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this block's share of the next tile
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
-                    a0 = madd.Invoke(d.Load(row0, scale0, j), vj, a0);
-                    a1 = madd.Invoke(d.Load(row1, scale1, j), vj, a1);
-                    a2 = madd.Invoke(d.Load(row2, scale2, j), vj, a2);
-                    a3 = madd.Invoke(d.Load(row3, scale3, j), vj, a3);
+                    a0 = madd.Invoke(d.Load(row0), vj, a0);
+                    a1 = madd.Invoke(d.Load(row1), vj, a1);
+                    a2 = madd.Invoke(d.Load(row2), vj, a2);
+                    a3 = madd.Invoke(d.Load(row3), vj, a3);
                 }
                 if (whole < n)
                 {
                     // Plain loops: a call (Clear, CopyTo) inside the row loop would make the JIT keep the accumulators in memory.
+                    // The row indices stand at the short last block now.
                     for (int k = 0; k < Lanes; k++)
                     {
                         vTail[k] = whole + k < n ? v[whole + k] : 0f;
@@ -285,13 +283,13 @@ internal static class EncodedMatrixVector
                     }
                     ref float wtRef = ref MemoryMarshal.GetReference(wTail);
                     Vector512<float> vt = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(vTail));
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row0, scale0, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row0 + (nuint)k);
                     a0 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a0);
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row1, scale1, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row1 + (nuint)k);
                     a1 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a1);
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row2, scale2, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row2 + (nuint)k);
                     a2 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a2);
-                    for (int k = whole; k < n; k++) wTail[k - whole] = d.Get(row3, scale3, k);
+                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row3 + (nuint)k);
                     a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
                 }
             }

@@ -18,19 +18,19 @@ internal readonly struct Float16Weights : IWeightDecoder
 
     public float VectorScale => Float16.ExponentRebias;
 
-    public float Get(nuint rowStart, nuint scaleStart, int column) => Float16.ToSingle(_halves[(int)rowStart + column]);
+    public float Get(nuint index) => Float16.ToSingle(_halves[(int)index]);
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high)
+    public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)
     {
         ref short first = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves));
-        low = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column)));
-        high = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, rowStart + column + 8)));
+        low = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, index)));
+        high = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, index + 8)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column)
-        => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), rowStart + column)));
+    public Vector512<float> Load(nuint index)
+        => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), index)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_halves), index);

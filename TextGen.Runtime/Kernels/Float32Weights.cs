@@ -19,18 +19,18 @@ internal readonly struct Float32Weights : IWeightDecoder
 
     public float VectorScale => 1f;
 
-    public float Get(nuint rowStart, nuint scaleStart, int column) => _floats[(int)rowStart + column];
+    public float Get(nuint index) => _floats[(int)index];
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high)
+    public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)
     {
         ref float first = ref MemoryMarshal.GetArrayDataReference(_floats);
-        low = Vector256.LoadUnsafe(ref first, rowStart + column);
-        high = Vector256.LoadUnsafe(ref first, rowStart + column + 8);
+        low = Vector256.LoadUnsafe(ref first, index);
+        high = Vector256.LoadUnsafe(ref first, index + 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_floats), rowStart + column);
+    public Vector512<float> Load(nuint index) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_floats), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_floats), index);

@@ -6,13 +6,13 @@ namespace TextGen.Runtime.Kernels;
 
 /// <summary>
 /// Turns stored weights into floats inside <see cref="EncodedMatrixVector"/>'s loops, as a struct type argument so
-/// the JIT compiles one loop per dtype with the decoding inlined (the pattern of the multiply-add operators). Rows are
-/// addressed by their first element's index in the whole matrix and their first q8 scale's index.
+/// the JIT compiles one loop per dtype with the decoding inlined (the pattern of the multiply-add operators). Elements
+/// are addressed by their index in the whole matrix, so a kernel can step one index per row through its loop.
 /// </summary>
 internal interface IWeightDecoder
 {
-    /// <summary>Element <paramref name="column"/> of the row: exactly <see cref="WeightRows"/>' indexer.</summary>
-    float Get(nuint rowStart, nuint scaleStart, int column);
+    /// <summary>Element <paramref name="index"/> of the matrix: exactly <see cref="WeightRows"/>' indexer.</summary>
+    float Get(nuint index);
 
     /// <summary>
     /// A power of two that the vector loads leave out of every weight: they return the elements divided by it, exactly,
@@ -20,11 +20,11 @@ internal interface IWeightDecoder
     /// </summary>
     float VectorScale { get; }
 #if NET8_0_OR_GREATER
-    /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row), divided by <see cref="VectorScale"/>, as lanes 0..7 and 8..15.</summary>
-    void Load(nuint rowStart, nuint scaleStart, nuint column, out Vector256<float> low, out Vector256<float> high);
+    /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>, as lanes 0..7 and 8..15.</summary>
+    void Load(nuint index, out Vector256<float> low, out Vector256<float> high);
 
-    /// <summary>Elements <paramref name="column"/>.. +16 of the row (column a multiple of 16, all inside the row), divided by <see cref="VectorScale"/>.</summary>
-    Vector512<float> Load(nuint rowStart, nuint scaleStart, nuint column);
+    /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>.</summary>
+    Vector512<float> Load(nuint index);
 
     /// <summary>Bytes per stored element.</summary>
     int StoredBytes { get; }
