@@ -171,10 +171,10 @@ internal static class EncodedMatrixVector
         TMultiplyAdd madd = default;
         Span<float> vTail = stackalloc float[Lanes];
         Span<float> wTail = stackalloc float[Lanes];
-        int last = y.Length - 1;
-        for (int r0 = 0; r0 <= last; r0 += 4)
+        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
         {
-            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            TileRows rows = TileRows.Adjacent(tile, y.Length);
+            int r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
             Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
             Vector256<float> low2 = default, high2 = default, low3 = default, high3 = default;
             for (int part = 0; part < 2; part++)
@@ -234,7 +234,7 @@ internal static class EncodedMatrixVector
                     high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
                 }
             }
-            FixedOrderSum.StoreTile(low0 + high0, low1 + high1, low2 + high2, low3 + high3, bias, y, r0);
+            rows.Store(FixedOrderSum.Trees(low0 + high0, low1 + high1, low2 + high2, low3 + high3), bias, y);
         }
     }
 
@@ -247,10 +247,10 @@ internal static class EncodedMatrixVector
         TMultiplyAdd madd = default;
         Span<float> vTail = stackalloc float[Lanes];
         Span<float> wTail = stackalloc float[Lanes];
-        int last = y.Length - 1;
-        for (int r0 = 0; r0 <= last; r0 += 4)
+        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
         {
-            int r1 = Math.Min(r0 + 1, last), r2 = Math.Min(r0 + 2, last), r3 = Math.Min(r0 + 3, last);
+            TileRows rows = TileRows.Adjacent(tile, y.Length);
+            int r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int part = 0; part < 2; part++)
             {
@@ -293,7 +293,7 @@ internal static class EncodedMatrixVector
                     a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
                 }
             }
-            FixedOrderSum.StoreTile(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper(), bias, y, r0);
+            rows.Store(FixedOrderSum.Trees(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper()), bias, y);
         }
     }
 #endif

@@ -80,14 +80,13 @@ internal static class FixedOrderSum
     }
 
     /// <summary>
-    /// <c>y[r0 + i] = Tree(e_i) + bias[r0 + i]</c> for the rows of a four-row tile that exist (a last tile repeats
-    /// its final row in the accumulators it has no row for). The same additions of the same pairs as
-    /// <see cref="Tree(Vector256{float})"/>, with the four rows side by side in the vectors: about 16 shuffles and
-    /// adds for the tile instead of some 40 scalar extractions and adds, which counts where rows are short (hidden
-    /// 128: 8 blocks of 32 per q8 row). Needs AVX, as every 256- and 512-bit path has.
+    /// <see cref="Tree(Vector256{float})"/> of four rows at once (a kernel tile's accumulators), element k of the
+    /// result being row k's: the same additions of the same pairs, with the rows side by side in the vectors, about 14
+    /// shuffles and adds for the four instead of some 30 scalar extractions and adds, which counts where rows are
+    /// short (hidden 128). Needs AVX, as every 256- and 512-bit path has.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreTile(Vector256<float> e0, Vector256<float> e1, Vector256<float> e2, Vector256<float> e3, ReadOnlySpan<float> bias, Span<float> y, int r0)
+    public static Vector128<float> Trees(Vector256<float> e0, Vector256<float> e1, Vector256<float> e2, Vector256<float> e3)
     {
         // Level 1, lane k + lane k+4: rows 0 and 2 side by side (one per 128-bit half), rows 1 and 3 likewise.
         Vector256<float> f02 = Avx.Permute2x128(e0, e2, 0x20) + Avx.Permute2x128(e0, e2, 0x31);
@@ -97,13 +96,7 @@ internal static class FixedOrderSum
         Vector256<float> g13 = f13 + Avx.Permute(f13, 0b01_00_11_10);
         // Level 3, (f0 + f2) + (f1 + f3): per half [row 0, row 0, row 1, row 1], then [row 2, row 2, row 3, row 3].
         Vector256<float> h = Avx.Shuffle(g02, g13, 0b00_00_00_00) + Avx.Shuffle(g02, g13, 0b01_01_01_01);
-        Vector128<float> sums = Sse.Shuffle(h.GetLower(), h.GetUpper(), 0b10_00_10_00);
-        if (r0 + 4 <= y.Length)
-        {
-            (sums + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
-            return;
-        }
-        for (int i = 0; r0 + i < y.Length; i++) y[r0 + i] = sums.GetElement(i) + bias[r0 + i];
+        return Sse.Shuffle(h.GetLower(), h.GetUpper(), 0b10_00_10_00);
     }
 #endif
 }

@@ -322,11 +322,12 @@ internal static class Q8MatrixVector
         TBlockSums sums = default;
         Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
-        int last = y.Length - 1;
-        for (int r0 = 0; r0 <= last; r0 += 4)
+        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
         {
-            // Rows 1..3 of the tile counted from row 0; a last tile of fewer rows repeats its final row.
-            nint k1 = Math.Min(1, last - r0), k2 = Math.Min(2, last - r0), k3 = Math.Min(3, last - r0);
+            TileRows rows = TileRows.Adjacent(tile, y.Length);
+            // Rows 1..3 of the tile counted from row 0.
+            int r0 = rows.R0;
+            nint k1 = rows.R1 - r0, k2 = rows.R2 - r0, k3 = rows.R3 - r0;
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int part = 0; part < 2; part++)
             {
@@ -378,7 +379,7 @@ internal static class Q8MatrixVector
                     a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k3 * blocks)) * vScale, a3);
                 }
             }
-            FixedOrderSum.StoreTile(a0, a1, a2, a3, bias, y, r0);
+            rows.Store(FixedOrderSum.Trees(a0, a1, a2, a3), bias, y);
         }
     }
 

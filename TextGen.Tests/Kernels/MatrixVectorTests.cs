@@ -50,6 +50,32 @@ internal sealed class MatrixVectorTests
         }
     }
 
+    /// <summary>
+    /// Matrices of at least <see cref="MatrixVector.QuarterTilesMinBytes"/>, which the 256-bit path reads in quarter
+    /// tiles: every row computed once and stored in its place, with row counts that leave the last tile short and
+    /// rows with a short last block. Strict mode gives the reference's bits; fast mode stays within 1e-5 relative.
+    /// </summary>
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void LargeMatricesGiveTheReferenceOnEveryRow(KernelMode mode)
+    {
+        var random = new Random(15);
+        foreach (var (rows, n1, n2) in new[] { (1, 262_144, 0), (3, 90_000, 17), (5, 52_500, 29), (1027, 200, 57), (1030, 0, 255), (1032, 128, 128) })
+        {
+            Assert.That((long)rows * (n1 + n2) * sizeof(float), Is.GreaterThanOrEqualTo(MatrixVector.QuarterTilesMinBytes), "a case too small to test the quarter tiles");
+            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2);
+            var expected = new float[rows];
+            var actual = new float[rows];
+            Array.Fill(actual, float.NaN);
+            MatrixVector.MultiplyPairScalar(w1, x, w2, h, bias, expected);
+            MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
+            for (int r = 0; r < rows; r++)
+            {
+                if (mode.Strict) Assert.That(BitConverter.SingleToInt32Bits(actual[r]), Is.EqualTo(BitConverter.SingleToInt32Bits(expected[r])), $"strict {mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+                else Assert.That(actual[r], Is.EqualTo(expected[r]).Within(1e-5 * Math.Max(1, Math.Abs(expected[r]))), $"{mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
+            }
+        }
+    }
+
     [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
     public void MultiplyIsThePairWithoutTheSecondMatrix(KernelMode mode)
     {
