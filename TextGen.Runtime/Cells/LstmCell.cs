@@ -33,11 +33,11 @@ internal static class LstmCell
         Activations.Sigmoid(path, o);
 
         // c' = f * c + i * g
-        for (int j = 0; j < hidden; j++) c[j] = f[j] * c[j] + i[j] * g[j];
+        Elementwise.AddProducts(path, f, c, i, g, c);
 
         // h' = o * tanh(c')
         c.CopyTo(cellTanh);
         Activations.Tanh(path, cellTanh);
-        for (int j = 0; j < hidden; j++) h[j] = o[j] * cellTanh[j];
+        Elementwise.Multiply(path, o, cellTanh, h);
     }
 }

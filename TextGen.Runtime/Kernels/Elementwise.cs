@@ -98,6 +98,47 @@ internal static class Elementwise
     }
 #endif
 
+    /// <summary>
+    /// <c>destination[i] = a[i]·b[i] + c[i]·d[i]</c>: both products rounded, then their sum, on every path (no fused
+    /// multiply-add), so every path gives the scalar loop's bits. The destination may be any of the sources. An LSTM's
+    /// cell update, c' = f·c + i·g.
+    /// </summary>
+    public static void AddProducts(KernelPath path, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, ReadOnlySpan<float> d, Span<float> destination)
+    {
+        CheckLengths(a, destination);
+        CheckLengths(b, destination);
+        CheckLengths(c, destination);
+        CheckLengths(d, destination);
+        int i = 0;
+        if (path != KernelPath.Scalar)
+        {
+            i = destination.Length - destination.Length % Vector<float>.Count;
+            ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i), cv = AsVectors(c, i), dv = AsVectors(d, i);
+            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
+            for (int k = 0; k < to.Length; k++) to[k] = av[k] * bv[k] + cv[k] * dv[k];
+        }
+        for (; i < destination.Length; i++) destination[i] = a[i] * b[i] + c[i] * d[i];
+    }
+
+    /// <summary><c>destination[i] = a[i]·b[i]</c>; the destination may be either source. An LSTM's h' = o·tanh(c').</summary>
+    public static void Multiply(KernelPath path, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination)
+    {
+        CheckLengths(a, destination);
+        CheckLengths(b, destination);
+        int i = 0;
+        if (path != KernelPath.Scalar)
+        {
+            i = destination.Length - destination.Length % Vector<float>.Count;
+            ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i);
+            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
+            for (int k = 0; k < to.Length; k++) to[k] = av[k] * bv[k];
+        }
+        for (; i < destination.Length; i++) destination[i] = a[i] * b[i];
+    }
+
+    /// <summary>The first <paramref name="count"/> floats (a multiple of the vector width) as vectors.</summary>
+    private static ReadOnlySpan<Vector<float>> AsVectors(ReadOnlySpan<float> values, int count) => MemoryMarshal.Cast<float, Vector<float>>(values.Slice(0, count));
+
     private static void CheckLengths(ReadOnlySpan<float> source, Span<float> destination)
     {
         if (source.Length != destination.Length) throw new ArgumentException($"source holds {source.Length} floats, destination {destination.Length}", nameof(destination));
