@@ -47,10 +47,10 @@ internal static class GruCell
         Activations.Sigmoid(path, gates.Slice(0, 2 * hidden));
 
         // n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-        for (int j = 0; j < hidden; j++) n[j] += r[j] * hiddenNew[j];
+        Elementwise.AddProduct(path, r, hiddenNew, n);
         Activations.Tanh(path, n);
 
         // h' = (1 − z) * n + z * h
-        for (int j = 0; j < hidden; j++) h[j] = (1f - z[j]) * n[j] + z[j] * h[j];
+        Elementwise.Blend(path, z, n, h, h);
     }
 }

@@ -136,6 +136,42 @@ internal static class Elementwise
         for (; i < destination.Length; i++) destination[i] = a[i] * b[i];
     }
 
+    /// <summary><c>destination[i] += a[i]·b[i]</c>, the product rounded first. A GRU's n = W_in x + b_in + r·(W_hn h + b_hn).</summary>
+    public static void AddProduct(KernelPath path, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination)
+    {
+        CheckLengths(a, destination);
+        CheckLengths(b, destination);
+        int i = 0;
+        if (path != KernelPath.Scalar)
+        {
+            i = destination.Length - destination.Length % Vector<float>.Count;
+            ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i);
+            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
+            for (int k = 0; k < to.Length; k++) to[k] += av[k] * bv[k];
+        }
+        for (; i < destination.Length; i++) destination[i] += a[i] * b[i];
+    }
+
+    /// <summary>
+    /// <c>destination[i] = (1 − z[i])·n[i] + z[i]·h[i]</c>, each operation rounded in that order; the destination may be
+    /// any of the sources. A GRU's h' = (1 − z)·n + z·h.
+    /// </summary>
+    public static void Blend(KernelPath path, ReadOnlySpan<float> z, ReadOnlySpan<float> n, ReadOnlySpan<float> h, Span<float> destination)
+    {
+        CheckLengths(z, destination);
+        CheckLengths(n, destination);
+        CheckLengths(h, destination);
+        int i = 0;
+        if (path != KernelPath.Scalar)
+        {
+            i = destination.Length - destination.Length % Vector<float>.Count;
+            ReadOnlySpan<Vector<float>> zv = AsVectors(z, i), nv = AsVectors(n, i), hv = AsVectors(h, i);
+            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
+            for (int k = 0; k < to.Length; k++) to[k] = (Vector<float>.One - zv[k]) * nv[k] + zv[k] * hv[k];
+        }
+        for (; i < destination.Length; i++) destination[i] = (1f - z[i]) * n[i] + z[i] * h[i];
+    }
+
     /// <summary>The first <paramref name="count"/> floats (a multiple of the vector width) as vectors.</summary>
     private static ReadOnlySpan<Vector<float>> AsVectors(ReadOnlySpan<float> values, int count) => MemoryMarshal.Cast<float, Vector<float>>(values.Slice(0, count));
 
