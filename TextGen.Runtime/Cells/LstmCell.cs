@@ -36,8 +36,7 @@ internal static class LstmCell
         Elementwise.AddProducts(path, f, c, i, g, c);
 
         // h' = o * tanh(c')
-        c.CopyTo(cellTanh);
-        Activations.Tanh(path, cellTanh);
+        Activations.Tanh(path, c, cellTanh);
         Elementwise.Multiply(path, o, cellTanh, h);
     }
 }

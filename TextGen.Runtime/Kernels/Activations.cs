@@ -45,7 +45,10 @@ internal static class Activations
     public static void Sigmoid(KernelPath path, Span<float> values) => Elementwise.Map(path, default(SigmoidOperator), values, values);
 
     /// <summary>In-place hyperbolic tangent.</summary>
-    public static void Tanh(KernelPath path, Span<float> values) => Elementwise.Map(path, default(TanhOperator), values, values);
+    public static void Tanh(KernelPath path, Span<float> values) => Tanh(path, values, values);
+
+    /// <summary><c>destination[i] = tanh(source[i])</c>, without first copying the source over.</summary>
+    public static void Tanh(KernelPath path, ReadOnlySpan<float> source, Span<float> destination) => Elementwise.Map(path, default(TanhOperator), source, destination);
 
     public static float Exp(float x)
     {

@@ -109,14 +109,10 @@ internal static class Elementwise
         CheckLengths(b, destination);
         CheckLengths(c, destination);
         CheckLengths(d, destination);
-        int i = 0;
-        if (path != KernelPath.Scalar)
-        {
-            i = destination.Length - destination.Length % Vector<float>.Count;
-            ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i), cv = AsVectors(c, i), dv = AsVectors(d, i);
-            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
-            for (int k = 0; k < to.Length; k++) to[k] = av[k] * bv[k] + cv[k] * dv[k];
-        }
+        int i = VectorElements(path, destination.Length);
+        ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i), cv = AsVectors(c, i), dv = AsVectors(d, i);
+        Span<Vector<float>> to = AsVectors(destination, i);
+        for (int k = 0; k < to.Length; k++) to[k] = av[k] * bv[k] + cv[k] * dv[k];
         for (; i < destination.Length; i++) destination[i] = a[i] * b[i] + c[i] * d[i];
     }
 
@@ -125,14 +121,10 @@ internal static class Elementwise
     {
         CheckLengths(a, destination);
         CheckLengths(b, destination);
-        int i = 0;
-        if (path != KernelPath.Scalar)
-        {
-            i = destination.Length - destination.Length % Vector<float>.Count;
-            ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i);
-            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
-            for (int k = 0; k < to.Length; k++) to[k] = av[k] * bv[k];
-        }
+        int i = VectorElements(path, destination.Length);
+        ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i);
+        Span<Vector<float>> to = AsVectors(destination, i);
+        for (int k = 0; k < to.Length; k++) to[k] = av[k] * bv[k];
         for (; i < destination.Length; i++) destination[i] = a[i] * b[i];
     }
 
@@ -141,14 +133,10 @@ internal static class Elementwise
     {
         CheckLengths(a, destination);
         CheckLengths(b, destination);
-        int i = 0;
-        if (path != KernelPath.Scalar)
-        {
-            i = destination.Length - destination.Length % Vector<float>.Count;
-            ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i);
-            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
-            for (int k = 0; k < to.Length; k++) to[k] += av[k] * bv[k];
-        }
+        int i = VectorElements(path, destination.Length);
+        ReadOnlySpan<Vector<float>> av = AsVectors(a, i), bv = AsVectors(b, i);
+        Span<Vector<float>> to = AsVectors(destination, i);
+        for (int k = 0; k < to.Length; k++) to[k] += av[k] * bv[k];
         for (; i < destination.Length; i++) destination[i] += a[i] * b[i];
     }
 
@@ -161,19 +149,24 @@ internal static class Elementwise
         CheckLengths(z, destination);
         CheckLengths(n, destination);
         CheckLengths(h, destination);
-        int i = 0;
-        if (path != KernelPath.Scalar)
-        {
-            i = destination.Length - destination.Length % Vector<float>.Count;
-            ReadOnlySpan<Vector<float>> zv = AsVectors(z, i), nv = AsVectors(n, i), hv = AsVectors(h, i);
-            Span<Vector<float>> to = MemoryMarshal.Cast<float, Vector<float>>(destination.Slice(0, i));
-            for (int k = 0; k < to.Length; k++) to[k] = (Vector<float>.One - zv[k]) * nv[k] + zv[k] * hv[k];
-        }
+        int i = VectorElements(path, destination.Length);
+        ReadOnlySpan<Vector<float>> zv = AsVectors(z, i), nv = AsVectors(n, i), hv = AsVectors(h, i);
+        Span<Vector<float>> to = AsVectors(destination, i);
+        for (int k = 0; k < to.Length; k++) to[k] = (Vector<float>.One - zv[k]) * nv[k] + zv[k] * hv[k];
         for (; i < destination.Length; i++) destination[i] = (1f - z[i]) * n[i] + z[i] * h[i];
     }
 
+    /// <summary>
+    /// How many of <paramref name="length"/> elements the element-wise operations above take in whole
+    /// <see cref="Vector{T}"/>s: none on the scalar path (no vector hardware), the rest go one at a time.
+    /// </summary>
+    private static int VectorElements(KernelPath path, int length) => path == KernelPath.Scalar ? 0 : length - length % Vector<float>.Count;
+
     /// <summary>The first <paramref name="count"/> floats (a multiple of the vector width) as vectors.</summary>
     private static ReadOnlySpan<Vector<float>> AsVectors(ReadOnlySpan<float> values, int count) => MemoryMarshal.Cast<float, Vector<float>>(values.Slice(0, count));
+
+    /// <inheritdoc cref="AsVectors(ReadOnlySpan{float}, int)"/>
+    private static Span<Vector<float>> AsVectors(Span<float> values, int count) => MemoryMarshal.Cast<float, Vector<float>>(values.Slice(0, count));
 
     private static void CheckLengths(ReadOnlySpan<float> source, Span<float> destination)
     {
