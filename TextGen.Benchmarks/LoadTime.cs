@@ -15,7 +15,9 @@ namespace TextGen.Benchmarks;
 /// median and fastest warm load's, in milliseconds; each line adds the same figures for <c>TextModel.Load(path)</c>
 /// (<c>warm_median_from_file_ms</c>, <c>warm_min_from_file_ms</c>), which reads the file as it parses it. The total
 /// line also gives the GC pauses and (on Linux) the median minor page faults per load: first touches of memory the
-/// GC handed back to the system, which decide much of a warm load's time on a virtual machine. The helper thread's hashing overlaps the other phases, so it is
+/// GC handed back to the system, which decide much of a warm load's time on a virtual machine, and what one such fault
+/// costs here: <c>fresh_memory_touch_median_ms</c> writes one byte to each page of a new mapping of the file's size
+/// (<see cref="FreshMemory"/>), <c>page_fault_median_us</c> divides it by the pages. The helper thread's hashing overlaps the other phases, so it is
 /// left out of <c>unaccounted</c> (the call's time outside the loading thread's phases).
 /// </summary>
 internal static class LoadTime
@@ -87,6 +89,9 @@ internal static class LoadTime
         total["warm_gc_pause_ms"] = Math.Round(warm.Sum(s => s.GcPauseMilliseconds), 3);
         total["warm_gcs_from_file"] = fromFile?.Sum(s => s.Collections);
         total["warm_gc_pause_from_file_ms"] = fromFile is null ? null : Math.Round(fromFile.Sum(s => s.GcPauseMilliseconds), 3);
+        double? touch = FreshMemory.MedianTouchMilliseconds(bytes.Length, rounds);
+        total["fresh_memory_touch_median_ms"] = touch is null ? null : Math.Round(touch.Value, 3);
+        total["page_fault_median_us"] = touch is null ? null : Math.Round(touch.Value * 1000 / Math.Ceiling((double)bytes.Length / Environment.SystemPageSize), 3);
         console.Output.WriteLine(total.ToJsonString());
         return 0;
     }

@@ -222,13 +222,36 @@ internal static class MatrixVector
     /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. A tile of four rows (<see cref="TileRows"/>)
     /// gives the CPU eight independent add chains. The accumulators stay locals of this method (a helper taking them by
     /// reference would make the JIT keep them in memory). Adjacent tiles prefetch their share of the next tile with each
-    /// block (<see cref="Prefetch"/>); from <see cref="QuarterTilesMinBytes"/> on the tiles take quarters instead.
+    /// block (<see cref="Prefetch"/>); from <see cref="QuarterTilesMinBytes"/> on the tiles take quarters instead, in
+    /// groups that read W1 and then W2 (<see cref="QuarterTiles"/>).
     /// </summary>
     internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         CheckShapes(w1, x, w2, h, bias, y);
+        if ((long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes)
+        {
+            // A group's W1 sums wait here while its W2 rows are read: 8 vectors a tile, in L1.
+            Span<float> waiting = stackalloc float[default(QuarterTiles).GroupTiles * 8 * 8];
+            MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(w1, x, w2, h, bias, y, waiting);
+        }
+        else
+        {
+            MultiplyPairTiles256<TMultiplyAdd, AdjacentTiles>(w1, x, w2, h, bias, y, Span<float>.Empty);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyPairVector256{TMultiplyAdd}"/> in tile order <typeparamref name="TTiles"/>. Tiles go in groups
+    /// (<see cref="ITileOrder.GroupTiles"/>): each tile of a group reads its W1 rows, leaving its sums in
+    /// <paramref name="waiting"/>, then each reads its W2 rows; a group of one keeps them in registers.
+    /// </summary>
+    private static void MultiplyPairTiles256<TMultiplyAdd, TTiles>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> waiting)
+        where TMultiplyAdd : struct, IMultiplyAdd
+        where TTiles : struct, ITileOrder
+    {
         TMultiplyAdd madd = default;
+        TTiles order = default;
         Span<float> xTail = stackalloc float[Lanes];
         Span<float> hTail = stackalloc float[Lanes];
         Span<float> w1Tail = stackalloc float[Lanes];
@@ -237,15 +260,30 @@ internal static class MatrixVector
         PadTail(h, hTail);
         w1Tail.Clear();
         w2Tail.Clear();
-        bool quarters = (long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes;
-        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
+        int tiles = TileRows.Count(y.Length), groupTiles = order.GroupTiles;
+        ref float waitingRef = ref MemoryMarshal.GetReference(waiting);
+        Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
+        Vector256<float> low2 = default, high2 = default, low3 = default, high3 = default;
+        for (int first = 0; first < tiles; first += groupTiles)
         {
-            TileRows rows = quarters ? TileRows.Quarters(tile, y.Length) : TileRows.Adjacent(tile, y.Length);
-            int r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
-            Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
-            Vector256<float> low2 = default, high2 = default, low3 = default, high3 = default;
-            for (int part = 0; part < 2; part++)
+            int count = groupTiles == 1 ? 1 : Math.Min(groupTiles, tiles - first);
+            for (int step = 0; step < 2 * count; step++)
             {
+                int part = step < count ? 0 : 1, tile = first + step - part * count;
+                TileRows rows = order.Rows(tile, y.Length);
+                int r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
+                ref float saved = ref Unsafe.Add(ref waitingRef, (tile - first) * 8 * 8);
+                if (part == 0)
+                {
+                    low0 = high0 = low1 = high1 = low2 = high2 = low3 = high3 = Vector256<float>.Zero;
+                }
+                else if (count > 1)
+                {
+                    low0 = Vector256.LoadUnsafe(ref saved, 0); high0 = Vector256.LoadUnsafe(ref saved, 8);
+                    low1 = Vector256.LoadUnsafe(ref saved, 16); high1 = Vector256.LoadUnsafe(ref saved, 24);
+                    low2 = Vector256.LoadUnsafe(ref saved, 32); high2 = Vector256.LoadUnsafe(ref saved, 40);
+                    low3 = Vector256.LoadUnsafe(ref saved, 48); high3 = Vector256.LoadUnsafe(ref saved, 56);
+                }
                 ReadOnlySpan<float> w = part == 0 ? w1 : w2;
                 ReadOnlySpan<float> v = part == 0 ? x : h;
                 int n = v.Length;
@@ -258,7 +296,7 @@ internal static class MatrixVector
                 nuint nextTile = Prefetch.NextTile(ref row0, 4, n);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    if (!quarters) Prefetch.Lines(nextTile + 4 * sizeof(float) * j, 4); // this block's 4 rows × 64 bytes, of the next tile
+                    if (order.Prefetches) Prefetch.Lines(nextTile + 4 * sizeof(float) * j, 4); // this block's 4 rows × 64 bytes, of the next tile
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
                     low0 = madd.Invoke(Vector256.LoadUnsafe(ref row0, j), vLow, low0);
@@ -289,8 +327,18 @@ internal static class MatrixVector
                     low3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low3);
                     high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
                 }
+                if (part == 1)
+                {
+                    rows.Store(FixedOrderSum.Trees(low0 + high0, low1 + high1, low2 + high2, low3 + high3), bias, y);
+                }
+                else if (count > 1)
+                {
+                    low0.StoreUnsafe(ref saved, 0); high0.StoreUnsafe(ref saved, 8);
+                    low1.StoreUnsafe(ref saved, 16); high1.StoreUnsafe(ref saved, 24);
+                    low2.StoreUnsafe(ref saved, 32); high2.StoreUnsafe(ref saved, 40);
+                    low3.StoreUnsafe(ref saved, 48); high3.StoreUnsafe(ref saved, 56);
+                }
             }
-            rows.Store(FixedOrderSum.Trees(low0 + high0, low1 + high1, low2 + high2, low3 + high3), bias, y);
         }
     }
 
