@@ -267,6 +267,7 @@ internal static class MatrixVector
         for (int first = 0; first < tiles; first += groupTiles)
         {
             int count = groupTiles == 1 ? 1 : Math.Min(groupTiles, tiles - first);
+            // Steps 0..count-1 read W1 for the group's tiles in turn, steps count..2·count-1 read W2 for them.
             for (int step = 0; step < 2 * count; step++)
             {
                 int part = step < count ? 0 : 1, tile = first + step - part * count;
