@@ -218,6 +218,9 @@ internal static class MatrixVector
     /// </summary>
     internal const int QuarterTilesMinBytes = 1 << 20;
 
+    /// <summary>Floats of a 256-bit tile's sums: four rows of 16 lanes, eight vectors (low0, high0, …, high3 in that order).</summary>
+    private const int TileSumFloats = 4 * Lanes;
+
     /// <summary>
     /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. A tile of four rows (<see cref="TileRows"/>)
     /// gives the CPU eight independent add chains. The accumulators stay locals of this method (a helper taking them by
@@ -231,8 +234,8 @@ internal static class MatrixVector
         CheckShapes(w1, x, w2, h, bias, y);
         if ((long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes)
         {
-            // A group's W1 sums wait here while its W2 rows are read: 8 vectors a tile, in L1.
-            Span<float> waiting = stackalloc float[default(QuarterTiles).GroupTiles * 8 * 8];
+            // A group's W1 sums wait here while its W2 rows are read, in L1.
+            Span<float> waiting = stackalloc float[default(QuarterTiles).GroupTiles * TileSumFloats];
             MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(w1, x, w2, h, bias, y, waiting);
         }
         else
@@ -273,7 +276,7 @@ internal static class MatrixVector
                 int part = step < count ? 0 : 1, tile = first + step - part * count;
                 TileRows rows = order.Rows(tile, y.Length);
                 int r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
-                ref float saved = ref Unsafe.Add(ref waitingRef, (tile - first) * 8 * 8);
+                ref float saved = ref Unsafe.Add(ref waitingRef, (tile - first) * TileSumFloats);
                 if (part == 0)
                 {
                     low0 = high0 = low1 = high1 = low2 = high2 = low3 = high3 = Vector256<float>.Zero;
