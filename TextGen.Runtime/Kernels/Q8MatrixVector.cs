@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 #endif
 
@@ -14,19 +13,20 @@ namespace TextGen.Runtime.Kernels;
 /// quantized like the weights, per 32-element block, and each block's products are summed exactly in integers.
 /// Decoding every weight to float (one conversion and one multiply per weight) made q8 slower than f32 on a CPU
 /// without VNNI; here 32 weights cost three integer instructions per row (vpsignb, vpmaddubsw, vpmaddwd, plus a vpabsb
-/// shared by four rows, or per row for weights holding −128) and the float work is per block.
+/// shared by four rows, or per row for weights holding −128) and the float work is per block. The x64 kernels (AVX2,
+/// AVX-512) are in Q8MatrixVector.X86.cs.
 /// <para>The order, which every path follows: block b of a row (x's blocks, then h's) adds to 8 float lanes,
 /// lane k getting <c>(float)(Σ of the products of columns 32b+4k..32b+4k+3) × (weight scale × vector scale)</c>;
 /// the lanes are reduced by <see cref="FixedOrderSum.Tree(ReadOnlySpan{float})"/>'s last three levels, then the bias
 /// is added. The integer sums are exact (at most 4·128·127), so no vector width changes them: strict mode (product
 /// rounded before the add) gives the same bits on every path, fast mode fuses the multiply-add.</para>
-/// <para>Two layouts of a row's whole blocks: file order for the 256-bit kernel, whose vpmaddwd sums adjacent
-/// columns, and lane-interleaved (<see cref="InterleaveLanes"/>) for <see cref="System.Numerics.Vector{T}"/>, which
+/// <para>Two layouts of a row's whole blocks: file order for the 256- and 512-bit kernels, whose vpmaddwd sums
+/// adjacent columns, and lane-interleaved (<see cref="InterleaveLanes"/>) for <see cref="System.Numerics.Vector{T}"/>, which
 /// has no pairwise add: there column 4k+j of a block sits at 8j+k, so the four columns of lane k are the same lane
 /// of four consecutive 8-element groups and element-wise adds form the lane sums. The integers are the same either
 /// way, so are the bits.</para>
 /// </summary>
-internal static class Q8MatrixVector
+internal static partial class Q8MatrixVector
 {
     private const int BlockSize = TensorEncoding.Q8BlockSize;
     private const int Lanes = 8;
@@ -54,12 +54,11 @@ internal static class Q8MatrixVector
         switch (mode.Path)
         {
 #if NET8_0_OR_GREATER
-            case KernelPath.Vector512 or KernelPath.Vector256 when Avx2.IsSupported && fileOrder:
-                bool symmetric = (x.IsEmpty || w1.SymmetricQuants) && (h.IsEmpty || w2.SymmetricQuants);
-                if (mode.Strict && symmetric) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnWeights>(w1, qx, w2, qh, bias, y);
-                else if (mode.Strict) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnVector>(w1, qx, w2, qh, bias, y);
-                else if (symmetric) MultiplyPairAvx2<FusedMultiplyAdd, SignOnWeights>(w1, qx, w2, qh, bias, y);
-                else MultiplyPairAvx2<FusedMultiplyAdd, SignOnVector>(w1, qx, w2, qh, bias, y);
+            case KernelPath.Vector512 when fileOrder:
+                MultiplyPairVector512(mode.Strict, Symmetric(w1, x, w2, h), w1, qx, w2, qh, bias, y);
+                break;
+            case KernelPath.Vector256 when Avx2.IsSupported && fileOrder:
+                MultiplyPairVector256(mode.Strict, Symmetric(w1, x, w2, h), w1, qx, w2, qh, bias, y);
                 break;
 #endif
             case KernelPath.Vector when interleaved && VectorPathFits:
@@ -280,152 +279,6 @@ internal static class Q8MatrixVector
         }
     }
 
-#if NET8_0_OR_GREATER
-    /// <summary>
-    /// The scalar rounding in vector form: the max over 32 values, one division, then 32 multiplies rounded to even
-    /// (vroundps; the scalar path's <see cref="MathF.Round(float)"/>) and narrowed to bytes.
-    /// </summary>
-    private static float QuantizeBlockAvx(ReadOnlySpan<float> block, Span<sbyte> quants)
-    {
-        ref float first = ref MemoryMarshal.GetReference(block);
-        Vector256<float> v0 = Vector256.LoadUnsafe(ref first), v1 = Vector256.LoadUnsafe(ref first, 8);
-        Vector256<float> v2 = Vector256.LoadUnsafe(ref first, 16), v3 = Vector256.LoadUnsafe(ref first, 24);
-        Vector256<float> largest8 = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
-        Vector128<float> largest4 = Vector128.Max(largest8.GetLower(), largest8.GetUpper());
-        float largest = Math.Max(Math.Max(largest4.GetElement(0), largest4.GetElement(1)), Math.Max(largest4.GetElement(2), largest4.GetElement(3)));
-        float inverse = Q8Max / largest;
-        if (float.IsInfinity(inverse))
-        {
-            quants.Clear();
-            return 0f;
-        }
-        Vector256<float> scale = Vector256.Create(inverse);
-        Vector256<int> i0 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v0 * scale)), i1 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v1 * scale));
-        Vector256<int> i2 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v2 * scale)), i3 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v3 * scale));
-        Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).StoreUnsafe(ref MemoryMarshal.GetReference(quants));
-        return largest / Q8Max;
-    }
-
-    /// <summary>
-    /// AVX2: four rows at a time share each 32-byte load of the quantized vector, and prefetch the next four
-    /// (<see cref="Prefetch"/>); per row and block, vpmaddubsw of a non-negative factor and a signed one
-    /// (<typeparamref name="TBlockSums"/>), vpmaddwd against
-    /// ones for the 8 lane sums, then one convert and one multiply-add by the block's scale product. The short last
-    /// block of a row sums its lanes one product at a time, after the loop, so no load runs past the matrix and no
-    /// call inside the loop makes the JIT keep the accumulators in memory.
-    /// </summary>
-    private static void MultiplyPairAvx2<TMultiplyAdd, TBlockSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
-        where TMultiplyAdd : struct, IMultiplyAdd
-        where TBlockSums : struct, IBlockSums
-    {
-        TMultiplyAdd madd = default;
-        TBlockSums sums = default;
-        Span<int> tailSums = stackalloc int[4 * Lanes];
-        ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
-        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
-        {
-            TileRows rows = TileRows.Adjacent(tile, y.Length);
-            // Rows 1..3 of the tile counted from row 0.
-            int r0 = rows.R0;
-            nint k1 = rows.R1 - r0, k2 = rows.R2 - r0, k3 = rows.R3 - r0;
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int part = 0; part < 2; part++)
-            {
-                ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
-                ref readonly QuantizedVector v = ref part == 0 ? ref x : ref h;
-                if (v.Quants.IsEmpty) continue;
-                int whole = w.Columns / BlockSize;
-                nint columns = w.Columns, blocks = w.BlocksPerRow;
-                // The loop walks row 0's quants and scales and the vector's; rows 1..3 are fixed offsets from row 0,
-                // so its addresses need 4 moving references and 6 offsets, few enough to stay in registers.
-                nint q1 = k1 * columns, q2 = k2 * columns, q3 = k3 * columns;
-                nint s1 = k1 * blocks, s2 = k2 * blocks, s3 = k3 * blocks;
-                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), (w.FirstRow + r0) * columns);
-                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
-                ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
-                ref float vs = ref MemoryMarshal.GetReference(v.Scales);
-                nuint nextTile = Prefetch.NextTile(ref row, 4, w.Columns);
-                for (int remaining = whole; remaining > 0; remaining--)
-                {
-                    Prefetch.Lines(nextTile, 2); // this block's 4 rows × 32 bytes, of the next tile
-                    nextTile += 4 * BlockSize;
-                    Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq);
-                    Vector256<sbyte> shared = sums.Shared(vb);
-                    Vector256<float> vScale = Vector256.Create(vs);
-                    a0 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row), vb, shared), Vector256.Create(scale) * vScale, a0);
-                    a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q1)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale, a1);
-                    a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q2)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale, a2);
-                    a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q3)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale, a3);
-                    row = ref Unsafe.Add(ref row, BlockSize);
-                    scale = ref Unsafe.Add(ref scale, 1);
-                    vq = ref Unsafe.Add(ref vq, BlockSize);
-                    vs = ref Unsafe.Add(ref vs, 1);
-                }
-                if (whole < blocks)
-                {
-                    // The references now stand at the short last block; the vector's quants are padded to a whole one.
-                    // The offsets are formed again: had the loop's lived on across these calls, the JIT would have
-                    // kept them in memory and reloaded them every block.
-                    int count = w.Columns - whole * BlockSize;
-                    ReadOnlySpan<sbyte> vTail = MemoryMarshal.CreateReadOnlySpan(ref vq, BlockSize);
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref row, count), vTail, tailSums.Slice(0, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k1 * columns), count), vTail, tailSums.Slice(Lanes, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k2 * columns), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
-                    LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k3 * columns), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
-                    Vector256<float> vScale = Vector256.Create(vs);
-                    a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
-                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, k1 * blocks)) * vScale, a1);
-                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k2 * blocks)) * vScale, a2);
-                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k3 * blocks)) * vScale, a3);
-                }
-            }
-            rows.Store(FixedOrderSum.Trees(a0, a1, a2, a3), bias, y);
-        }
-    }
-
-    /// <summary>
-    /// The 8 lane sums of one block (lane k: columns 4k..4k+3) as floats, exact. vpmaddubsw multiplies unsigned bytes
-    /// by signed ones, so one factor is made non-negative and the other takes its sign; which one is a choice of speed
-    /// only, the integers are the same.
-    /// </summary>
-    internal interface IBlockSums
-    {
-        /// <summary>What the four rows of a tile share of the vector's block <paramref name="v"/>.</summary>
-        Vector256<sbyte> Shared(Vector256<sbyte> v);
-
-        /// <summary>The lane sums of weight block <paramref name="w"/> with <paramref name="v"/>.</summary>
-        Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared);
-    }
-
-    /// <summary>Any weights: |w| times v·sign(w), two operations per row (pairs at most 2·128·127, so never saturated, −128 included).</summary>
-    private readonly struct SignOnVector : IBlockSums
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<sbyte> Shared(Vector256<sbyte> v) => v;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared) => PairsToLanes(Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(v, w)));
-    }
-
-    /// <summary>
-    /// Weights without −128 (<see cref="WeightRows.SymmetricQuants"/>; every writer's quants are): |v|, once per block
-    /// for the tile, times w·sign(v), one operation per row. vpsignb would leave −128 negated as −128, hence the condition;
-    /// the vector's quants never hold it (<see cref="Quantize"/> rounds to ±127 at most).
-    /// </summary>
-    private readonly struct SignOnWeights : IBlockSums
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<sbyte> Shared(Vector256<sbyte> v) => Avx2.Abs(v).AsSByte();
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared) => PairsToLanes(Avx2.MultiplyAddAdjacent(shared.AsByte(), Avx2.Sign(w, v)));
-    }
-
-    /// <summary>vpmaddwd against ones: 16 pair sums to the 8 lane sums, converted exactly to float.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> PairsToLanes(Vector256<short> pairs)
-        => Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1)));
-#endif
 }
 
 /// <summary>A vector quantized for <see cref="Q8MatrixVector"/>: int8 values padded to whole 32-element blocks, one scale per block.</summary>

@@ -6,7 +6,7 @@ namespace TextGen.Tests.Kernels;
 internal sealed class Q8MatrixVectorTests
 {
     private static readonly int[] RowCounts = { 0, 1, 3, 4, 5, 9, 17 };
-    private static readonly int[] InputWidths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100 };
+    private static readonly int[] InputWidths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 512 };
     private static readonly int[] HiddenWidths = { 0, 1, 16, 23, 40, 64 };
 
     /// <summary>Every path and mode with the weights in file order and lane-interleaved (each path must give its bits from either).</summary>

@@ -1,0 +1,368 @@
+#if NET8_0_OR_GREATER
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace TextGen.Runtime.Kernels;
+
+/// <summary>
+/// The x64 kernels of <see cref="Q8MatrixVector"/>: AVX2 (<see cref="MultiplyPairAvx2{TMultiplyAdd, TBlockSums}"/>)
+/// and AVX-512 (<see cref="MultiplyPairAvx512{TMultiplyAdd, TPairSums}"/>), both over weights in file order, and the
+/// AVX form of the vector's quantization. Both kernels follow the class's order to the bit.
+/// </summary>
+internal static partial class Q8MatrixVector
+{
+    /// <summary>Bytes of two whole blocks: one 512-bit load.</summary>
+    private const int PairBytes = 2 * BlockSize;
+
+    /// <summary>True when the signs can move onto the weights (<see cref="SignOnWeights"/>): no matrix in use holds −128.</summary>
+    private static bool Symmetric(in WeightRows w1, ReadOnlySpan<float> x, in WeightRows w2, ReadOnlySpan<float> h)
+        => (x.IsEmpty || w1.SymmetricQuants) && (h.IsEmpty || w2.SymmetricQuants);
+
+    private static void MultiplyPairVector256(bool strict, bool symmetric, in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        if (strict && symmetric) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnWeights>(w1, x, w2, h, bias, y);
+        else if (strict) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnVector>(w1, x, w2, h, bias, y);
+        else if (symmetric) MultiplyPairAvx2<FusedMultiplyAdd, SignOnWeights>(w1, x, w2, h, bias, y);
+        else MultiplyPairAvx2<FusedMultiplyAdd, SignOnVector>(w1, x, w2, h, bias, y);
+    }
+
+    /// <summary>
+    /// The 512-bit kernel with AVX-512BW's multiply-add-adjacent where the CPU has it. Where it has not (a test forcing
+    /// this path on an AVX2 machine), <see cref="WidenedPairSums"/> forms the same integers from portable operations,
+    /// so the kernel's loop, offsets, odd and short blocks and order are tested on any machine.
+    /// </summary>
+    private static void MultiplyPairVector512(bool strict, bool symmetric, in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        if (!Avx512BW.IsSupported)
+        {
+            if (strict) MultiplyPairAvx512<RoundedMultiplyAdd, WidenedPairSums>(w1, x, w2, h, bias, y);
+            else MultiplyPairAvx512<FusedMultiplyAdd, WidenedPairSums>(w1, x, w2, h, bias, y);
+        }
+        else if (strict && symmetric) MultiplyPairAvx512<RoundedMultiplyAdd, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
+        else if (strict) MultiplyPairAvx512<RoundedMultiplyAdd, SignOnVectorPairs>(w1, x, w2, h, bias, y);
+        else if (symmetric) MultiplyPairAvx512<FusedMultiplyAdd, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
+        else MultiplyPairAvx512<FusedMultiplyAdd, SignOnVectorPairs>(w1, x, w2, h, bias, y);
+    }
+
+    /// <summary>
+    /// The scalar rounding in vector form: the max over 32 values, one division, then 32 multiplies rounded to even
+    /// (vroundps; the scalar path's <see cref="MathF.Round(float)"/>) and narrowed to bytes.
+    /// </summary>
+    private static float QuantizeBlockAvx(ReadOnlySpan<float> block, Span<sbyte> quants)
+    {
+        ref float first = ref MemoryMarshal.GetReference(block);
+        Vector256<float> v0 = Vector256.LoadUnsafe(ref first), v1 = Vector256.LoadUnsafe(ref first, 8);
+        Vector256<float> v2 = Vector256.LoadUnsafe(ref first, 16), v3 = Vector256.LoadUnsafe(ref first, 24);
+        Vector256<float> largest8 = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        Vector128<float> largest4 = Vector128.Max(largest8.GetLower(), largest8.GetUpper());
+        float largest = Math.Max(Math.Max(largest4.GetElement(0), largest4.GetElement(1)), Math.Max(largest4.GetElement(2), largest4.GetElement(3)));
+        float inverse = Q8Max / largest;
+        if (float.IsInfinity(inverse))
+        {
+            quants.Clear();
+            return 0f;
+        }
+        Vector256<float> scale = Vector256.Create(inverse);
+        Vector256<int> i0 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v0 * scale)), i1 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v1 * scale));
+        Vector256<int> i2 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v2 * scale)), i3 = Vector256.ConvertToInt32(Avx.RoundToNearestInteger(v3 * scale));
+        Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).StoreUnsafe(ref MemoryMarshal.GetReference(quants));
+        return largest / Q8Max;
+    }
+
+    /// <summary>
+    /// AVX2: four rows at a time share each 32-byte load of the quantized vector, and prefetch the next four
+    /// (<see cref="Prefetch"/>); per row and block, vpmaddubsw of a non-negative factor and a signed one
+    /// (<typeparamref name="TBlockSums"/>), vpmaddwd against
+    /// ones for the 8 lane sums, then one convert and one multiply-add by the block's scale product. The short last
+    /// block of a row sums its lanes one product at a time, after the loop, so no load runs past the matrix and no
+    /// call inside the loop makes the JIT keep the accumulators in memory.
+    /// </summary>
+    private static void MultiplyPairAvx2<TMultiplyAdd, TBlockSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+        where TMultiplyAdd : struct, IMultiplyAdd
+        where TBlockSums : struct, IBlockSums
+    {
+        TMultiplyAdd madd = default;
+        TBlockSums sums = default;
+        Span<int> tailSums = stackalloc int[4 * Lanes];
+        ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
+        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
+        {
+            TileRows rows = TileRows.Adjacent(tile, y.Length);
+            // Rows 1..3 of the tile counted from row 0.
+            int r0 = rows.R0;
+            nint k1 = rows.R1 - r0, k2 = rows.R2 - r0, k3 = rows.R3 - r0;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
+                ref readonly QuantizedVector v = ref part == 0 ? ref x : ref h;
+                if (v.Quants.IsEmpty) continue;
+                int whole = w.Columns / BlockSize;
+                nint columns = w.Columns, blocks = w.BlocksPerRow;
+                // The loop walks row 0's quants and scales and the vector's; rows 1..3 are fixed offsets from row 0,
+                // so its addresses need 4 moving references and 6 offsets, few enough to stay in registers.
+                nint q1 = k1 * columns, q2 = k2 * columns, q3 = k3 * columns;
+                nint s1 = k1 * blocks, s2 = k2 * blocks, s3 = k3 * blocks;
+                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), (w.FirstRow + r0) * columns);
+                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
+                ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
+                ref float vs = ref MemoryMarshal.GetReference(v.Scales);
+                nuint nextTile = Prefetch.NextTile(ref row, 4, w.Columns);
+                for (int remaining = whole; remaining > 0; remaining--)
+                {
+                    Prefetch.Lines(nextTile, 2); // this block's 4 rows × 32 bytes, of the next tile
+                    nextTile += 4 * BlockSize;
+                    Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq);
+                    Vector256<sbyte> shared = sums.Shared(vb);
+                    Vector256<float> vScale = Vector256.Create(vs);
+                    a0 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row), vb, shared), Vector256.Create(scale) * vScale, a0);
+                    a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q1)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale, a1);
+                    a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q2)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale, a2);
+                    a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q3)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale, a3);
+                    row = ref Unsafe.Add(ref row, BlockSize);
+                    scale = ref Unsafe.Add(ref scale, 1);
+                    vq = ref Unsafe.Add(ref vq, BlockSize);
+                    vs = ref Unsafe.Add(ref vs, 1);
+                }
+                if (whole < blocks)
+                {
+                    // The references now stand at the short last block.
+                    ShortBlockSums(ref row, k1, k2, k3, w.Columns, whole, ref vq, tailSums);
+                    Vector256<float> vScale = Vector256.Create(vs);
+                    a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
+                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, k1 * blocks)) * vScale, a1);
+                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k2 * blocks)) * vScale, a2);
+                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k3 * blocks)) * vScale, a3);
+                }
+            }
+            rows.Store(FixedOrderSum.Trees(a0, a1, a2, a3), bias, y);
+        }
+    }
+
+    /// <summary>
+    /// AVX-512: <see cref="MultiplyPairAvx2{TMultiplyAdd, TBlockSums}"/> with 64-byte loads, so that one load of each
+    /// row, one multiply-add-adjacent pair and one convert serve two blocks (<typeparamref name="TPairSums"/>). The
+    /// float work stays per block and in the class's order: a row's 16 lane sums are its first block's 8, scaled and
+    /// added, then its second block's, so the bits are the 256-bit kernel's. An odd last whole block is loaded as a pair
+    /// whose second block is zero, with no read past it; the short last block sums as in the 256-bit kernel.
+    /// </summary>
+    private static void MultiplyPairAvx512<TMultiplyAdd, TPairSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+        where TMultiplyAdd : struct, IMultiplyAdd
+        where TPairSums : struct, IBlockPairSums
+    {
+        TMultiplyAdd madd = default;
+        TPairSums sums = default;
+        Span<int> tailSums = stackalloc int[4 * Lanes];
+        ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
+        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
+        {
+            TileRows rows = TileRows.Adjacent(tile, y.Length);
+            int r0 = rows.R0;
+            nint k1 = rows.R1 - r0, k2 = rows.R2 - r0, k3 = rows.R3 - r0;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
+                ref readonly QuantizedVector v = ref part == 0 ? ref x : ref h;
+                if (v.Quants.IsEmpty) continue;
+                int whole = w.Columns / BlockSize;
+                nint columns = w.Columns, blocks = w.BlocksPerRow;
+                nint q1 = k1 * columns, q2 = k2 * columns, q3 = k3 * columns;
+                nint s1 = k1 * blocks, s2 = k2 * blocks, s3 = k3 * blocks;
+                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), (w.FirstRow + r0) * columns);
+                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
+                ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
+                ref float vs = ref MemoryMarshal.GetReference(v.Scales);
+                nuint nextTile = Prefetch.NextTile(ref row, 4, w.Columns);
+                for (int remaining = whole / 2; remaining > 0; remaining--)
+                {
+                    Prefetch.Lines(nextTile, 4); // this pair's 4 rows × 64 bytes, of the next tile
+                    nextTile += 4 * PairBytes;
+                    Vector512<sbyte> vb = Vector512.LoadUnsafe(ref vq);
+                    Vector512<sbyte> shared = sums.Shared(vb);
+                    float vsFirst = vs, vsSecond = Unsafe.Add(ref vs, 1);
+                    Vector512<float> l0 = sums.Sums(Vector512.LoadUnsafe(ref row), vb, shared);
+                    Vector512<float> l1 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q1)), vb, shared);
+                    Vector512<float> l2 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q2)), vb, shared);
+                    Vector512<float> l3 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q3)), vb, shared);
+                    a0 = madd.Invoke(l0.GetLower(), Vector256.Create(scale * vsFirst), a0);
+                    a1 = madd.Invoke(l1.GetLower(), Vector256.Create(Unsafe.Add(ref scale, s1) * vsFirst), a1);
+                    a2 = madd.Invoke(l2.GetLower(), Vector256.Create(Unsafe.Add(ref scale, s2) * vsFirst), a2);
+                    a3 = madd.Invoke(l3.GetLower(), Vector256.Create(Unsafe.Add(ref scale, s3) * vsFirst), a3);
+                    a0 = madd.Invoke(l0.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, 1) * vsSecond), a0);
+                    a1 = madd.Invoke(l1.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, s1 + 1) * vsSecond), a1);
+                    a2 = madd.Invoke(l2.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, s2 + 1) * vsSecond), a2);
+                    a3 = madd.Invoke(l3.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, s3 + 1) * vsSecond), a3);
+                    row = ref Unsafe.Add(ref row, PairBytes);
+                    scale = ref Unsafe.Add(ref scale, 2);
+                    vq = ref Unsafe.Add(ref vq, PairBytes);
+                    vs = ref Unsafe.Add(ref vs, 2);
+                }
+                if (whole % 2 == 1)
+                {
+                    Vector512<sbyte> vb = Vector256.LoadUnsafe(ref vq).ToVector512();
+                    Vector512<sbyte> shared = sums.Shared(vb);
+                    a0 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row).ToVector512(), vb, shared).GetLower(), Vector256.Create(scale * vs), a0);
+                    a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q1)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s1) * vs), a1);
+                    a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q2)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s2) * vs), a2);
+                    a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q3)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s3) * vs), a3);
+                    row = ref Unsafe.Add(ref row, BlockSize);
+                    scale = ref Unsafe.Add(ref scale, 1);
+                    vq = ref Unsafe.Add(ref vq, BlockSize);
+                    vs = ref Unsafe.Add(ref vs, 1);
+                }
+                if (whole < blocks)
+                {
+                    // The references now stand at the short last block.
+                    ShortBlockSums(ref row, k1, k2, k3, w.Columns, whole, ref vq, tailSums);
+                    a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale * vs), a0);
+                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, k1 * blocks) * vs), a1);
+                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k2 * blocks) * vs), a2);
+                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k3 * blocks) * vs), a3);
+                }
+            }
+            rows.Store(FixedOrderSum.Trees(a0, a1, a2, a3), bias, y);
+        }
+    }
+
+    /// <summary>
+    /// The lane sums of a tile's short last block: rows 0, <paramref name="k1"/>, <paramref name="k2"/> and
+    /// <paramref name="k3"/> from <paramref name="row"/> (which stands at row 0's short block, after
+    /// <paramref name="whole"/> whole ones), each against the vector's block at <paramref name="vq"/> (padded to a whole
+    /// one), into <paramref name="tailSums"/>' four groups of 8. The row offsets are formed here, not passed in: had
+    /// the loop's lived on across these calls, the JIT would have kept them in memory and reloaded them every block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ShortBlockSums(ref sbyte row, nint k1, nint k2, nint k3, int columns, int whole, ref sbyte vq, Span<int> tailSums)
+    {
+        int count = columns - whole * BlockSize;
+        ReadOnlySpan<sbyte> vTail = MemoryMarshal.CreateReadOnlySpan(ref vq, BlockSize);
+        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref row, count), vTail, tailSums.Slice(0, Lanes));
+        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k1 * columns), count), vTail, tailSums.Slice(Lanes, Lanes));
+        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k2 * columns), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
+        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k3 * columns), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
+    }
+
+    /// <summary>
+    /// The 8 lane sums of one block (lane k: columns 4k..4k+3) as floats, exact. vpmaddubsw multiplies unsigned bytes
+    /// by signed ones, so one factor is made non-negative and the other takes its sign; which one is a choice of speed
+    /// only, the integers are the same.
+    /// </summary>
+    internal interface IBlockSums
+    {
+        /// <summary>What the four rows of a tile share of the vector's block <paramref name="v"/>.</summary>
+        Vector256<sbyte> Shared(Vector256<sbyte> v);
+
+        /// <summary>The lane sums of weight block <paramref name="w"/> with <paramref name="v"/>.</summary>
+        Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared);
+    }
+
+    /// <summary>Any weights: |w| times v·sign(w), two operations per row (pairs at most 2·128·127, so never saturated, −128 included).</summary>
+    private readonly struct SignOnVector : IBlockSums
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<sbyte> Shared(Vector256<sbyte> v) => v;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared) => PairsToLanes(Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(v, w)));
+    }
+
+    /// <summary>
+    /// Weights without −128 (<see cref="WeightRows.SymmetricQuants"/>; every writer's quants are): |v|, once per block
+    /// for the tile, times w·sign(v), one operation per row. vpsignb would leave −128 negated as −128, hence the condition;
+    /// the vector's quants never hold it (<see cref="Quantize"/> rounds to ±127 at most).
+    /// </summary>
+    private readonly struct SignOnWeights : IBlockSums
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<sbyte> Shared(Vector256<sbyte> v) => Avx2.Abs(v).AsSByte();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Sums(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<sbyte> shared) => PairsToLanes(Avx2.MultiplyAddAdjacent(shared.AsByte(), Avx2.Sign(w, v)));
+    }
+
+    /// <summary>vpmaddwd against ones: 16 pair sums to the 8 lane sums, converted exactly to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> PairsToLanes(Vector256<short> pairs)
+        => Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1)));
+
+    /// <summary>
+    /// The 16 lane sums of two adjacent blocks (one 64-byte load) as floats, exact: lanes 0..7 are the first block's
+    /// (lane k: columns 4k..4k+3), 8..15 the second's, the integers <see cref="IBlockSums"/> gives each block.
+    /// </summary>
+    internal interface IBlockPairSums
+    {
+        /// <summary>What the four rows of a tile share of the vector's two blocks <paramref name="v"/>.</summary>
+        Vector512<sbyte> Shared(Vector512<sbyte> v);
+
+        /// <summary>The lane sums of weight blocks <paramref name="w"/> with <paramref name="v"/>.</summary>
+        Vector512<float> Sums(Vector512<sbyte> w, Vector512<sbyte> v, Vector512<sbyte> shared);
+    }
+
+    /// <summary>
+    /// <see cref="SignOnVector"/> at 512 bits, for any weights: |w| times v with w's sign. AVX-512 has no vpsignb, so
+    /// v's sign change is a select between v and −v (negated once for the tile) under w's sign. Where w is 0, so is |w|.
+    /// </summary>
+    private readonly struct SignOnVectorPairs : IBlockPairSums
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<sbyte> Shared(Vector512<sbyte> v) => -v;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Sums(Vector512<sbyte> w, Vector512<sbyte> v, Vector512<sbyte> shared)
+            => PairsToLanes(Avx512BW.MultiplyAddAdjacent(Vector512.Abs(w).AsByte(), Vector512.ConditionalSelect(Vector512.LessThan(w, Vector512<sbyte>.Zero), shared, v)));
+    }
+
+    /// <summary>
+    /// <see cref="SignOnWeights"/> at 512 bits, for weights without −128: |v| (once for the tile) times w with v's
+    /// sign, a select between w and −w under v's sign. Where v is 0, so is |v|.
+    /// </summary>
+    private readonly struct SignOnWeightsPairs : IBlockPairSums
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<sbyte> Shared(Vector512<sbyte> v) => Vector512.Abs(v);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Sums(Vector512<sbyte> w, Vector512<sbyte> v, Vector512<sbyte> shared)
+            => PairsToLanes(Avx512BW.MultiplyAddAdjacent(shared.AsByte(), Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<sbyte>.Zero), -w, w)));
+    }
+
+    /// <summary>vpmaddwd against ones: 32 pair sums to the 16 lane sums, converted exactly to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> PairsToLanes(Vector512<short> pairs)
+        => Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1)));
+
+    /// <summary>
+    /// The same integers without AVX-512BW, from portable operations: both factors widen to 16 bits, whose products are
+    /// exact (at most 128·127); adjacent products add into 32 bits, and adjacent pair sums into 64 bits, each by
+    /// shifting one half of a wider element over the other (arithmetic shifts keep the signs); the 64-bit lane sums
+    /// narrow back to 32 bits, the first block's then the second's.
+    /// </summary>
+    private readonly struct WidenedPairSums : IBlockPairSums
+    {
+        public Vector512<sbyte> Shared(Vector512<sbyte> v) => v;
+
+        public Vector512<float> Sums(Vector512<sbyte> w, Vector512<sbyte> v, Vector512<sbyte> shared)
+        {
+            (Vector512<short> wFirst, Vector512<short> wSecond) = Vector512.Widen(w);
+            (Vector512<short> vFirst, Vector512<short> vSecond) = Vector512.Widen(v);
+            Vector512<long> first = AddAdjacent(AddAdjacent(wFirst * vFirst).AsInt64());
+            Vector512<long> second = AddAdjacent(AddAdjacent(wSecond * vSecond).AsInt64());
+            return Vector512.ConvertToSingle(Vector512.Narrow(first, second));
+        }
+
+        /// <summary>Each 32-bit element: the sum of the two 16-bit elements it holds.</summary>
+        private static Vector512<int> AddAdjacent(Vector512<short> values)
+        {
+            Vector512<int> both = values.AsInt32();
+            return Vector512.ShiftRightArithmetic(both << 16, 16) + Vector512.ShiftRightArithmetic(both, 16);
+        }
+
+        /// <summary>Each 64-bit element: the sum of the two 32-bit elements it holds.</summary>
+        private static Vector512<long> AddAdjacent(Vector512<long> both)
+            => Vector512.ShiftRightArithmetic(both << 32, 32) + Vector512.ShiftRightArithmetic(both, 32);
+    }
+}
+#endif
