@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 #endif
 
 namespace TextGen.Runtime.Kernels;
@@ -48,10 +49,13 @@ internal static class BatchedMatrixVector
             switch (mode.Path, dtype)
             {
 #if NET8_0_OR_GREATER
-                case (KernelPath.Vector256, TensorDType.F32):
+                // The 512-bit path batches with the 256-bit tiles too: their lanes are the 512-bit kernel's (lanes 0..7 and
+                // 8..15 of a row in two vectors instead of one) and they are tuned and measured; a 512-bit tiling would
+                // be tuned on no machine here.
+                case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F32):
                     if (MultiplyPairVector256(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
-                case (KernelPath.Vector256, TensorDType.F16):
+                case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F16):
                     if (MultiplyPairVector256(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
 #endif
@@ -60,8 +64,8 @@ internal static class BatchedMatrixVector
                     return;
             }
         }
-        // The scalar reference; the 512-bit path (no AVX-512 machine to tune a tiling on yet); q8, whose integer kernel
-        // has no batched form yet; and what the 256-bit tiles decline: one session at a time, identical by construction.
+        // The scalar reference; q8, whose integer kernel has no batched form yet; and what the 256-bit tiles decline:
+        // one session at a time, identical by construction.
         MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
     }
 
@@ -153,11 +157,14 @@ internal static class BatchedMatrixVector
     }
 
 #if NET8_0_OR_GREATER
-    /// <summary>The 256-bit tiles in <paramref name="mode"/>'s multiply-add (fused, or rounded in strict mode).</summary>
+    /// <summary>
+    /// The 256-bit tiles in the multiply-add of <paramref name="mode"/>'s single-session kernel: rounded in strict mode,
+    /// else fused where that kernel fuses (<see cref="FusedMultiplyAdd"/>: the 512-bit one only with AVX-512F).
+    /// </summary>
     private static bool MultiplyPairVector256<TDecoder>(KernelMode mode, TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
         where TDecoder : struct, IWeightDecoder
-        => mode.Strict
+        => mode.Strict || (mode.Path == KernelPath.Vector512 && !Avx512F.IsSupported)
             ? MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions)
             : MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
 
