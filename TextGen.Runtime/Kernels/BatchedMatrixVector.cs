@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 #endif
 
 namespace TextGen.Runtime.Kernels;
@@ -157,16 +156,13 @@ internal static class BatchedMatrixVector
     }
 
 #if NET8_0_OR_GREATER
-    /// <summary>
-    /// The 256-bit tiles in the multiply-add of <paramref name="mode"/>'s single-session kernel: rounded in strict mode,
-    /// else fused where that kernel fuses (<see cref="FusedMultiplyAdd"/>: the 512-bit one only with AVX-512F).
-    /// </summary>
+    /// <summary>The 256-bit tiles, fused or not as <paramref name="mode"/>'s single-session kernels are (<see cref="KernelMode.FusesAt256Bits"/>).</summary>
     private static bool MultiplyPairVector256<TDecoder>(KernelMode mode, TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
         where TDecoder : struct, IWeightDecoder
-        => mode.Strict || (mode.Path == KernelPath.Vector512 && !Avx512F.IsSupported)
-            ? MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions)
-            : MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
+        => mode.FusesAt256Bits
+            ? MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions)
+            : MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
 
     /// <summary>
     /// The 256-bit path, f32 or f16 (<typeparamref name="TDecoder"/>): tiles of two rows × two sessions, each

@@ -1,6 +1,7 @@
 using System.Numerics;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 #endif
 
 namespace TextGen.Runtime.Kernels;
@@ -42,6 +43,15 @@ internal readonly struct KernelMode
     /// between machines but not between runs on one machine.
     /// </summary>
     public bool Strict { get; }
+
+#if NET8_0_OR_GREATER
+    /// <summary>
+    /// Whether 256-bit code serving this mode fuses its multiply-adds (<see cref="FusedMultiplyAdd"/>): never in strict
+    /// mode, and for the 512-bit path only where AVX-512F is, because that path's own kernels fuse only there. So the
+    /// 256-bit code the 512-bit path borrows (batched tiles, large f32 matrices) gives the bits its kernels would.
+    /// </summary>
+    public bool FusesAt256Bits => !Strict && (Path != KernelPath.Vector512 || Avx512F.IsSupported);
+#endif
 
     /// <summary>The fastest path this process's hardware accelerates.</summary>
     public static KernelPath BestPath { get; } = DetectBestPath();

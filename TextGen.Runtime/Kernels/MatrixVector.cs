@@ -28,17 +28,18 @@ internal static class MatrixVector
         switch (mode.Path)
         {
 #if NET8_0_OR_GREATER
+            case KernelPath.Vector256:
+            // Matrices this large are bound by reading memory, where the read order of the 256-bit quarter tiles is what
+            // measured faster and 256-bit loads already outrun any L3; lanes and order are the 512-bit kernel's.
+            case KernelPath.Vector512 when (long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes:
+                if (mode.FusesAt256Bits) MultiplyPairVector256<FusedMultiplyAdd>(w1, x, w2, h, bias, y);
+                else MultiplyPairVector256<RoundedMultiplyAdd>(w1, x, w2, h, bias, y);
+                break;
             case KernelPath.Vector512 when mode.Strict:
                 MultiplyPairVector512<RoundedMultiplyAdd>(w1, x, w2, h, bias, y);
                 break;
             case KernelPath.Vector512:
                 MultiplyPairVector512<FusedMultiplyAdd>(w1, x, w2, h, bias, y);
-                break;
-            case KernelPath.Vector256 when mode.Strict:
-                MultiplyPairVector256<RoundedMultiplyAdd>(w1, x, w2, h, bias, y);
-                break;
-            case KernelPath.Vector256:
-                MultiplyPairVector256<FusedMultiplyAdd>(w1, x, w2, h, bias, y);
                 break;
 #endif
             case KernelPath.Vector:
@@ -214,7 +215,8 @@ internal static class MatrixVector
     /// From this many bytes of f32 weights in one call (a 2×512 LSTM's layers, not a 2×128's), the 256-bit kernel
     /// reads <see cref="TileRows.Quarters"/> with the hardware prefetcher instead of adjacent tiles with software
     /// prefetch: 1.13–1.25× the chars/s on the shipped and a random 2×512 model, neutral at hidden 256 (2 MB a
-    /// layer), 0.97× at hidden 128, whose layers stay in the caches (docs/performance.md).
+    /// layer), 0.97× at hidden 128, whose layers stay in the caches (docs/performance.md). The 512-bit path hands
+    /// such matrices to it.
     /// </summary>
     internal const int QuarterTilesMinBytes = 1 << 20;
 
@@ -347,9 +349,10 @@ internal static class MatrixVector
     }
 
     /// <summary>
-    /// The 512-bit path: one vector holds a row's 16 lanes. Four rows at a time give the CPU four independent add
-    /// chains; the last block repeats the final row when the row count is not a multiple of four. Each block prefetches
-    /// its share of the next tile (<see cref="Prefetch"/>).
+    /// The 512-bit path below <see cref="QuarterTilesMinBytes"/> (larger matrices take the 256-bit quarter tiles): one
+    /// vector holds a row's 16 lanes. Four rows at a time give the CPU four independent add chains; the last block
+    /// repeats the final row when the row count is not a multiple of four. Each block prefetches its share of the next
+    /// tile (<see cref="Prefetch"/>).
     /// </summary>
     internal static void MultiplyPairVector512<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
