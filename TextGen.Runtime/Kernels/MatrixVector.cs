@@ -265,7 +265,7 @@ internal static class MatrixVector
         PadTail(h, hTail);
         w1Tail.Clear();
         w2Tail.Clear();
-        int tiles = TileRows.Count(y.Length), groupTiles = order.GroupTiles;
+        int tiles = order.Count(y.Length), groupTiles = order.GroupTiles;
         ref float waitingRef = ref MemoryMarshal.GetReference(waiting);
         Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
         Vector256<float> low2 = default, high2 = default, low3 = default, high3 = default;

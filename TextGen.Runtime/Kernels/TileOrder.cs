@@ -16,6 +16,9 @@ internal interface ITileOrder
     /// <summary>Whether each block prefetches its share of the next tile (<see cref="Prefetch"/>).</summary>
     bool Prefetches { get; }
 
+    /// <summary>Tiles that cover a matrix of <paramref name="rows"/> rows.</summary>
+    int Count(int rows);
+
     /// <summary>The rows of tile <paramref name="tile"/> of a matrix of <paramref name="rows"/> rows.</summary>
     TileRows Rows(int tile, int rows);
 }
@@ -26,6 +29,8 @@ internal readonly struct AdjacentTiles : ITileOrder
     public int GroupTiles => 1;
 
     public bool Prefetches => true;
+
+    public int Count(int rows) => TileRows.Count(rows);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TileRows Rows(int tile, int rows) => TileRows.Adjacent(tile, rows);
@@ -42,6 +47,8 @@ internal readonly struct QuarterTiles : ITileOrder
     public int GroupTiles => 16;
 
     public bool Prefetches => false;
+
+    public int Count(int rows) => TileRows.QuarterSpacing(rows);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TileRows Rows(int tile, int rows) => TileRows.Quarters(tile, rows);
