@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using TextGen.Benchmarks.Models;
+using TextGen.Benchmarks.Report;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
 using TextGen.Runtime.Model;
@@ -211,16 +212,5 @@ internal static class BatchScaling
 
     /// <summary>The core clock Linux reports (<c>cpu MHz</c>); null where none is reported.</summary>
     private static double? ClockGhz()
-    {
-        const string CpuInfo = "/proc/cpuinfo";
-        if (File.Exists(CpuInfo))
-        {
-            foreach (string line in File.ReadLines(CpuInfo))
-            {
-                if (!line.StartsWith("cpu MHz", StringComparison.Ordinal)) continue;
-                if (double.TryParse(line[(line.IndexOf(':') + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz) && mhz > 0) return mhz / 1000;
-            }
-        }
-        return null;
-    }
+        => double.TryParse(MachineDescription.CpuInfoField("cpu MHz"), NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz) && mhz > 0 ? mhz / 1000 : null;
 }

@@ -33,13 +33,14 @@ internal static class GenerationSpeed
             }
         });
         var command = new Command("generation-speed", "Runtime chars/s, fast against strict mode") { model, chars, rounds, dtype };
-        command.SetAction(parse => Measure(parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds)));
+        command.SetAction(parse => Measure(parse.InvocationConfiguration, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds)));
         return command;
     }
 
-    private static int Measure(string modelPath, string? dtypeList, int chars, int rounds)
+    private static int Measure(InvocationConfiguration console, string modelPath, string? dtypeList, int chars, int rounds)
     {
-        if (!BenchmarkOptions.TryReadModel(modelPath, Console.Error, out ModelFile file)) return 1;
+        TextWriter output = console.Output;
+        if (!BenchmarkOptions.TryReadModel(modelPath, console.Error, out ModelFile file)) return 1;
         string[] dtypes = dtypeList?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             ?? new[] { BenchmarkOptions.DTypeNameOf(file) };
         var models = dtypes.ToDictionary(d => d, d => TextModel.FromFile(file.ConvertTo(BenchmarkOptions.ParseDType(d))));
@@ -58,19 +59,19 @@ internal static class GenerationSpeed
             }
         }
         var a = file.Architecture;
-        Console.WriteLine($"model {modelPath}: {a.Cell} {a.Layers}x{a.HiddenSize}, {chars} chars x {rounds} rounds, single thread");
+        output.WriteLine($"model {modelPath}: {a.Cell} {a.Layers}x{a.HiddenSize}, {chars} chars x {rounds} rounds, single thread");
         double Median(List<double> values) => values.OrderBy(r => r).ElementAt(rounds / 2);
         foreach (var mode in modes)
         {
             double median = Median(rates[mode]);
             double allocPerChar = (double)allocations[mode] / ((long)chars * rounds);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"mode\":\"{mode.Name}\",\"dtype\":\"{mode.DType}\",\"chars_per_sec\":{median:F0},\"us_per_char\":{1e6 / median:F2},\"alloc_bytes_per_char\":{allocPerChar:F3}}}"));
         }
         foreach (string dtype in dtypes)
         {
             double ratio = Median(rates[("strict", dtype, true)]) / Median(rates[("fast", dtype, false)]);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{dtype} strict/fast speed: {ratio:F3}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{dtype} strict/fast speed: {ratio:F3}"));
         }
         return 0;
     }

@@ -215,7 +215,7 @@ internal static class MatrixVector
     /// From this many bytes of f32 weights in one call (a 2×512 LSTM's layers, not a 2×128's), the 256-bit kernel
     /// reads <see cref="TileRows.Quarters"/> with the hardware prefetcher instead of adjacent tiles with software
     /// prefetch: 1.13–1.25× the chars/s on the shipped and a random 2×512 model, neutral at hidden 256 (2 MB a
-    /// layer), 0.97× at hidden 128, whose layers stay in the caches (docs/performance.md). The 512-bit path hands
+    /// layer), 0.97× at hidden 128, whose layers stay in the caches (docs/performance-history.md). The 512-bit path hands
     /// such matrices to it.
     /// </summary>
     internal const int QuarterTilesMinBytes = 1 << 20;

@@ -10,7 +10,7 @@ namespace TextGen.Runtime.Kernels;
 /// hint every tile starts with misses to L3 or memory. The rows of a tile are adjacent in memory, and so are the
 /// tiles, so while a kernel works through one tile it walks through the next one's bytes at the same pace: block k
 /// of the current tile hints the k-th slice of the next (<see cref="NextTile{T}"/>, <see cref="Lines"/>). On the
-/// shipped 2×512 model this took f32 from 0.85× to about 1.5× ONNX Runtime's chars/s (docs/performance.md).
+/// shipped 2×512 model this took f32 from 0.85× to about 1.5× ONNX Runtime's chars/s (docs/performance-history.md).
 /// <para>
 /// Addresses are plain numbers, never managed references, so the last tile's "next" tile may lie past the end of
 /// the weights without the GC ever seeing it; should the GC move the weights meanwhile, the hints go to the old

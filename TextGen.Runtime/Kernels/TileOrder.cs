@@ -40,7 +40,7 @@ internal readonly struct AdjacentTiles : ITileOrder
 /// <see cref="TileRows.Quarters"/> tiles in groups of 16, left to the hardware prefetcher: W1's rows of 16 tiles, then
 /// W2's, so the kernel reads four streams at a time, each 16 rows long. Alternating the matrices tile by tile kept
 /// eight short streams going, which the kernel alone read 1.25× slower on a 2048 × (512 + 512) layer; groups of 4
-/// tiles read 0.90× as fast as 16, groups of 64 the same (docs/performance.md).
+/// tiles read 0.90× as fast as 16, groups of 64 the same (docs/performance-history.md).
 /// </summary>
 internal readonly struct QuarterTiles : ITileOrder
 {

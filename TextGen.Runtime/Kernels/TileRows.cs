@@ -11,7 +11,7 @@ namespace TextGen.Runtime.Kernels;
 /// successor the kernels prefetch while they work (<see cref="Prefetch"/>). <see cref="Quarters"/> tiles take the
 /// same row of each quarter of the matrix, so the kernel reads four long streams that each run straight through a
 /// quarter, as <c>ReadBandwidth</c>'s fastest loop does, and the hardware prefetcher follows them on its own. Which
-/// order reads faster depends on the matrix and the dtype (docs/performance.md); the sums are the same.</para>
+/// order reads faster depends on the matrix and the dtype (docs/performance-history.md); the sums are the same.</para>
 /// </summary>
 internal readonly struct TileRows
 {
@@ -46,7 +46,7 @@ internal readonly struct TileRows
     /// Rows between the four streams of <see cref="Quarters"/> tiles, and so the number of tiles: a quarter of the rows,
     /// plus one from 64 tiles on. With exact quarters the streams of a 2048-row matrix of 2 KB rows start exactly 1 MiB
     /// apart and compete for the same cache sets: a four-stream read at that spacing ran 8–17% slower than at 1 MiB +
-    /// 2 KB (docs/performance.md). The extra tile repeats the last row 4 to 7 times, under 3% of the rows from 64 tiles on.
+    /// 2 KB (docs/performance-history.md). The extra tile repeats the last row 4 to 7 times, under 3% of the rows from 64 tiles on.
     /// </summary>
     public static int QuarterSpacing(int rows) => Count(rows) >= 64 ? Count(rows) + 1 : Count(rows);
 
