@@ -111,7 +111,7 @@ internal static class IssueTargets
         if (batch is null) return new TargetCheck(target, "not measured", TargetStatus.NotMeasured);
         double speedup = (double)batch["speedup"]!;
         JsonNode? bound = lines.FirstOrDefault(o => o.ContainsKey("bound"))?["bound"];
-        string ceiling = bound is null ? "" : FormattableString.Invariant($"; this CPU's FMA peak allows at most {(double)bound["largest_possible_speedup"]!:0.0}×");
+        string ceiling = bound is null ? "" : FormattableString.Invariant($"; this core's measured multiply-add peak allows at most {(double)bound["measured_largest_possible_speedup"]!:0.0}×");
         return Judge(target, FormattableString.Invariant($"{speedup:0.00}×{ceiling}"), speedup >= BatchSpeedup);
     }
 

@@ -129,7 +129,7 @@ internal static class ReportMarkdown
                 case StepKind.BatchScaling:
                     var sessions = lines.Where(o => o.ContainsKey("sessions")).Select(o => FormattableString.Invariant($"{o["sessions"]} {((int)o["sessions"]! == 1 ? "session" : "sessions")} {(double)o["chars_per_sec"]!:N0} chars/s ({(double)o["speedup"]!:0.00}×)"));
                     JsonNode? bound = lines.FirstOrDefault(o => o.ContainsKey("bound"))?["bound"];
-                    string ceiling = bound is null ? "" : FormattableString.Invariant($"; the compute bound is {(double)bound["compute_bound_chars_per_sec"]!:N0} chars/s ({bound["peak_arithmetic"]}), at most {(double)bound["largest_possible_speedup"]!:0.0}× one session");
+                    string ceiling = bound is null ? "" : FormattableString.Invariant($"; the compute bound is {(double)bound["measured_compute_bound_chars_per_sec"]!:N0} chars/s at the measured {(double)bound["measured_peak_gmacs"]!:0.0} G multiply-adds/s ({(double)bound["compute_bound_chars_per_sec"]!:N0} at the nominal {(string)bound["peak_arithmetic"]!}), at most {(double)bound["measured_largest_possible_speedup"]!:0.0}× one session; the batch reached {(double)bound["best_fraction_of_measured_compute_bound"]!:0%} of it");
                     figures.Add($"**Batched sessions** ({result.Step.Label}, one thread): {string.Join(", ", sessions)}{ceiling}.");
                     break;
                 case StepKind.ThreadScaling:

@@ -35,6 +35,10 @@ internal static class BatchedMatrixVector
     // The most floats of a group's scaled f16 vectors the 256-bit tiles copy to the stack (32 KiB): two sessions of 4,096 columns.
     private const int MaxScaledFloats = 8192;
 
+    // The 256-bit tiles' rows, and the 16-float blocks of one part's zero-padded tail: each row's weights, then each session's values.
+    private const int TileRows = 3;
+    private const int PadBlocks = TileRows + 2;
+
     /// <summary>The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both matrices in one dtype.</summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
@@ -165,12 +169,14 @@ internal static class BatchedMatrixVector
             : MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
 
     /// <summary>
-    /// The 256-bit path, f32 or f16 (<typeparamref name="TDecoder"/>): tiles of two rows × two sessions, each
+    /// The 256-bit path, f32 or f16 (<typeparamref name="TDecoder"/>): tiles of three rows × two sessions, each
     /// (row, session) pair summing its lanes 0..7 and 8..15 in two vectors exactly as the single-session kernels do.
-    /// Eight accumulators are eight independent add chains (enough to hide the FMA latency), the four input vectors of
-    /// a block stay in registers, and each weight block is loaded (and for f16 decoded, which is what limits one f16
-    /// session) once for two sessions. A last odd row or session is computed twice (the tile repeats it), which
-    /// writes the same value twice.
+    /// Twelve accumulators are twelve independent add chains: eight, as in a 2 × 2 tile, leave the FMA units waiting
+    /// on their latency (a 2 × 2 tile ran at 15–16 G multiply-adds/s here, this one at 19–20 of the 39 G peak;
+    /// docs/performance-history.md). The 16 vector registers hold them only if the inputs are loaded a half-block at a
+    /// time: lanes 0..7 of both sessions and each row's weights for them, then lanes 8..15. Each weight half-block is
+    /// loaded (and for f16 decoded, which is what limits one f16 session) once for two sessions. A last row or
+    /// session short of a whole tile is computed again (the tile repeats it), which writes the same value again.
     /// <para>
     /// f16: the group's vectors are copied scaled by the decoder's <see cref="IWeightDecoder.VectorScale"/> as
     /// <see cref="EncodedMatrixVector"/> scales them, once per panel, a few percent of the work; f32 (scale 1) reads
@@ -194,10 +200,10 @@ internal static class BatchedMatrixVector
         int groupSessions = Math.Max(2, GroupInputBytes / Math.Max(1, rowFloats * sizeof(float)) & ~1);
         bool scales = d1.VectorScale != 1f || d2.VectorScale != 1f; // a constant per decoder type
         if (scales && (long)groupSessions * rowFloats > MaxScaledFloats) return false;
-        int panelRows = Math.Max(2, PanelWeightBytes / Math.Max(1, rowFloats * d2.StoredBytes) & ~1);
+        int panelRows = Math.Max(TileRows, PanelWeightBytes / Math.Max(1, rowFloats * d2.StoredBytes) / TileRows * TileRows);
         Span<float> scaled = stackalloc float[scales ? groupSessions * rowFloats : 0]; // (group sessions, n1 + n2): x then h, scaled
-        // Zero-padded tail blocks: two rows' decoded weights then two sessions' unscaled values, for x and for h.
-        Span<float> pads = stackalloc float[8 * Lanes];
+        // Zero-padded tail blocks: three rows' decoded weights then two sessions' unscaled values, for x and for h.
+        Span<float> pads = stackalloc float[2 * PadBlocks * Lanes];
         pads.Clear();
         int lastRow = rows - 1, lastSession = sessions - 1;
         for (int panel = 0; panel < rows; panel += panelRows)
@@ -211,15 +217,16 @@ internal static class BatchedMatrixVector
                     Span<float> row = scaled.Slice((s - group) * rowFloats, rowFloats);
                     if (!EncodedMatrixVector.TryScale(xs.Slice(s * n1, n1), d1.VectorScale, row.Slice(0, n1)) | !EncodedMatrixVector.TryScale(hs.Slice(s * n2, n2), d2.VectorScale, row.Slice(n1))) return false;
                 }
-                for (int r0 = panel; r0 < panelEnd; r0 += 2)
+                for (int r0 = panel; r0 < panelEnd; r0 += TileRows)
                 {
-                    int r1 = Math.Min(r0 + 1, lastRow);
+                    int r1 = Math.Min(r0 + 1, lastRow), r2 = Math.Min(r0 + 2, lastRow);
                     for (int s0 = group; s0 < groupEnd; s0 += 2)
                     {
                         int s1 = Math.Min(s0 + 1, lastSession);
                         // lRS, hRS: lanes 0..7 and 8..15 of row R, session S
                         Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default;
                         Vector256<float> l10 = default, h10 = default, l11 = default, h11 = default;
+                        Vector256<float> l20 = default, h20 = default, l21 = default, h21 = default;
                         for (int part = 0; part < 2; part++)
                         {
                             int n = part == 0 ? n1 : n2;
@@ -227,55 +234,75 @@ internal static class BatchedMatrixVector
                             TDecoder d = part == 0 ? d1 : d2;
                             WeightRows w = part == 0 ? w1 : w2;
                             ReadOnlySpan<float> v = part == 0 ? xs : hs;
-                            int whole = n - n % Lanes;
+                            nuint whole = (nuint)(n - n % Lanes);
                             ref float in0 = ref scales ? ref scaled[(s0 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s0 * n));
                             ref float in1 = ref scales ? ref scaled[(s1 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s1 * n));
-                            nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1);
-                            nuint nextTile = d.Address(row0 + 2 * (nuint)n);
-                            for (nuint j = 0; j < (nuint)whole; j += Lanes)
+                            nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1), row2 = EncodedMatrixVector.RowStart(w, r2);
+                            // The next tile's three rows follow this tile's first: walk them three times as fast as j.
+                            nuint nextTile = d.Address(row0 + TileRows * (nuint)n);
+                            for (nuint j = 0; j < whole; j += Lanes)
                             {
-                                Prefetch.Lines(nextTile + 2 * (nuint)d.StoredBytes * j, Math.Max(1, 2 * d.StoredBytes * Lanes / Prefetch.LineBytes));
-                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref in0, j), x0High = Vector256.LoadUnsafe(ref in0, j + 8);
-                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref in1, j), x1High = Vector256.LoadUnsafe(ref in1, j + 8);
-                                d.Load(row0 + j, out Vector256<float> low, out Vector256<float> high);
-                                l00 = madd.Invoke(low, x0Low, l00);
-                                l01 = madd.Invoke(low, x1Low, l01);
-                                h00 = madd.Invoke(high, x0High, h00);
-                                h01 = madd.Invoke(high, x1High, h01);
-                                d.Load(row1 + j, out low, out high);
-                                l10 = madd.Invoke(low, x0Low, l10);
-                                l11 = madd.Invoke(low, x1Low, l11);
-                                h10 = madd.Invoke(high, x0High, h10);
-                                h11 = madd.Invoke(high, x1High, h11);
+                                Prefetch.Lines(nextTile + TileRows * (nuint)d.StoredBytes * j, Math.Max(1, TileRows * d.StoredBytes * Lanes / Prefetch.LineBytes));
+                                Vector256<float> x0 = Vector256.LoadUnsafe(ref in0, j), x1 = Vector256.LoadUnsafe(ref in1, j);
+                                Vector256<float> weights = d.LoadHalfBlock(row0 + j);
+                                l00 = madd.Invoke(weights, x0, l00);
+                                l01 = madd.Invoke(weights, x1, l01);
+                                weights = d.LoadHalfBlock(row1 + j);
+                                l10 = madd.Invoke(weights, x0, l10);
+                                l11 = madd.Invoke(weights, x1, l11);
+                                weights = d.LoadHalfBlock(row2 + j);
+                                l20 = madd.Invoke(weights, x0, l20);
+                                l21 = madd.Invoke(weights, x1, l21);
+                                x0 = Vector256.LoadUnsafe(ref in0, j + 8);
+                                x1 = Vector256.LoadUnsafe(ref in1, j + 8);
+                                weights = d.LoadHalfBlock(row0 + j + 8);
+                                h00 = madd.Invoke(weights, x0, h00);
+                                h01 = madd.Invoke(weights, x1, h01);
+                                weights = d.LoadHalfBlock(row1 + j + 8);
+                                h10 = madd.Invoke(weights, x0, h10);
+                                h11 = madd.Invoke(weights, x1, h11);
+                                weights = d.LoadHalfBlock(row2 + j + 8);
+                                h20 = madd.Invoke(weights, x0, h20);
+                                h21 = madd.Invoke(weights, x1, h21);
                             }
-                            if (whole < n)
+                            if (whole < (nuint)n)
                             {
                                 // Plain loops: a call inside the tile would make the JIT keep the accumulators in memory.
-                                Span<float> pad = pads.Slice(part * 4 * Lanes, 4 * Lanes);
-                                for (int k = whole; k < n; k++)
+                                Span<float> pad = pads.Slice(part * PadBlocks * Lanes, PadBlocks * Lanes);
+                                for (int k = (int)whole; k < n; k++)
                                 {
-                                    pad[k - whole] = d.Get(row0 + (nuint)k);
-                                    pad[Lanes + k - whole] = d.Get(row1 + (nuint)k);
+                                    pad[k - (int)whole] = d.Get(row0 + (nuint)k);
+                                    pad[Lanes + k - (int)whole] = d.Get(row1 + (nuint)k);
+                                    pad[2 * Lanes + k - (int)whole] = d.Get(row2 + (nuint)k);
                                 }
-                                MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(2 * Lanes, Lanes));
-                                MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(3 * Lanes, Lanes));
+                                MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(3 * Lanes, Lanes));
+                                MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(4 * Lanes, Lanes));
                                 ref float p = ref MemoryMarshal.GetReference(pad);
-                                Vector256<float> x0Low = Vector256.LoadUnsafe(ref p, 2 * Lanes), x0High = Vector256.LoadUnsafe(ref p, 2 * Lanes + 8);
-                                Vector256<float> x1Low = Vector256.LoadUnsafe(ref p, 3 * Lanes), x1High = Vector256.LoadUnsafe(ref p, 3 * Lanes + 8);
+                                Vector256<float> x0 = Vector256.LoadUnsafe(ref p, 3 * Lanes), x1 = Vector256.LoadUnsafe(ref p, 4 * Lanes);
                                 Vector256<float> weights = Vector256.LoadUnsafe(ref p);
-                                l00 = madd.Invoke(weights, x0Low, l00);
-                                l01 = madd.Invoke(weights, x1Low, l01);
-                                weights = Vector256.LoadUnsafe(ref p, 8);
-                                h00 = madd.Invoke(weights, x0High, h00);
-                                h01 = madd.Invoke(weights, x1High, h01);
+                                l00 = madd.Invoke(weights, x0, l00);
+                                l01 = madd.Invoke(weights, x1, l01);
                                 weights = Vector256.LoadUnsafe(ref p, Lanes);
-                                l10 = madd.Invoke(weights, x0Low, l10);
-                                l11 = madd.Invoke(weights, x1Low, l11);
+                                l10 = madd.Invoke(weights, x0, l10);
+                                l11 = madd.Invoke(weights, x1, l11);
+                                weights = Vector256.LoadUnsafe(ref p, 2 * Lanes);
+                                l20 = madd.Invoke(weights, x0, l20);
+                                l21 = madd.Invoke(weights, x1, l21);
+                                x0 = Vector256.LoadUnsafe(ref p, 3 * Lanes + 8);
+                                x1 = Vector256.LoadUnsafe(ref p, 4 * Lanes + 8);
+                                weights = Vector256.LoadUnsafe(ref p, 8);
+                                h00 = madd.Invoke(weights, x0, h00);
+                                h01 = madd.Invoke(weights, x1, h01);
                                 weights = Vector256.LoadUnsafe(ref p, Lanes + 8);
-                                h10 = madd.Invoke(weights, x0High, h10);
-                                h11 = madd.Invoke(weights, x1High, h11);
+                                h10 = madd.Invoke(weights, x0, h10);
+                                h11 = madd.Invoke(weights, x1, h11);
+                                weights = Vector256.LoadUnsafe(ref p, 2 * Lanes + 8);
+                                h20 = madd.Invoke(weights, x0, h20);
+                                h21 = madd.Invoke(weights, x1, h21);
                             }
                         }
+                        ys[s1 * yStride + r2] = FixedOrderSum.Tree(l21, h21) + biases[s1 * biasStride + r2];
+                        ys[s0 * yStride + r2] = FixedOrderSum.Tree(l20, h20) + biases[s0 * biasStride + r2];
                         ys[s1 * yStride + r1] = FixedOrderSum.Tree(l11, h11) + biases[s1 * biasStride + r1];
                         ys[s0 * yStride + r1] = FixedOrderSum.Tree(l10, h10) + biases[s0 * biasStride + r1];
                         ys[s1 * yStride + r0] = FixedOrderSum.Tree(l01, h01) + biases[s1 * biasStride + r0];

@@ -23,10 +23,13 @@ internal readonly struct Float16Weights : IWeightDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)
     {
-        ref short first = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves));
-        low = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, index)));
-        high = Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref first, index + 8)));
+        low = LoadHalfBlock(index);
+        high = LoadHalfBlock(index + 8);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> LoadHalfBlock(nuint index)
+        => Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), index)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> Load(nuint index)

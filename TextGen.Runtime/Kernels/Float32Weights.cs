@@ -24,10 +24,12 @@ internal readonly struct Float32Weights : IWeightDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)
     {
-        ref float first = ref MemoryMarshal.GetArrayDataReference(_floats);
-        low = Vector256.LoadUnsafe(ref first, index);
-        high = Vector256.LoadUnsafe(ref first, index + 8);
+        low = LoadHalfBlock(index);
+        high = LoadHalfBlock(index + 8);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> LoadHalfBlock(nuint index) => Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_floats), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> Load(nuint index) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_floats), index);

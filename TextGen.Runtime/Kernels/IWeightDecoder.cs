@@ -23,6 +23,9 @@ internal interface IWeightDecoder
     /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>, as lanes 0..7 and 8..15.</summary>
     void Load(nuint index, out Vector256<float> low, out Vector256<float> high);
 
+    /// <summary>Elements <paramref name="index"/>.. +8 of the matrix (all in one row; half a 16-lane block), divided by <see cref="VectorScale"/>.</summary>
+    Vector256<float> LoadHalfBlock(nuint index);
+
     /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>.</summary>
     Vector512<float> Load(nuint index);
 

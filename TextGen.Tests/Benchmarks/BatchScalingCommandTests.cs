@@ -36,6 +36,11 @@ public sealed class BatchScalingCommandTests
         Assert.That((long)bound["multiply_adds_per_char"]!, Is.EqualTo(64 * 16 + 4 * 16));
         Assert.That((double)bound["compute_bound_chars_per_sec"]!, Is.EqualTo((double)bound["peak_gmacs"]! * 1e9 / (64 * 16 + 4 * 16)).Within(0.01).Percent);
         Assert.That((double)bound["read_bandwidth_gb_per_s"]!, Is.GreaterThan(0));
+        // The measured peak gives its own bound by the same arithmetic; a batch can never beat its own compute bound by much.
+        Assert.That((double)bound["measured_peak_gmacs"]!, Is.GreaterThan(0));
+        Assert.That((double)bound["measured_compute_bound_chars_per_sec"]!, Is.EqualTo((double)bound["measured_peak_gmacs"]! * 1e9 / (64 * 16 + 4 * 16)).Within(0.5).Percent);
+        Assert.That((double)bound["measured_largest_possible_speedup"]!, Is.EqualTo((double)bound["measured_compute_bound_chars_per_sec"]! / (double)json[0]["chars_per_sec"]!).Within(0.5).Percent);
+        Assert.That((double)bound["best_fraction_of_measured_compute_bound"]!, Is.GreaterThan(0).And.LessThan(1.5));
     }
 
     [Test]

@@ -6,7 +6,7 @@ namespace TextGen.Tests.Kernels;
 /// <summary>The batched kernels give every session exactly the bits of the single-session kernel of the same path and mode.</summary>
 internal sealed class BatchedMatrixVectorTests
 {
-    private static readonly int[] RowCounts = { 1, 2, 3, 5, 17 };
+    private static readonly int[] RowCounts = { 1, 2, 3, 4, 5, 17 };
     private static readonly int[] InputWidths = { 0, 7, 16, 33 };
     private static readonly int[] HiddenWidths = { 0, 5, 16, 23 };
     private static readonly int[] SessionCounts = { 1, 2, 3, 5, 8 };
@@ -40,8 +40,9 @@ internal sealed class BatchedMatrixVectorTests
     [TestCaseSource(nameof(ModesAndDTypes))]
     public void PanelsAndSessionGroupsOfLargeMatricesSumAsOneSessionDoes(KernelMode mode, TensorDType dtype)
     {
-        // 512 + 512 columns make 4 KB rows of f32 input: the 256-bit path then tiles 4-session groups and panels of 64
-        // rows (f32) or 128 (f16), so 260 rows and 9 sessions cross both boundaries and leave an odd row and session.
+        // 512 + 512 columns make 4 KB rows of f32 input: the 256-bit path then tiles 4-session groups and panels of 63
+        // rows (f32) or 126 (f16), so 260 rows and 9 sessions cross both boundaries and leave a short row tile and an odd
+        // session; 67 rows leave a tile of one row.
         Check(new Random(32), mode, dtype, rows: 260, n1: 512, n2: 512, sessions: 9, sharedBias: true, "large");
         Check(new Random(33), mode, dtype, rows: 67, n1: 0, n2: 1000, sessions: 11, sharedBias: false, "large, tails");
     }
