@@ -64,11 +64,11 @@ internal static class PerformanceReport
             error.WriteLine($"{settings.CorpusPath}: the corpus file does not exist");
             return 1;
         }
-        string? document = null;
-        if (outPath is not null && !TryReadDocument(outPath, error, out document)) return 1;
+        if (outPath is not null && !TryReadDocument(outPath, error, out _)) return 1;
 
         DateTime started = DateTime.UtcNow;
         long begin = Stopwatch.GetTimestamp();
+        string revision = Revision(); // of the checkout as the run starts, not as edits during it leave it
         string? loadAtStart = MachineDescription.LoadAverage();
         var results = new List<StepResult>();
         foreach (ReportStep step in ReportPlan.Steps(settings))
@@ -89,7 +89,7 @@ internal static class PerformanceReport
         long f32Bytes = file.ConvertTo(TensorDType.F32).ToBytes().Length, q8Bytes = file.ConvertTo(TensorDType.Q8).ToBytes().Length;
         var targets = IssueTargets.Check(results, f32Bytes, q8Bytes);
         string? loadAtEnd = MachineDescription.LoadAverage();
-        var run = new ReportRun(CommandLine(settings, outPath), started, Stopwatch.GetElapsedTime(begin), Revision(), MachineDescription.Current(),
+        var run = new ReportRun(CommandLine(settings, outPath), started, Stopwatch.GetElapsedTime(begin), revision, MachineDescription.Current(),
             loadAtStart is null || loadAtEnd is null ? null : (loadAtStart, loadAtEnd), results, targets);
         string section = ReportMarkdown.Render(run);
         if (outPath is null)
@@ -98,6 +98,8 @@ internal static class PerformanceReport
         }
         else
         {
+            // Read again: the file may have been edited while the measurements ran, and those edits must survive.
+            if (!TryReadDocument(outPath, error, out string? document)) return 1;
             try
             {
                 ModelFileStorage.WriteFileAtomically(outPath, Encoding.UTF8.GetBytes(ReportDocument.Replace(document!, section, outPath)));
