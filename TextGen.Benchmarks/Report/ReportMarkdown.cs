@@ -38,8 +38,12 @@ internal static class ReportMarkdown
         md.AppendLine().AppendLine("```sh").AppendLine(run.CommandLine).AppendLine("```").AppendLine();
         AppendMachine(md, run);
         AppendTargets(md, run.Targets);
-        AppendSpeeds(md, run.Results);
-        AppendEngineCosts(md, run.Results);
+        var compares = run.Results.Where(r => r.Step.Kind == StepKind.Compare).ToList();
+        if (compares.Count > 0)
+        {
+            AppendSpeeds(md, compares);
+            AppendEngineCosts(md, compares);
+        }
         AppendOtherFigures(md, run.Results);
         md.AppendLine("### The commands it ran").AppendLine();
         md.AppendLine("Each runs alone from the repository root and prints the JSON lines the figures above come from.").AppendLine();
@@ -70,10 +74,8 @@ internal static class ReportMarkdown
         md.AppendLine();
     }
 
-    private static void AppendSpeeds(StringBuilder md, IReadOnlyList<StepResult> results)
+    private static void AppendSpeeds(StringBuilder md, IReadOnlyList<StepResult> compares)
     {
-        var compares = results.Where(r => r.Step.Kind == StepKind.Compare).ToList();
-        if (compares.Count == 0) return;
         md.AppendLine("### Chars/s, single-threaded").AppendLine();
         md.AppendLine("Median round; in brackets the median over rounds of the engine's chars/s over ONNX Runtime's in the same round. The roofline fraction is Runtime f32's chars/s over what reading its weight bytes at the measured single-thread bandwidth allows, per round, median.").AppendLine();
         md.Append("| model |");
@@ -95,10 +97,8 @@ internal static class ReportMarkdown
         md.AppendLine();
     }
 
-    private static void AppendEngineCosts(StringBuilder md, IReadOnlyList<StepResult> results)
+    private static void AppendEngineCosts(StringBuilder md, IReadOnlyList<StepResult> compares)
     {
-        var compares = results.Where(r => r.Step.Kind == StepKind.Compare).ToList();
-        if (compares.Count == 0) return;
         md.AppendLine("### Load, first character and allocation per engine").AppendLine();
         md.AppendLine("`load_ms` is the first load in the process (JIT and native start-up included, as a game's first model pays), `warm_load_ms` a second one; `first_char_ms` the first step after the first load. Bytes per character count managed allocation only, which is all of the Runtime's but not the native engines' heaps.").AppendLine();
         md.AppendLine("| model | engine | load ms | warm load ms | first char ms | B/char |").AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
