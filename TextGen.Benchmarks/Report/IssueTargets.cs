@@ -57,10 +57,10 @@ internal static class IssueTargets
     }
 
     private static double? RuntimeRatio(StepResult compare, string dtype)
-        => (double?)compare.Objects.FirstOrDefault(o => (string?)o["engine"] == "runtime" && (string?)o["dtype"] == dtype)?["onnxruntime_ratio"];
+        => (double?)compare.EngineLine("runtime", dtype)?["onnxruntime_ratio"];
 
     private static double? RooflineOf(StepResult compare)
-        => (double?)compare.Objects.FirstOrDefault(o => o.ContainsKey("roofline"))?["roofline"]?["runtime_f32_median_round_fraction_of_bound"];
+        => (double?)compare.Wrapped("roofline")?["runtime_f32_median_round_fraction_of_bound"];
 
     // A figure per model, each against the same floor; met when every model's is at or above it.
     private static TargetCheck AtLeast(string target, IReadOnlyList<StepResult> compares, Func<StepResult, double?> figure, double floor, string unit)
@@ -106,11 +106,11 @@ internal static class IssueTargets
     private static TargetCheck Batch(IReadOnlyList<StepResult> results)
     {
         string target = FormattableString.Invariant($"{ReportPlan.BatchSessions} batched sessions ≥ {BatchSpeedup}× one session's chars/s");
-        var lines = results.Where(r => r.Step.Kind == StepKind.BatchScaling).SelectMany(r => r.Objects).ToList();
-        JsonObject? batch = lines.FirstOrDefault(o => (int?)o["sessions"] == ReportPlan.BatchSessions);
+        StepResult? step = results.FirstOrDefault(r => r.Step.Kind == StepKind.BatchScaling);
+        JsonObject? batch = step?.Objects.FirstOrDefault(o => (int?)o["sessions"] == ReportPlan.BatchSessions);
         if (batch is null) return new TargetCheck(target, "not measured", TargetStatus.NotMeasured);
         double speedup = (double)batch["speedup"]!;
-        JsonNode? bound = lines.FirstOrDefault(o => o.ContainsKey("bound"))?["bound"];
+        JsonNode? bound = step!.Wrapped("bound");
         string ceiling = bound is null ? "" : FormattableString.Invariant($"; this core's measured multiply-add peak allows at most {(double)bound["measured_largest_possible_speedup"]!:0.0}×");
         return Judge(target, FormattableString.Invariant($"{speedup:0.00}×{ceiling}"), speedup >= BatchSpeedup);
     }

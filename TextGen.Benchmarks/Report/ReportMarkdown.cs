@@ -87,10 +87,10 @@ internal static class ReportMarkdown
             md.Append($"| {compare.Step.Label} |");
             foreach (var e in Engines)
             {
-                JsonObject? line = EngineLine(compare, e.Engine, e.DType);
+                JsonObject? line = compare.EngineLine(e.Engine, e.DType);
                 md.Append(line is null ? " – |" : FormattableString.Invariant($" {(double)line["chars_per_sec"]!:N0} ({(double)line["onnxruntime_ratio"]!:0.00}×) |"));
             }
-            JsonNode? roofline = compare.Objects.FirstOrDefault(o => o.ContainsKey("roofline"))?["roofline"];
+            JsonNode? roofline = compare.Wrapped("roofline");
             md.AppendLine(roofline is null ? " – | – | – |" : FormattableString.Invariant(
                 $" {(double)roofline["runtime_f32_median_round_fraction_of_bound"]!:0.00} | {(double)roofline["read_bandwidth_gb_per_s"]!:0.0} | {(double)roofline["weight_bytes_per_char"]! / 1e6:0.00} |"));
         }
@@ -106,7 +106,7 @@ internal static class ReportMarkdown
         {
             foreach (var e in Engines)
             {
-                if (EngineLine(compare, e.Engine, e.DType) is not { } line) continue;
+                if (compare.EngineLine(e.Engine, e.DType) is not { } line) continue;
                 md.AppendLine(FormattableString.Invariant(
                     $"| {compare.Step.Label} | {e.Heading} | {(double)line["load_ms"]!:0.0} | {(double)line["warm_load_ms"]!:0.0} | {(double)line["first_char_ms"]!:0.00} | {(double)line["alloc_bytes_per_char"]!:0.#} |"));
             }
@@ -128,7 +128,7 @@ internal static class ReportMarkdown
                     break;
                 case StepKind.BatchScaling:
                     var sessions = lines.Where(o => o.ContainsKey("sessions")).Select(o => FormattableString.Invariant($"{o["sessions"]} {((int)o["sessions"]! == 1 ? "session" : "sessions")} {(double)o["chars_per_sec"]!:N0} chars/s ({(double)o["speedup"]!:0.00}×)"));
-                    JsonNode? bound = lines.FirstOrDefault(o => o.ContainsKey("bound"))?["bound"];
+                    JsonNode? bound = result.Wrapped("bound");
                     string ceiling = bound is null ? "" : FormattableString.Invariant($"; the compute bound is {(double)bound["measured_compute_bound_chars_per_sec"]!:N0} chars/s at the measured {(double)bound["measured_peak_gmacs"]!:0.0} G multiply-adds/s ({(double)bound["compute_bound_chars_per_sec"]!:N0} at the nominal {(string)bound["peak_arithmetic"]!}), at most {(double)bound["measured_largest_possible_speedup"]!:0.0}× one session; the batch reached {(double)bound["best_fraction_of_measured_compute_bound"]!:0%} of it");
                     figures.Add($"**Batched sessions** ({result.Step.Label}, one thread): {string.Join(", ", sessions)}{ceiling}.");
                     break;
@@ -152,7 +152,4 @@ internal static class ReportMarkdown
         foreach (string figure in figures) md.AppendLine($"- {figure}");
         md.AppendLine();
     }
-
-    private static JsonObject? EngineLine(StepResult compare, string engine, string dtype)
-        => compare.Objects.FirstOrDefault(o => (string?)o["engine"] == engine && (string?)o["dtype"] == dtype);
 }

@@ -71,4 +71,12 @@ internal sealed record ReportStep(StepKind Kind, string Label, int? RandomHidden
 /// <param name="Lines">Every non-empty output line.</param>
 /// <param name="Objects">The output lines that are JSON objects, in order.</param>
 /// <param name="Error">What it wrote to standard error.</param>
-internal sealed record StepResult(ReportStep Step, int ExitCode, IReadOnlyList<string> Lines, IReadOnlyList<JsonObject> Objects, string Error);
+internal sealed record StepResult(ReportStep Step, int ExitCode, IReadOnlyList<string> Lines, IReadOnlyList<JsonObject> Objects, string Error)
+{
+    /// <summary><c>compare</c>'s line for <paramref name="engine"/> in <paramref name="dtype"/>; null if it printed none.</summary>
+    public JsonObject? EngineLine(string engine, string dtype)
+        => Objects.FirstOrDefault(o => (string?)o["engine"] == engine && (string?)o["dtype"] == dtype);
+
+    /// <summary>The object a line wraps under <paramref name="key"/> alone, as <c>{"roofline":{…}}</c> and <c>{"bound":{…}}</c>; null if none.</summary>
+    public JsonNode? Wrapped(string key) => Objects.FirstOrDefault(o => o.ContainsKey(key))?[key];
+}
