@@ -67,8 +67,9 @@ internal static class IssueTargets
     {
         var values = compares.Select(r => (r.Step.Label, Value: figure(r))).Where(v => v.Value is not null).ToList();
         if (values.Count == 0) return new TargetCheck(target, "no such model measured", TargetStatus.NotMeasured);
-        string measured = string.Join("; ", values.Select(v => FormattableString.Invariant($"{v.Label} {v.Value:0.00}{unit}")));
-        return Judge(target, measured, values.All(v => v.Value >= floor));
+        static bool Reaches(double v, double floor) => v >= floor;
+        string measured = string.Join("; ", values.Select(v => $"{v.Label} {Shown(v.Value!.Value, 2, x => Reaches(x, floor))}{unit}"));
+        return Judge(target, measured, values.All(v => Reaches(v.Value!.Value, floor)));
     }
 
     private static TargetCheck Q8Loss(IReadOnlyList<StepResult> results)
@@ -100,7 +101,8 @@ internal static class IssueTargets
         JsonObject? total = results.Where(r => r.Step.Kind == StepKind.LoadTime).SelectMany(r => r.Objects).FirstOrDefault(o => (string?)o["phase"] == "total");
         if (total is null) return new TargetCheck(target, "not measured", TargetStatus.NotMeasured);
         double median = (double)total["warm_median_from_file_ms"]!, fastest = (double)total["warm_min_from_file_ms"]!;
-        return Judge(target, FormattableString.Invariant($"median {median:0.0} ms, fastest {fastest:0.0} ms (`TextModel.Load(path)`, {total["rounds"]} warm loads)"), median < LoadMilliseconds);
+        static bool Under(double ms) => ms < LoadMilliseconds;
+        return Judge(target, FormattableString.Invariant($"median {Shown(median, 1, Under)} ms, fastest {Shown(fastest, 1, Under)} ms (`TextModel.Load(path)`, {total["rounds"]} warm loads)"), Under(median));
     }
 
     private static TargetCheck Batch(IReadOnlyList<StepResult> results)
@@ -112,7 +114,8 @@ internal static class IssueTargets
         double speedup = (double)batch["speedup"]!;
         JsonNode? bound = step!.Wrapped("bound");
         string ceiling = bound is null ? "" : FormattableString.Invariant($"; this core's measured multiply-add peak allows at most {(double)bound["measured_largest_possible_speedup"]!:0.0}×");
-        return Judge(target, FormattableString.Invariant($"{speedup:0.00}×{ceiling}"), speedup >= BatchSpeedup);
+        static bool Reaches(double x) => x >= BatchSpeedup;
+        return Judge(target, $"{Shown(speedup, 2, Reaches)}×{ceiling}", Reaches(speedup));
     }
 
     private static TargetCheck Threads(IReadOnlyList<StepResult> results)
@@ -121,7 +124,19 @@ internal static class IssueTargets
         JsonObject? two = results.Where(r => r.Step.Kind == StepKind.ThreadScaling).SelectMany(r => r.Objects).FirstOrDefault(o => (int?)o["threads"] == 2);
         if (two is null) return new TargetCheck(target, "not measured: fewer than 2 logical CPUs", TargetStatus.NotMeasured);
         double scaling = (double)two["scaling"]!;
-        return Judge(target, FormattableString.Invariant($"{scaling:0.00}×"), scaling >= ThreadScaling);
+        static bool Reaches(double x) => x >= ThreadScaling;
+        return Judge(target, $"{Shown(scaling, 2, Reaches)}×", Reaches(scaling));
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> with <paramref name="decimals"/> decimals, or more where that rounding would put it on
+    /// the other side of its target (2.997 shown as 3.00 against a floor of 3): the table must not show a miss as a hit.
+    /// </summary>
+    internal static string Shown(double value, int decimals, Func<double, bool> meets)
+    {
+        const int MostDecimals = 6;
+        while (decimals < MostDecimals && meets(Math.Round(value, decimals, MidpointRounding.AwayFromZero)) != meets(value)) decimals++;
+        return value.ToString("0." + new string('0', decimals), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static TargetCheck Judge(string target, string measured, bool met) => new(target, measured, met ? TargetStatus.Met : TargetStatus.NotMet);

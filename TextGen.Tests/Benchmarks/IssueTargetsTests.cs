@@ -6,16 +6,26 @@ namespace TextGen.Tests.Benchmarks;
 /// <summary>Issue #5's targets read from the steps' JSON lines: which figure each uses, its floor, and what is not measured.</summary>
 public sealed class IssueTargetsTests
 {
-    [TestCase(3.0, true)]
-    [TestCase(2.99, false)]
-    public void Q8RatioMustHoldOnEveryModel(double randomModelRatio, bool met)
+    [TestCase(3.0, true, "3.00")]
+    [TestCase(2.99, false, "2.99")]
+    [TestCase(2.997, false, "2.997")]
+    public void Q8RatioMustHoldOnEveryModel(double randomModelRatio, bool met, string shown)
     {
         TargetStatus expected = met ? TargetStatus.Met : TargetStatus.NotMet;
         var checks = Check(Compare("shipped", null, q8: 3.4), Compare("random 2×512", 512, q8: randomModelRatio));
 
         TargetCheck q8 = checks.Single(c => c.Target.StartsWith("Runtime q8 ≥ 3.0×", StringComparison.Ordinal));
         Assert.That(q8.Status, Is.EqualTo(expected));
-        Assert.That(q8.Measured, Is.EqualTo($"shipped 3.40×; random 2×512 {randomModelRatio:0.00}×"));
+        Assert.That(q8.Measured, Is.EqualTo($"shipped 3.40×; random 2×512 {shown}×"));
+    }
+
+    [TestCase(9.96, 1, "9.96")]
+    [TestCase(9.94, 1, "9.9")]
+    [TestCase(10.04, 1, "10.0")]
+    [TestCase(9.99996, 1, "9.99996")]
+    public void FiguresKeepTheDecimalsThatShowWhichSideOfTheTargetTheyAre(double milliseconds, int decimals, string shown)
+    {
+        Assert.That(IssueTargets.Shown(milliseconds, decimals, ms => ms < IssueTargets.LoadMilliseconds), Is.EqualTo(shown));
     }
 
     [Test]
