@@ -67,7 +67,6 @@ internal static class IssueTargets
     {
         var values = compares.Select(r => (r.Step.Label, Value: figure(r))).Where(v => v.Value is not null).ToList();
         if (values.Count == 0) return new TargetCheck(target, "no such model measured", TargetStatus.NotMeasured);
-        static bool Reaches(double v, double floor) => v >= floor;
         string measured = string.Join("; ", values.Select(v => $"{v.Label} {Shown(v.Value!.Value, 2, x => Reaches(x, floor))}{unit}"));
         return Judge(target, measured, values.All(v => Reaches(v.Value!.Value, floor)));
     }
@@ -114,8 +113,7 @@ internal static class IssueTargets
         double speedup = (double)batch["speedup"]!;
         JsonNode? bound = step!.Wrapped("bound");
         string ceiling = bound is null ? "" : FormattableString.Invariant($"; this core's measured multiply-add peak allows at most {(double)bound["measured_largest_possible_speedup"]!:0.0}×");
-        static bool Reaches(double x) => x >= BatchSpeedup;
-        return Judge(target, $"{Shown(speedup, 2, Reaches)}×{ceiling}", Reaches(speedup));
+        return Judge(target, $"{Shown(speedup, 2, x => Reaches(x, BatchSpeedup))}×{ceiling}", Reaches(speedup, BatchSpeedup));
     }
 
     private static TargetCheck Threads(IReadOnlyList<StepResult> results)
@@ -124,9 +122,11 @@ internal static class IssueTargets
         JsonObject? two = results.Where(r => r.Step.Kind == StepKind.ThreadScaling).SelectMany(r => r.Objects).FirstOrDefault(o => (int?)o["threads"] == 2);
         if (two is null) return new TargetCheck(target, "not measured: fewer than 2 logical CPUs", TargetStatus.NotMeasured);
         double scaling = (double)two["scaling"]!;
-        static bool Reaches(double x) => x >= ThreadScaling;
-        return Judge(target, $"{Shown(scaling, 2, Reaches)}×", Reaches(scaling));
+        return Judge(target, $"{Shown(scaling, 2, x => Reaches(x, ThreadScaling))}×", Reaches(scaling, ThreadScaling));
     }
+
+    // The ratio, roofline, batch and thread targets are floors a figure must reach.
+    private static bool Reaches(double figure, double floor) => figure >= floor;
 
     /// <summary>
     /// <paramref name="value"/> with <paramref name="decimals"/> decimals, or more where that rounding would put it on
