@@ -72,12 +72,17 @@ internal static partial class Q8MatrixVector
     }
 
     /// <summary>
-    /// AVX2: four rows at a time share each 32-byte load of the quantized vector, and prefetch the next four
-    /// (<see cref="Prefetch"/>); per row and block, vpmaddubsw of a non-negative factor and a signed one
-    /// (<typeparamref name="TBlockSums"/>), vpmaddwd against
-    /// ones for the 8 lane sums, then one convert and one multiply-add by the block's scale product. The short last
-    /// block of a row sums its lanes one product at a time, after the loop, so no load runs past the matrix and no
-    /// call inside the loop makes the JIT keep the accumulators in memory.
+    /// AVX2: tiles of eight neighbouring rows share each 32-byte load of the quantized vector and prefetch the next
+    /// tile (<see cref="Prefetch"/>); per row and block, vpmaddubsw of a non-negative factor and a signed one
+    /// (<typeparamref name="TBlockSums"/>), vpmaddwd against ones for the 8 lane sums, then one convert and one
+    /// multiply-add by the block's scale product. Eight rows, not four: at hidden 128 a row has only 6 to 8 blocks,
+    /// and a tile's fixed work (its setup, the loop's exit, the reduction of the lane sums) weighed as much as a third
+    /// of its blocks' (docs/performance-history.md). Rows 4..7 run from their own reference at the offsets rows 1..3
+    /// use from row 0: 6 moving references and 6 offsets, few enough to stay in registers. A last tile that would run
+    /// past the matrix starts 8 rows before its end instead, computing a few rows again to the same bits; a matrix of
+    /// fewer than 8 rows takes the scalar order. The short last block of a row sums its lanes one product at a time,
+    /// after the loop, so no load runs past the matrix and no call inside the loop makes the JIT keep the
+    /// accumulators in memory.
     /// </summary>
     private static void MultiplyPairAvx2<TMultiplyAdd, TBlockSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
@@ -87,13 +92,15 @@ internal static partial class Q8MatrixVector
         TBlockSums sums = default;
         Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
-        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
+        if (y.Length < 8)
         {
-            TileRows rows = TileRows.Adjacent(tile, y.Length);
-            // Rows 1..3 of the tile counted from row 0.
-            int r0 = rows.R0;
-            nint k1 = rows.R1 - r0, k2 = rows.R2 - r0, k3 = rows.R3 - r0;
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            MultiplyPairScalar(w1, x, w2, h, bias, y);
+            return;
+        }
+        for (int tile = 0; tile < (y.Length + 7) / 8; tile++)
+        {
+            int r0 = Math.Min(8 * tile, y.Length - 8);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int part = 0; part < 2; part++)
             {
                 ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
@@ -101,19 +108,19 @@ internal static partial class Q8MatrixVector
                 if (v.Quants.IsEmpty) continue;
                 int whole = w.Columns / BlockSize;
                 nint columns = w.Columns, blocks = w.BlocksPerRow;
-                // The loop walks row 0's quants and scales and the vector's; rows 1..3 are fixed offsets from row 0,
-                // so its addresses need 4 moving references and 6 offsets, few enough to stay in registers.
-                nint q1 = k1 * columns, q2 = k2 * columns, q3 = k3 * columns;
-                nint s1 = k1 * blocks, s2 = k2 * blocks, s3 = k3 * blocks;
+                nint q1 = columns, q2 = 2 * columns, q3 = 3 * columns;
+                nint s1 = blocks, s2 = 2 * blocks, s3 = 3 * blocks;
                 ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), (w.FirstRow + r0) * columns);
+                ref sbyte row4 = ref Unsafe.Add(ref row, 4 * columns);
                 ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
+                ref float scale4 = ref Unsafe.Add(ref scale, 4 * blocks);
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
-                nuint nextTile = Prefetch.NextTile(ref row, 4, w.Columns);
+                nuint nextTile = Prefetch.NextTile(ref row, 8, w.Columns);
                 for (int remaining = whole; remaining > 0; remaining--)
                 {
-                    Prefetch.Lines(nextTile, 2); // this block's 4 rows × 32 bytes, of the next tile
-                    nextTile += 4 * BlockSize;
+                    Prefetch.Lines(nextTile, 4); // this block's 8 rows × 32 bytes, of the next tile
+                    nextTile += 8 * BlockSize;
                     Vector256<sbyte> vb = Vector256.LoadUnsafe(ref vq);
                     Vector256<sbyte> shared = sums.Shared(vb);
                     Vector256<float> vScale = Vector256.Create(vs);
@@ -121,23 +128,35 @@ internal static partial class Q8MatrixVector
                     a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q1)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale, a1);
                     a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q2)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale, a2);
                     a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q3)), vb, shared), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale, a3);
+                    a4 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row4), vb, shared), Vector256.Create(scale4) * vScale, a4);
+                    a5 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q1)), vb, shared), Vector256.Create(Unsafe.Add(ref scale4, s1)) * vScale, a5);
+                    a6 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q2)), vb, shared), Vector256.Create(Unsafe.Add(ref scale4, s2)) * vScale, a6);
+                    a7 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q3)), vb, shared), Vector256.Create(Unsafe.Add(ref scale4, s3)) * vScale, a7);
                     row = ref Unsafe.Add(ref row, BlockSize);
+                    row4 = ref Unsafe.Add(ref row4, BlockSize);
                     scale = ref Unsafe.Add(ref scale, 1);
+                    scale4 = ref Unsafe.Add(ref scale4, 1);
                     vq = ref Unsafe.Add(ref vq, BlockSize);
                     vs = ref Unsafe.Add(ref vs, 1);
                 }
                 if (whole < blocks)
                 {
-                    // The references now stand at the short last block.
-                    ShortBlockSums(ref row, k1, k2, k3, w.Columns, whole, ref vq, tailSums);
+                    // The references now stand at the short last block; rows 0..3, then rows 4..7.
                     Vector256<float> vScale = Vector256.Create(vs);
+                    ShortBlockSums(ref row, 1, 2, 3, w.Columns, whole, ref vq, tailSums);
                     a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
-                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, k1 * blocks)) * vScale, a1);
-                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k2 * blocks)) * vScale, a2);
-                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, k3 * blocks)) * vScale, a3);
+                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, blocks)) * vScale, a1);
+                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 2 * blocks)) * vScale, a2);
+                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 3 * blocks)) * vScale, a3);
+                    ShortBlockSums(ref row4, 1, 2, 3, w.Columns, whole, ref vq, tailSums);
+                    a4 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale4) * vScale, a4);
+                    a5 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale4, blocks)) * vScale, a5);
+                    a6 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 2 * blocks)) * vScale, a6);
+                    a7 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 3 * blocks)) * vScale, a7);
                 }
             }
-            rows.Store(FixedOrderSum.Trees(a0, a1, a2, a3), bias, y);
+            (FixedOrderSum.Trees(a0, a1, a2, a3) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
+            (FixedOrderSum.Trees(a4, a5, a6, a7) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
         }
     }
 
@@ -252,7 +271,7 @@ internal static partial class Q8MatrixVector
     /// </summary>
     internal interface IBlockSums
     {
-        /// <summary>What the four rows of a tile share of the vector's block <paramref name="v"/>.</summary>
+        /// <summary>What the rows of a tile share of the vector's block <paramref name="v"/>.</summary>
         Vector256<sbyte> Shared(Vector256<sbyte> v);
 
         /// <summary>The lane sums of weight block <paramref name="w"/> with <paramref name="v"/>.</summary>

@@ -13,7 +13,7 @@ namespace TextGen.Runtime.Kernels;
 /// quantized like the weights, per 32-element block, and each block's products are summed exactly in integers.
 /// Decoding every weight to float (one conversion and one multiply per weight) made q8 slower than f32 on a CPU
 /// without VNNI; here 32 weights cost three integer instructions per row (vpsignb, vpmaddubsw, vpmaddwd, plus a vpabsb
-/// shared by four rows, or per row for weights holding −128) and the float work is per block. The x64 kernels (AVX2,
+/// shared by a tile of rows, or per row for weights holding −128) and the float work is per block. The x64 kernels (AVX2,
 /// AVX-512) are in Q8MatrixVector.X86.cs.
 /// <para>The order, which every path follows: block b of a row (x's blocks, then h's) adds to 8 float lanes,
 /// lane k getting <c>(float)(Σ of the products of columns 32b+4k..32b+4k+3) × (weight scale × vector scale)</c>;
