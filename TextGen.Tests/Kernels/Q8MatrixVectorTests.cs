@@ -5,7 +5,8 @@ namespace TextGen.Tests.Kernels;
 
 internal sealed class Q8MatrixVectorTests
 {
-    private static readonly int[] RowCounts = { 0, 1, 3, 4, 5, 8, 9, 17 }; // the AVX2 kernel: tiles of 8 rows, then of 4
+    // The AVX2 kernel: under 8 rows the scalar order, 8 one tile, 9 and 17 a last tile that overlaps the one before.
+    private static readonly int[] RowCounts = { 0, 1, 3, 4, 5, 8, 9, 17 };
     private static readonly int[] InputWidths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 512 };
     private static readonly int[] HiddenWidths = { 0, 1, 16, 23, 40, 64 };
 
