@@ -21,6 +21,7 @@ internal static class MultiplyAddPeak
     /// <summary>Multiply-adds per second over at least <paramref name="minimumSeconds"/>, the best of five parts.</summary>
     public static double Measure(double minimumSeconds)
     {
+        int lanes = Fma.IsSupported ? Vector256<float>.Count : Vector<float>.Count; // floats per multiply-add instruction
         double best = 0;
         for (int part = 0; part < 5; part++)
         {
@@ -31,12 +32,12 @@ internal static class MultiplyAddPeak
             {
                 // Every chain computes 1 · 1 + 0 and so stays 1: the check keeps the loop from being dropped.
                 float sum = Fma.IsSupported ? Chains256(StepsPerCheck, 1f, 0f) : ChainsPortable(StepsPerCheck, 1f, 0f);
-                if (sum != Chains * (Fma.IsSupported ? Vector256<float>.Count : Vector<float>.Count)) throw new InvalidOperationException($"multiply-add chains summed to {sum}");
+                if (sum != Chains * lanes) throw new InvalidOperationException($"multiply-add chains summed to {sum}");
                 steps += StepsPerCheck;
                 seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             }
             while (seconds < minimumSeconds / 5);
-            best = Math.Max(best, steps * (double)Chains * (Fma.IsSupported ? Vector256<float>.Count : Vector<float>.Count) / seconds);
+            best = Math.Max(best, steps * (double)Chains * lanes / seconds);
         }
         return best;
     }

@@ -172,8 +172,8 @@ internal static class BatchedMatrixVector
     /// The 256-bit path, f32 or f16 (<typeparamref name="TDecoder"/>): tiles of three rows × two sessions, each
     /// (row, session) pair summing its lanes 0..7 and 8..15 in two vectors exactly as the single-session kernels do.
     /// Twelve accumulators are twelve independent add chains: eight, as in a 2 × 2 tile, leave the FMA units waiting
-    /// on their latency (a 2 × 2 tile ran at 15–16 G multiply-adds/s here, this one at 19–20 of the 39 G peak;
-    /// docs/performance-history.md). The 16 vector registers hold them only if the inputs are loaded a half-block at a
+    /// on their latency (a 2 × 2 tile ran at 15–16 G multiply-adds/s here, this one at 19–20 of a peak of 39 G nominal,
+    /// 48–50 G measured; docs/performance-history.md). The 16 vector registers hold them only if the inputs are loaded a half-block at a
     /// time: lanes 0..7 of both sessions and each row's weights for them, then lanes 8..15. Each weight half-block is
     /// loaded (and for f16 decoded, which is what limits one f16 session) once for two sessions. A last row or
     /// session short of a whole tile is computed again (the tile repeats it), which writes the same value again.

@@ -88,15 +88,15 @@ internal static partial class Q8MatrixVector
         where TMultiplyAdd : struct, IMultiplyAdd
         where TBlockSums : struct, IBlockSums
     {
-        TMultiplyAdd madd = default;
-        TBlockSums sums = default;
-        Span<int> tailSums = stackalloc int[4 * Lanes];
-        ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
         if (y.Length < 8)
         {
             MultiplyPairScalar(w1, x, w2, h, bias, y);
             return;
         }
+        TMultiplyAdd madd = default;
+        TBlockSums sums = default;
+        Span<int> tailSums = stackalloc int[4 * Lanes];
+        ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
         for (int tile = 0; tile < (y.Length + 7) / 8; tile++)
         {
             int r0 = Math.Min(8 * tile, y.Length - 8);
