@@ -285,12 +285,13 @@ internal ref struct ModelFileReader
         EndPhase("parse");
         // A streamed f32 payload never reaches the buffer: the tensor's bytes are its floats, and its Data stays empty.
         var memory = decode && _incoming is not null ? ReadOnlyMemory<byte>.Empty : _bytes.Slice(start, length);
-        float[]? floats = null;
+        ArraySegment<float> floats = default;
         string? problem;
         long offset = 0;
         if (decode)
         {
-            floats = UninitializedArray.Create<float>(length / sizeof(float)); // every element is written by the decoding
+            // Every element is written by the decoding. Matrices start a cache line, for the kernels' loads; vectors are plain arrays.
+            floats = shape.Length == 2 ? AlignedArray.Create<float>(length / sizeof(float)) : UninitializedArray.Create<float>(length / sizeof(float));
             problem = CopyAndCheckFloat32(spec.Name, start, memory, floats, out offset);
             EndPhase("copy_and_check_f32");
         }
@@ -307,8 +308,8 @@ internal ref struct ModelFileReader
         _payloads.Add((start, length));
 
         CloseMap(ref map);
-        var tensor = ModelTensor.Adopt(name, (TensorDType)dtype, shape, _ownsBuffer || floats is not null ? memory : memory.ToArray(), floats);
-        if (floats is null) _digest!.Add(tensor.Data, floats: default);
+        var tensor = ModelTensor.Adopt(name, (TensorDType)dtype, shape, _ownsBuffer || decode ? memory : memory.ToArray(), floats);
+        if (!decode) _digest!.Add(tensor.Data, floats: default);
         EndPhase("copy_tensor_bytes");
         return tensor;
     }
@@ -319,14 +320,14 @@ internal ref struct ModelFileReader
     /// at once, so the helper thread hashes right behind the copy. Returns the problem with the first NaN or infinity
     /// (its byte offset in the payload in <paramref name="offset"/>), or null.
     /// </summary>
-    private string? CopyAndCheckFloat32(string name, int payloadStart, ReadOnlyMemory<byte> data, float[] floats, out long offset)
+    private string? CopyAndCheckFloat32(string name, int payloadStart, ReadOnlyMemory<byte> data, Memory<float> floats, out long offset)
     {
         int length = floats.Length * sizeof(float);
         for (int start = 0; start < length; start += TensorDigest.PartBytes)
         {
             int bytes = Math.Min(TensorDigest.PartBytes, length - start);
             ReadOnlyMemory<byte> part = data.IsEmpty ? data : data.Slice(start, bytes);
-            Memory<float> copy = floats.AsMemory(start / sizeof(float), bytes / sizeof(float));
+            Memory<float> copy = floats.Slice(start / sizeof(float), bytes / sizeof(float));
             int index;
             if (_incoming is null)
             {

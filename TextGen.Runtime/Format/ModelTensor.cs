@@ -13,7 +13,7 @@ public sealed class ModelTensor
     }
 
     // Takes ownership of arrays and memory nobody else writes to: the reader's slices of a buffer it filled itself.
-    private ModelTensor(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data, float[]? floats = null)
+    private ModelTensor(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data, ArraySegment<float> floats = default)
     {
         Name = name ?? throw new ArgumentNullException(nameof(name));
         DType = dtype;
@@ -22,15 +22,16 @@ public sealed class ModelTensor
         _floats = floats;
     }
 
-    // The reader's checked f32 copy of Data, when it made one for a model load; the weights adopt it instead of decoding again.
-    private readonly float[]? _floats;
+    // The reader's checked f32 copy of Data (AlignedArray storage), when it made one for a model load; the weights adopt
+    // it instead of decoding again. Default (no array) otherwise.
+    private readonly ArraySegment<float> _floats;
 
     /// <summary>
     /// A tensor over data the reader has validated. <paramref name="floats"/> is its f32 values when the reader
     /// decoded them already (a model load); then <paramref name="data"/> may be the caller's memory, which is only
     /// valid during the load, or empty (a file streamed straight into the floats), so such a tensor must not outlive it.
     /// </summary>
-    internal static ModelTensor Adopt(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data, float[]? floats = null) => new(name, dtype, shape, data, floats);
+    internal static ModelTensor Adopt(string name, TensorDType dtype, int[] shape, ReadOnlyMemory<byte> data, ArraySegment<float> floats = default) => new(name, dtype, shape, data, floats);
 
     /// <summary>Creates an f32 tensor from values (copied).</summary>
     /// <exception cref="ArgumentException">The shape's element count is not <paramref name="values"/>' length.</exception>
@@ -78,10 +79,24 @@ public sealed class ModelTensor
     }
 
     /// <summary>
-    /// The values as f32: the reader's decoded copy when it made one (shared, so never written to), else a new array
-    /// from <see cref="ToFloat32Array"/>.
+    /// A matrix's values as f32 in storage whose first element starts a cache line (<see cref="AlignedArray"/>), for
+    /// the kernels to stream: the reader's decoded copy when it made one (shared, so never written to; the reader
+    /// aligns every matrix it decodes), else decoded anew.
     /// </summary>
-    internal float[] Float32Values() => _floats ?? ToFloat32Array();
+    internal ArraySegment<float> Float32Storage()
+    {
+        if (_floats.Array is not null) return _floats;
+        ArraySegment<float> values = AlignedArray.Create<float>(checked((int)ElementCount));
+        CopyTo(values);
+        return values;
+    }
+
+    /// <summary>The values as an f32 array of exactly <see cref="ElementCount"/> elements, for the vectors and small tables the model keeps as arrays.</summary>
+    internal float[] Float32Values()
+    {
+        if (_floats.Array is null) return ToFloat32Array();
+        return _floats.Offset == 0 && _floats.Count == _floats.Array.Length ? _floats.Array : _floats.AsSpan().ToArray();
+    }
 
     /// <summary>Decodes the tensor into a new row-major array, as <see cref="CopyTo"/>.</summary>
     /// <exception cref="InvalidOperationException">The tensor's data does not match its dtype and shape.</exception>

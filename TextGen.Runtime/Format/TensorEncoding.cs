@@ -179,12 +179,10 @@ internal static class TensorEncoding
         return data;
     }
 
-    /// <summary>The halves of f16 data, in host order.</summary>
-    public static ushort[] ToHalves(ReadOnlySpan<byte> data)
+    /// <summary>The halves of f16 data into <paramref name="halves"/> (one per two bytes), in host order.</summary>
+    public static void ToHalves(ReadOnlySpan<byte> data, Span<ushort> halves)
     {
-        var halves = new ushort[data.Length / 2];
-        if (BitConverter.IsLittleEndian) data.CopyTo(MemoryMarshal.AsBytes(halves.AsSpan()));
+        if (BitConverter.IsLittleEndian) data.CopyTo(MemoryMarshal.AsBytes(halves));
         else for (int i = 0; i < halves.Length; i++) halves[i] = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(2 * i));
-        return halves;
     }
 }

@@ -106,7 +106,7 @@ internal static class EncodedMatrixVector
         }
     }
 
-    internal static nuint RowStart(in WeightRows w, int row) => (nuint)(w.FirstRow + row) * (nuint)w.Columns;
+    internal static nuint RowStart(in WeightRows w, int row) => (nuint)w.ElementStart(row);
 
 #if NET8_0_OR_GREATER
     /// <summary>

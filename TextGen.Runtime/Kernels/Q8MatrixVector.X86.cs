@@ -110,7 +110,7 @@ internal static partial class Q8MatrixVector
                 nint columns = w.Columns, blocks = w.BlocksPerRow;
                 nint q1 = columns, q2 = 2 * columns, q3 = 3 * columns;
                 nint s1 = blocks, s2 = 2 * blocks, s3 = 3 * blocks;
-                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), (w.FirstRow + r0) * columns);
+                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), w.ElementStart(r0));
                 ref sbyte row4 = ref Unsafe.Add(ref row, 4 * columns);
                 ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
                 ref float scale4 = ref Unsafe.Add(ref scale, 4 * blocks);
@@ -190,7 +190,7 @@ internal static partial class Q8MatrixVector
                 nint columns = w.Columns, blocks = w.BlocksPerRow;
                 nint q1 = k1 * columns, q2 = k2 * columns, q3 = k3 * columns;
                 nint s1 = k1 * blocks, s2 = k2 * blocks, s3 = k3 * blocks;
-                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), (w.FirstRow + r0) * columns);
+                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), w.ElementStart(r0));
                 ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);

@@ -88,21 +88,20 @@ internal static partial class Q8MatrixVector
     private static int LanePosition(int i) => LanePosition(i / ColumnsPerLane, i % ColumnsPerLane);
 
     /// <summary>
-    /// A copy of q8 matrix <paramref name="quants"/> (<paramref name="rows"/> × <paramref name="columns"/>) with every
-    /// whole block of every row in the lane-interleaved layout; a row's short last block stays in file order.
+    /// Copies q8 matrix <paramref name="quants"/> (<paramref name="rows"/> × <paramref name="columns"/>) into
+    /// <paramref name="interleaved"/> with every whole block of every row in the lane-interleaved layout; a row's short
+    /// last block stays in file order.
     /// </summary>
-    internal static sbyte[] InterleaveLanes(ReadOnlySpan<sbyte> quants, int rows, int columns)
+    internal static void InterleaveLanes(ReadOnlySpan<sbyte> quants, int rows, int columns, Span<sbyte> interleaved)
     {
-        var interleaved = new sbyte[quants.Length];
         int whole = columns / BlockSize * BlockSize;
         for (int r = 0; r < rows; r++)
         {
             int start = r * columns;
             for (int c = 0; c < whole; c += BlockSize)
             for (int i = 0; i < BlockSize; i++) interleaved[start + c + LanePosition(i)] = quants[start + c + i];
-            quants.Slice(start + whole, columns - whole).CopyTo(interleaved.AsSpan(start + whole));
+            quants.Slice(start + whole, columns - whole).CopyTo(interleaved.Slice(start + whole));
         }
-        return interleaved;
     }
 
     /// <summary>
@@ -162,7 +161,7 @@ internal static partial class Q8MatrixVector
     {
         if (v.Quants.IsEmpty) return;
         int columns = w.Columns;
-        ReadOnlySpan<sbyte> quants = w.Quants.AsSpan((w.FirstRow + row) * w.Columns, columns);
+        ReadOnlySpan<sbyte> quants = w.Quants.AsSpan(w.ElementStart(row), columns);
         ReadOnlySpan<float> scales = w.Scales.AsSpan((w.FirstRow + row) * w.BlocksPerRow, w.BlocksPerRow);
         Span<int> sums = stackalloc int[Lanes];
         for (int b = 0; b < scales.Length; b++)
@@ -241,7 +240,7 @@ internal static partial class Q8MatrixVector
     {
         if (v.Quants.IsEmpty) return;
         int columns = w.Columns, whole = columns / BlockSize;
-        ReadOnlySpan<sbyte> quants = w.Quants.AsSpan((w.FirstRow + row) * columns, columns);
+        ReadOnlySpan<sbyte> quants = w.Quants.AsSpan(w.ElementStart(row), columns);
         ReadOnlySpan<float> scales = w.Scales.AsSpan((w.FirstRow + row) * w.BlocksPerRow, w.BlocksPerRow);
         ReadOnlySpan<Vector<sbyte>> weights = MemoryMarshal.Cast<sbyte, Vector<sbyte>>(quants.Slice(0, whole * BlockSize));
         ReadOnlySpan<Vector<short>> vector = MemoryMarshal.Cast<short, Vector<short>>(vLanes.Slice(0, whole * BlockSize));

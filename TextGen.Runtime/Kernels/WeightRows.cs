@@ -6,12 +6,14 @@ namespace TextGen.Runtime.Kernels;
 /// <summary>
 /// Consecutive rows of a weight matrix kept in its file dtype, so the kernels read 4, 2 or ~1.1 bytes per weight
 /// (f32, f16, q8): a step is bound by the bytes it streams, and decoding to f32 at load would throw that away.
-/// Exactly one of the storage arrays is in use; the struct is a view (first row, row count) into it.
+/// Exactly one of the storage arrays is in use; the struct is a view (first row, row count) into it. The matrix
+/// starts at <see cref="Origin"/> in that array, on a cache line when it was loaded (<see cref="AlignedArray"/>).
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false, bool symmetricQuants = false)
+    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false, bool symmetricQuants = false)
     {
+        Origin = origin;
         LaneInterleaved = laneInterleaved;
         SymmetricQuants = symmetricQuants;
         DType = dtype;
@@ -29,17 +31,19 @@ internal readonly struct WeightRows
 
     public TensorDType DType { get; }
 
+    public int Origin { get; }     // index of the matrix's element (0, 0) in Floats, Halves or Quants
+
     public int FirstRow { get; }   // of the whole matrix, where this view starts
 
     public int Rows { get; }
 
     public int Columns { get; }
 
-    public float[] Floats { get; }  // (all rows, Columns) f32; empty unless DType is F32
+    public float[] Floats { get; }  // (all rows, Columns) f32 from Origin; empty unless DType is F32
 
-    public ushort[] Halves { get; } // (all rows, Columns) binary16 bits; empty unless F16
+    public ushort[] Halves { get; } // (all rows, Columns) binary16 bits from Origin; empty unless F16
 
-    public sbyte[] Quants { get; }  // (all rows, Columns) int8; empty unless Q8
+    public sbyte[] Quants { get; }  // (all rows, Columns) int8 from Origin; empty unless Q8
 
     public float[] Scales { get; }  // (all rows, ceil(Columns / 32)) q8 block scales; empty unless Q8
 
@@ -53,8 +57,8 @@ internal readonly struct WeightRows
     public int BlocksPerRow => TensorEncoding.Q8BlocksPerRow(Columns);
 
     /// <summary>An f32 matrix over <paramref name="values"/> (not copied).</summary>
-    public static WeightRows FromFloats(float[] values, int rows, int columns)
-        => new(TensorDType.F32, 0, rows, columns, values, Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>());
+    public static WeightRows FromFloats(ArraySegment<float> values, int rows, int columns)
+        => new(TensorDType.F32, values.Offset, 0, rows, columns, values.Array ?? Array.Empty<float>(), Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>());
 
     /// <summary>
     /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 blocks lane-interleaved when
@@ -67,16 +71,20 @@ internal readonly struct WeightRows
         switch (tensor.DType)
         {
             case TensorDType.F16:
-                return new(TensorDType.F16, 0, rows, columns, Array.Empty<float>(), TensorEncoding.ToHalves(data), Array.Empty<sbyte>(), Array.Empty<float>());
+                ArraySegment<ushort> halves = AlignedArray.Create<ushort>(data.Length / 2);
+                TensorEncoding.ToHalves(data, halves);
+                return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>());
             case TensorDType.Q8:
                 var scales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
                 LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
                 ReadOnlySpan<sbyte> fileQuants = MemoryMarshal.Cast<byte, sbyte>(data.Slice(scales.Length * sizeof(float)));
-                sbyte[] quants = interleaveQ8 ? Q8MatrixVector.InterleaveLanes(fileQuants, rows, columns) : fileQuants.ToArray();
+                ArraySegment<sbyte> quants = AlignedArray.Create<sbyte>(fileQuants.Length);
+                if (interleaveQ8) Q8MatrixVector.InterleaveLanes(fileQuants, rows, columns, quants);
+                else fileQuants.CopyTo(quants);
                 bool symmetric = fileQuants.IndexOf(sbyte.MinValue) < 0;
-                return new(TensorDType.Q8, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants, scales, interleaveQ8, symmetric);
+                return new(TensorDType.Q8, quants.Offset, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants.Array!, scales, interleaveQ8, symmetric);
             default:
-                return FromFloats(tensor.Float32Values(), rows, columns);
+                return FromFloats(tensor.Float32Storage(), rows, columns);
         }
     }
 
@@ -86,26 +94,35 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved, SymmetricQuants);
+        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved, SymmetricQuants);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>
     public WeightRows Slice(int first) => Slice(first, Rows - first);
 
+    /// <summary>Where row <paramref name="row"/> of this view starts in the storage array (Floats, Halves or Quants).</summary>
+    public int ElementStart(int row) => Origin + (FirstRow + row) * Columns;
+
     /// <summary>The f32 elements of this view.</summary>
-    public ReadOnlySpan<float> FloatSpan => Floats.AsSpan(FirstRow * Columns, DType == TensorDType.F32 ? Rows * Columns : 0);
+    public ReadOnlySpan<float> FloatSpan => DType == TensorDType.F32 ? Floats.AsSpan(ElementStart(0), Rows * Columns) : default;
+
+    /// <summary>The binary16 elements of this view.</summary>
+    public ReadOnlySpan<ushort> HalfSpan => DType == TensorDType.F16 ? Halves.AsSpan(ElementStart(0), Rows * Columns) : default;
+
+    /// <summary>The int8 elements of this view, in its layout.</summary>
+    public ReadOnlySpan<sbyte> QuantSpan => DType == TensorDType.Q8 ? Quants.AsSpan(ElementStart(0), Rows * Columns) : default;
 
     /// <summary>Element (row, column) of this view as float (q8: dequantized), the way every kernel path sees it.</summary>
     public float this[int row, int column]
     {
         get
         {
-            int r = FirstRow + row;
+            int start = ElementStart(row);
             return DType switch
             {
-                TensorDType.F16 => Float16.ToSingle(Halves[r * Columns + column]),
-                TensorDType.Q8 => Quants[r * Columns + Q8MatrixVector.StoredColumn(column, Columns, LaneInterleaved)] * Scales[r * BlocksPerRow + column / TensorEncoding.Q8BlockSize],
-                _ => Floats[r * Columns + column],
+                TensorDType.F16 => Float16.ToSingle(Halves[start + column]),
+                TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, LaneInterleaved)] * Scales[(FirstRow + row) * BlocksPerRow + column / TensorEncoding.Q8BlockSize],
+                _ => Floats[start + column],
             };
         }
     }

@@ -14,8 +14,9 @@ internal sealed class BatchRunState
         int firstInput = model.InputTable.Length > 0 ? 0 : model.Architecture.EmbeddingSize;
         Sessions = new RunState[capacity];
         Tokens = new int[capacity];
-        Inputs = new float[capacity * Math.Max(firstInput, model.Layers.Length > 1 ? hidden : 0)];
-        Hidden = new float[capacity * hidden];
+        // The batched kernels' other operand: each session's vector starts a cache line when its length allows (AlignedArray).
+        Inputs = AlignedArray.Create<float>(capacity * Math.Max(firstInput, model.Layers.Length > 1 ? hidden : 0));
+        Hidden = AlignedArray.Create<float>(capacity * hidden);
         InputTerms = new float[model.InputTable.Length > 0 ? capacity * model.GateRows : 0];
         Gates = new float[capacity * model.GateRows];
         Scratch = new float[model.Cell == CellKind.Gru ? capacity * hidden : 0];
@@ -26,9 +27,9 @@ internal sealed class BatchRunState
 
     public int[] Tokens { get; }         // (capacity) the token each session is fed
 
-    public float[] Inputs { get; }       // (capacity, E or H) x of each session: its embedding row, or the layer below's h
+    public ArraySegment<float> Inputs { get; } // (capacity, E or H) x of each session: its embedding row, or the layer below's h
 
-    public float[] Hidden { get; }       // (capacity, H) h of each session, the current layer's or the last one's for the head
+    public ArraySegment<float> Hidden { get; } // (capacity, H) h of each session, the current layer's or the last one's for the head
 
     public float[] InputTerms { get; }   // (capacity, G*H) each session's input-table row; empty without a table
 

@@ -66,7 +66,7 @@ internal static class BatchedForwardPass
     }
 
     /// <summary>h of layer <paramref name="layer"/> of each session, side by side in <paramref name="buffer"/>.</summary>
-    private static ReadOnlySpan<float> Gather(RunState[] sessions, int layer, float[] buffer, int count)
+    private static ReadOnlySpan<float> Gather(RunState[] sessions, int layer, ArraySegment<float> buffer, int count)
     {
         int hidden = sessions[0].Hidden[layer].Length;
         for (int s = 0; s < count; s++) sessions[s].Hidden[layer].CopyTo(buffer.AsSpan(s * hidden, hidden));

@@ -69,7 +69,7 @@ internal sealed class ModelWeights
         {
             ModelTensor tensor = file.GetTensor(name);
             return portableLayout && tensor.DType == TensorDType.F16
-                ? WeightRows.FromFloats(tensor.ToFloat32Array(), tensor.Shape[0], tensor.Shape[1])
+                ? WeightRows.FromFloats(tensor.Float32Storage(), tensor.Shape[0], tensor.Shape[1])
                 : WeightRows.FromTensor(tensor, interleaveQ8: portableLayout);
         }
 

@@ -138,14 +138,15 @@ public sealed class TextModelLoadTests
         Assert.That(loads.Select(t => t.Result).Distinct(), Is.EqualTo(new[] { TextModel.FromFile(ModelFile.Read(LargeFile.Value, "large")).Fingerprint }));
     }
 
-    // Every array a model's weights hold, in a fixed order, as raw bits.
+    // Every value a model's weights hold, in a fixed order, as raw bits: the matrices' views, not their storage arrays,
+    // whose elements before and after an aligned matrix are unspecified.
     internal static List<int[]> Contents(ModelWeights weights)
     {
-        static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
+        static int[] Bits(ReadOnlySpan<float> values) => values.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
         static IEnumerable<int[]> Rows(WeightRows rows) => new[]
         {
-            new[] { (int)rows.DType, rows.Rows, rows.Columns }, Bits(rows.Floats), rows.Halves.Select(h => (int)h).ToArray(),
-            rows.Quants.Select(q => (int)q).ToArray(), Bits(rows.Scales),
+            new[] { (int)rows.DType, rows.Rows, rows.Columns }, Bits(rows.FloatSpan), rows.HalfSpan.ToArray().Select(h => (int)h).ToArray(),
+            rows.QuantSpan.ToArray().Select(q => (int)q).ToArray(), Bits(rows.Scales),
         };
         var contents = new List<int[]> { Bits(weights.Embedding), Bits(weights.InputTable), Bits(weights.HeadBias) };
         contents.AddRange(Rows(weights.HeadWeight));
