@@ -5,8 +5,8 @@ namespace TextGen.Runtime.Format;
 /// <summary>
 /// Uninitialized storage for a weight matrix (or a batch's vectors) whose first element starts a 64-byte cache line.
 /// The kernels read rows with 32- and 64-byte loads, and a load that straddles two lines costs two: at the 8-byte
-/// granularity the heap places arrays, up to half of a row's loads did. Aligned, the shipped model's three f32
-/// products read their weights 4–16% faster and a batch of 32 sessions ran 7–21% faster; q8 and f16 did not move
+/// granularity the heap places arrays, up to half of a row's loads did. Aligned, the shipped model's f32 generation
+/// ran 3–13% faster in five of six A/B runs and a batch of 32 sessions 7–21% faster; q8 and f16 did not move
 /// (docs/performance-history.md, "Weights on cache lines").
 /// <para>
 /// .NET 5 and later allocate the array pinned, so it never moves and the start stays aligned. netstandard2.1 cannot
