@@ -60,6 +60,20 @@ internal sealed class EmbeddingGuideTests
     }
 
     [Test]
+    public void AThrowawayWarmUpStepChangesNoSpeakersText()
+    {
+        // The guide's loading-screen warm-up: one step of a generator nobody keeps, then the speakers start.
+        string Line(bool warmUp)
+        {
+            TextModel model = TextModel.Load(AssetBytes(), "shakespeare.bytes");
+            if (warmUp) model.CreateGenerator().NextChar();
+            return model.CreateGenerator(Speaker(17)).GenerateString(120);
+        }
+
+        Assert.That(Line(warmUp: true), Is.EqualTo(Line(warmUp: false)).And.Length.GreaterThan(20));
+    }
+
+    [Test]
     public void AGeneratorSavedBetweenLinesContinuesExactlyAfterLoading()
     {
         TextModel model = TextModel.Load(AssetBytes(), "shakespeare.bytes");
