@@ -112,7 +112,7 @@ internal static partial class Q8MatrixVector
                 nint s1 = blocks, s2 = 2 * blocks, s3 = 3 * blocks;
                 ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), w.ElementStart(r0));
                 ref sbyte row4 = ref Unsafe.Add(ref row, 4 * columns);
-                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
+                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), w.ScaleStart(r0));
                 ref float scale4 = ref Unsafe.Add(ref scale, 4 * blocks);
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
@@ -191,7 +191,7 @@ internal static partial class Q8MatrixVector
                 nint q1 = k1 * columns, q2 = k2 * columns, q3 = k3 * columns;
                 nint s1 = k1 * blocks, s2 = k2 * blocks, s3 = k3 * blocks;
                 ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), w.ElementStart(r0));
-                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), (w.FirstRow + r0) * blocks);
+                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), w.ScaleStart(r0));
                 ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
                 ref float vs = ref MemoryMarshal.GetReference(v.Scales);
                 nuint nextTile = Prefetch.NextTile(ref row, 4, w.Columns);

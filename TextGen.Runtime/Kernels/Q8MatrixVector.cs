@@ -162,7 +162,7 @@ internal static partial class Q8MatrixVector
         if (v.Quants.IsEmpty) return;
         int columns = w.Columns;
         ReadOnlySpan<sbyte> quants = w.Quants.AsSpan(w.ElementStart(row), columns);
-        ReadOnlySpan<float> scales = w.Scales.AsSpan((w.FirstRow + row) * w.BlocksPerRow, w.BlocksPerRow);
+        ReadOnlySpan<float> scales = w.Scales.AsSpan(w.ScaleStart(row), w.BlocksPerRow);
         Span<int> sums = stackalloc int[Lanes];
         for (int b = 0; b < scales.Length; b++)
         {
@@ -241,7 +241,7 @@ internal static partial class Q8MatrixVector
         if (v.Quants.IsEmpty) return;
         int columns = w.Columns, whole = columns / BlockSize;
         ReadOnlySpan<sbyte> quants = w.Quants.AsSpan(w.ElementStart(row), columns);
-        ReadOnlySpan<float> scales = w.Scales.AsSpan((w.FirstRow + row) * w.BlocksPerRow, w.BlocksPerRow);
+        ReadOnlySpan<float> scales = w.Scales.AsSpan(w.ScaleStart(row), w.BlocksPerRow);
         ReadOnlySpan<Vector<sbyte>> weights = MemoryMarshal.Cast<sbyte, Vector<sbyte>>(quants.Slice(0, whole * BlockSize));
         ReadOnlySpan<Vector<short>> vector = MemoryMarshal.Cast<short, Vector<short>>(vLanes.Slice(0, whole * BlockSize));
         int chunks = BlockSize / Vector<sbyte>.Count; // 1 or 2 byte vectors per block

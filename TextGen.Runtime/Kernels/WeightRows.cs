@@ -103,6 +103,9 @@ internal readonly struct WeightRows
     /// <summary>Where row <paramref name="row"/> of this view starts in the storage array (Floats, Halves or Quants).</summary>
     public int ElementStart(int row) => Origin + (FirstRow + row) * Columns;
 
+    /// <summary>Where row <paramref name="row"/> of this view starts in Scales (q8).</summary>
+    public int ScaleStart(int row) => (FirstRow + row) * BlocksPerRow;
+
     /// <summary>The f32 elements of this view.</summary>
     public ReadOnlySpan<float> FloatSpan => DType == TensorDType.F32 ? Floats.AsSpan(ElementStart(0), Rows * Columns) : default;
 
@@ -121,7 +124,7 @@ internal readonly struct WeightRows
             return DType switch
             {
                 TensorDType.F16 => Float16.ToSingle(Halves[start + column]),
-                TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, LaneInterleaved)] * Scales[(FirstRow + row) * BlocksPerRow + column / TensorEncoding.Q8BlockSize],
+                TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, LaneInterleaved)] * Scales[ScaleStart(row) + column / TensorEncoding.Q8BlockSize],
                 _ => Floats[start + column],
             };
         }
