@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
@@ -39,6 +40,13 @@ internal static class BatchedMatrixVector
     private const int TileRows = 3;
     private const int PadBlocks = TileRows + 2;
 
+    // The 512-bit tiles' rows and sessions, their tail blocks, and the most inputs a group of sessions keeps in L2
+    // (under half of the 1 MB L2 of the smallest AVX-512 cores, Zen 4's) while every row tile meets it.
+    private const int Tile512Rows = 6;
+    private const int Tile512Sessions = 4;
+    private const int Pad512Blocks = Tile512Rows + Tile512Sessions;
+    private const int GroupInputBytes512 = 384 << 10;
+
     /// <summary>The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both matrices in one dtype.</summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
@@ -52,13 +60,15 @@ internal static class BatchedMatrixVector
             switch (mode.Path, dtype)
             {
 #if NET8_0_OR_GREATER
-                // The 512-bit path batches with the 256-bit tiles too: their lanes are the 512-bit kernel's (lanes 0..7 and
-                // 8..15 of a row in two vectors instead of one) and they are tuned and measured; a 512-bit tiling would
-                // be tuned on no machine here.
+                // The 512-bit path takes its own tiles and, where they decline, the 256-bit ones: those sum lanes 0..7 and
+                // 8..15 of a row in two vectors instead of one, in the same order, so either gives the 512-bit kernel's bits.
+                // Two sessions fill a 3 × 2 tile but only half of a 6 × 4 one, and ran 9% faster in the 256-bit tiles.
                 case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F32):
+                    if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     if (MultiplyPairVector256(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
                 case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F16):
+                    if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     if (MultiplyPairVector256(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
 #endif
@@ -212,11 +222,7 @@ internal static class BatchedMatrixVector
             for (int group = 0; group < sessions; group += groupSessions)
             {
                 int groupEnd = Math.Min(group + groupSessions, sessions);
-                for (int s = group; s < groupEnd && scales; s++)
-                {
-                    Span<float> row = scaled.Slice((s - group) * rowFloats, rowFloats);
-                    if (!EncodedMatrixVector.TryScale(xs.Slice(s * n1, n1), d1.VectorScale, row.Slice(0, n1)) | !EncodedMatrixVector.TryScale(hs.Slice(s * n2, n2), d2.VectorScale, row.Slice(n1))) return false;
-                }
+                if (scales && !TryScaleGroup(xs, n1, d1.VectorScale, hs, n2, d2.VectorScale, group, groupEnd, scaled)) return false;
                 for (int r0 = panel; r0 < panelEnd; r0 += TileRows)
                 {
                     int r1 = Math.Min(r0 + 1, lastRow), r2 = Math.Min(r0 + 2, lastRow);
@@ -312,6 +318,221 @@ internal static class BatchedMatrixVector
             }
         }
         return true;
+    }
+
+    /// <summary>The 512-bit tiles, fused or not as the 512-bit single-session kernels are in <paramref name="mode"/>.</summary>
+    private static bool MultiplyPairVector512<TDecoder>(KernelMode mode, TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+        where TDecoder : struct, IWeightDecoder
+        => mode.Strict
+            ? MultiplyPairVector512<TDecoder, RoundedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions)
+            : MultiplyPairVector512<TDecoder, FusedMultiplyAdd>(d1, w1, xs, d2, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
+
+    /// <summary>
+    /// The 512-bit path, f32 or f16 (<typeparamref name="TDecoder"/>): tiles of six rows × four sessions, each (row,
+    /// session) pair summing its 16 lanes in one vector exactly as <see cref="MatrixVector.MultiplyPairVector512"/> and
+    /// the 512-bit encoded kernel do. AVX-512's 32 registers hold the 24 accumulators, the four sessions' inputs and a
+    /// weight vector, so each weight load (and f16 decode) serves four multiply-adds and each input load six: 10 loads
+    /// per 24 multiply-adds, against 10 per 12 in the 256-bit 3 × 2 tile, whose loads bound it on the AVX2 machine it
+    /// was tuned on. On an AVX-512 Xeon, 32 sessions of the shipped model's products ran 1.8–2.0× as fast as in the
+    /// 256-bit tiles (f16 1.75×); 8 × 3, 5 × 5, 4 × 6 and 3 × 8 tiles reached 0.98, 0.95, 0.86 and 0.79 of this one
+    /// (docs/performance-history.md).
+    /// <para>
+    /// Order: a group of sessions (all of them, up to <see cref="GroupInputBytes512"/> of inputs, which stay in L2)
+    /// meets every six-row tile in turn; the tile's weights come from L3 or memory for the group's first four sessions
+    /// and from L1 for the rest, and while the group works on them it hints the next tile's, spread over its session
+    /// tiles. Groups of 32 and 64 KB, which keep the inputs in L1 and read the weights from L2 once per group instead,
+    /// ran at 0.86 and 0.97 of that. A last row or session short of a whole tile is computed again.
+    /// </para>
+    /// <para>
+    /// f16 scales the group's vectors into a stack copy as the 256-bit tiles do, so its groups hold at most
+    /// <see cref="MaxScaledFloats"/> floats. Returns false when a vector is beyond the scalable range or four sessions'
+    /// copies would not fit: the caller then takes the 256-bit tiles, which give the same bits.
+    /// </para>
+    /// </summary>
+    internal static bool MultiplyPairVector512<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> xs, TDecoder d2, in WeightRows w2, ReadOnlySpan<float> hs,
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+        where TDecoder : struct, IWeightDecoder
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
+        CheckShapes(w1, xs, rows, sessions, nameof(w1));
+        CheckShapes(w2, hs, rows, sessions, nameof(w2));
+        CheckOutputs(biases, biasStride, ys, yStride, rows, sessions);
+        if (sessions == 0 || rows == 0) return true;
+        TMultiplyAdd madd = default;
+        int n1 = xs.Length / sessions, n2 = hs.Length / sessions, rowFloats = n1 + n2;
+        bool scales = d1.VectorScale != 1f || d2.VectorScale != 1f; // a constant per decoder type
+        int groupFloats = scales ? MaxScaledFloats : GroupInputBytes512 / sizeof(float);
+        int groupSessions = groupFloats / Math.Max(1, rowFloats) / Tile512Sessions * Tile512Sessions;
+        if (groupSessions == 0) return false;
+        Span<float> scaled = stackalloc float[scales ? Math.Min(groupSessions, sessions) * rowFloats : 0]; // (group sessions, n1 + n2): x then h, scaled
+        // Zero-padded tail blocks: six rows' decoded weights then four sessions' unscaled values, for x and for h.
+        Span<float> pads = stackalloc float[2 * Pad512Blocks * Lanes];
+        pads.Clear();
+        int lastRow = rows - 1, lastSession = sessions - 1;
+        for (int group = 0; group < sessions; group += groupSessions)
+        {
+            int groupEnd = Math.Min(group + groupSessions, sessions);
+            if (scales && !TryScaleGroup(xs, n1, d1.VectorScale, hs, n2, d2.VectorScale, group, groupEnd, scaled)) return false;
+            for (int r0 = 0; r0 < rows; r0 += Tile512Rows)
+            {
+                int r1 = Math.Min(r0 + 1, lastRow), r2 = Math.Min(r0 + 2, lastRow), r3 = Math.Min(r0 + 3, lastRow), r4 = Math.Min(r0 + 4, lastRow), r5 = Math.Min(r0 + 5, lastRow);
+                for (int s0 = group; s0 < groupEnd; s0 += Tile512Sessions)
+                {
+                    int s1 = Math.Min(s0 + 1, lastSession), s2 = Math.Min(s0 + 2, lastSession), s3 = Math.Min(s0 + 3, lastSession);
+                    // aRS: row R, session S
+                    Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+                    Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+                    Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+                    Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+                    Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default;
+                    Vector512<float> a50 = default, a51 = default, a52 = default, a53 = default;
+                    for (int part = 0; part < 2; part++)
+                    {
+                        int n = part == 0 ? n1 : n2;
+                        if (n == 0) continue; // W1 left out: no weights to address
+                        TDecoder d = part == 0 ? d1 : d2;
+                        WeightRows w = part == 0 ? w1 : w2;
+                        ReadOnlySpan<float> v = part == 0 ? xs : hs;
+                        int offset = part == 0 ? 0 : n1;
+                        nuint whole = (nuint)(n - n % Lanes);
+                        ref float in0 = ref scales ? ref scaled[(s0 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s0 * n));
+                        ref float in1 = ref scales ? ref scaled[(s1 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s1 * n));
+                        ref float in2 = ref scales ? ref scaled[(s2 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s2 * n));
+                        ref float in3 = ref scales ? ref scaled[(s3 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s3 * n));
+                        nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1), row2 = EncodedMatrixVector.RowStart(w, r2);
+                        nuint row3 = EncodedMatrixVector.RowStart(w, r3), row4 = EncodedMatrixVector.RowStart(w, r4), row5 = EncodedMatrixVector.RowStart(w, r5);
+                        ref byte at0 = ref d.Element(row0), at1 = ref d.Element(row1), at2 = ref d.Element(row2);
+                        ref byte at3 = ref d.Element(row3), at4 = ref d.Element(row4), at5 = ref d.Element(row5);
+                        // The next row tile's bytes of this part, spread over the group's session tiles: each hints its
+                        // share a few lines per block, so the tile is in cache when its first sessions need it.
+                        int blocks = (int)(whole / Lanes), tilesInGroup = (groupEnd - group + Tile512Sessions - 1) / Tile512Sessions;
+                        int partLines = (Tile512Rows * n * d.StoredBytes + Prefetch.LineBytes - 1) / Prefetch.LineBytes;
+                        int linesPerBlock = Math.Min(4, Math.Max(1, (partLines + tilesInGroup * blocks - 1) / Math.Max(1, tilesInGroup * blocks)));
+                        nuint nextTile = d.Address(row0 + Tile512Rows * (nuint)n), hintEnd = nextTile + (nuint)(partLines * Prefetch.LineBytes);
+                        nuint hintStep = (nuint)(linesPerBlock * Prefetch.LineBytes), hint = nextTile + (nuint)((s0 - group) / Tile512Sessions * blocks) * hintStep;
+                        for (nuint j = 0; j < whole; j += Lanes, hint += hintStep)
+                        {
+                            if (hint < hintEnd) Prefetch.Lines(hint, linesPerBlock);
+                            Vector512<float> x0 = Vector512.LoadUnsafe(ref in0, j), x1 = Vector512.LoadUnsafe(ref in1, j), x2 = Vector512.LoadUnsafe(ref in2, j), x3 = Vector512.LoadUnsafe(ref in3, j);
+                            Vector512<float> weights = d.Load(ref at0, j);
+                            a00 = madd.Invoke(weights, x0, a00);
+                            a01 = madd.Invoke(weights, x1, a01);
+                            a02 = madd.Invoke(weights, x2, a02);
+                            a03 = madd.Invoke(weights, x3, a03);
+                            weights = d.Load(ref at1, j);
+                            a10 = madd.Invoke(weights, x0, a10);
+                            a11 = madd.Invoke(weights, x1, a11);
+                            a12 = madd.Invoke(weights, x2, a12);
+                            a13 = madd.Invoke(weights, x3, a13);
+                            weights = d.Load(ref at2, j);
+                            a20 = madd.Invoke(weights, x0, a20);
+                            a21 = madd.Invoke(weights, x1, a21);
+                            a22 = madd.Invoke(weights, x2, a22);
+                            a23 = madd.Invoke(weights, x3, a23);
+                            weights = d.Load(ref at3, j);
+                            a30 = madd.Invoke(weights, x0, a30);
+                            a31 = madd.Invoke(weights, x1, a31);
+                            a32 = madd.Invoke(weights, x2, a32);
+                            a33 = madd.Invoke(weights, x3, a33);
+                            weights = d.Load(ref at4, j);
+                            a40 = madd.Invoke(weights, x0, a40);
+                            a41 = madd.Invoke(weights, x1, a41);
+                            a42 = madd.Invoke(weights, x2, a42);
+                            a43 = madd.Invoke(weights, x3, a43);
+                            weights = d.Load(ref at5, j);
+                            a50 = madd.Invoke(weights, x0, a50);
+                            a51 = madd.Invoke(weights, x1, a51);
+                            a52 = madd.Invoke(weights, x2, a52);
+                            a53 = madd.Invoke(weights, x3, a53);
+                        }
+                        if (whole < (nuint)n)
+                        {
+                            // Plain loops: a call inside the tile would make the JIT keep the accumulators in memory.
+                            Span<float> pad = pads.Slice(part * Pad512Blocks * Lanes, Pad512Blocks * Lanes);
+                            for (int k = (int)whole; k < n; k++)
+                            {
+                                pad[k - (int)whole] = d.Get(row0 + (nuint)k);
+                                pad[Lanes + k - (int)whole] = d.Get(row1 + (nuint)k);
+                                pad[2 * Lanes + k - (int)whole] = d.Get(row2 + (nuint)k);
+                                pad[3 * Lanes + k - (int)whole] = d.Get(row3 + (nuint)k);
+                                pad[4 * Lanes + k - (int)whole] = d.Get(row4 + (nuint)k);
+                                pad[5 * Lanes + k - (int)whole] = d.Get(row5 + (nuint)k);
+                            }
+                            MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(6 * Lanes, Lanes));
+                            MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(7 * Lanes, Lanes));
+                            MatrixVector.CopyTail(v.Slice(s2 * n, n), pad.Slice(8 * Lanes, Lanes));
+                            MatrixVector.CopyTail(v.Slice(s3 * n, n), pad.Slice(9 * Lanes, Lanes));
+                            ref float p = ref MemoryMarshal.GetReference(pad);
+                                Vector512<float> x0 = Vector512.LoadUnsafe(ref p, 6 * Lanes), x1 = Vector512.LoadUnsafe(ref p, 7 * Lanes), x2 = Vector512.LoadUnsafe(ref p, 8 * Lanes), x3 = Vector512.LoadUnsafe(ref p, 9 * Lanes);
+                                Vector512<float> weights = Vector512.LoadUnsafe(ref p);
+                                a00 = madd.Invoke(weights, x0, a00);
+                                a01 = madd.Invoke(weights, x1, a01);
+                                a02 = madd.Invoke(weights, x2, a02);
+                                a03 = madd.Invoke(weights, x3, a03);
+                                weights = Vector512.LoadUnsafe(ref p, 1 * Lanes);
+                                a10 = madd.Invoke(weights, x0, a10);
+                                a11 = madd.Invoke(weights, x1, a11);
+                                a12 = madd.Invoke(weights, x2, a12);
+                                a13 = madd.Invoke(weights, x3, a13);
+                                weights = Vector512.LoadUnsafe(ref p, 2 * Lanes);
+                                a20 = madd.Invoke(weights, x0, a20);
+                                a21 = madd.Invoke(weights, x1, a21);
+                                a22 = madd.Invoke(weights, x2, a22);
+                                a23 = madd.Invoke(weights, x3, a23);
+                                weights = Vector512.LoadUnsafe(ref p, 3 * Lanes);
+                                a30 = madd.Invoke(weights, x0, a30);
+                                a31 = madd.Invoke(weights, x1, a31);
+                                a32 = madd.Invoke(weights, x2, a32);
+                                a33 = madd.Invoke(weights, x3, a33);
+                                weights = Vector512.LoadUnsafe(ref p, 4 * Lanes);
+                                a40 = madd.Invoke(weights, x0, a40);
+                                a41 = madd.Invoke(weights, x1, a41);
+                                a42 = madd.Invoke(weights, x2, a42);
+                                a43 = madd.Invoke(weights, x3, a43);
+                                weights = Vector512.LoadUnsafe(ref p, 5 * Lanes);
+                                a50 = madd.Invoke(weights, x0, a50);
+                                a51 = madd.Invoke(weights, x1, a51);
+                                a52 = madd.Invoke(weights, x2, a52);
+                                a53 = madd.Invoke(weights, x3, a53);
+                        }
+                    }
+                    StoreSessions(FixedOrderSum.Trees(a50.GetLower() + a50.GetUpper(), a51.GetLower() + a51.GetUpper(), a52.GetLower() + a52.GetUpper(), a53.GetLower() + a53.GetUpper()), r5, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a40.GetLower() + a40.GetUpper(), a41.GetLower() + a41.GetUpper(), a42.GetLower() + a42.GetUpper(), a43.GetLower() + a43.GetUpper()), r4, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a30.GetLower() + a30.GetUpper(), a31.GetLower() + a31.GetUpper(), a32.GetLower() + a32.GetUpper(), a33.GetLower() + a33.GetUpper()), r3, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a20.GetLower() + a20.GetUpper(), a21.GetLower() + a21.GetUpper(), a22.GetLower() + a22.GetUpper(), a23.GetLower() + a23.GetUpper()), r2, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a10.GetLower() + a10.GetUpper(), a11.GetLower() + a11.GetUpper(), a12.GetLower() + a12.GetUpper(), a13.GetLower() + a13.GetUpper()), r1, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a00.GetLower() + a00.GetUpper(), a01.GetLower() + a01.GetUpper(), a02.GetLower() + a02.GetUpper(), a03.GetLower() + a03.GetUpper()), r0, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Sessions <paramref name="group"/>..<paramref name="groupEnd"/>'s x (<paramref name="n1"/> each) and h
+    /// (<paramref name="n2"/>), scaled as <see cref="EncodedMatrixVector.TryScale"/> scales them, into
+    /// <paramref name="scaled"/>: a row of x then h per session. False when a value is beyond the scalable range.
+    /// </summary>
+    private static bool TryScaleGroup(ReadOnlySpan<float> xs, int n1, float xScale, ReadOnlySpan<float> hs, int n2, float hScale, int group, int groupEnd, Span<float> scaled)
+    {
+        for (int s = group; s < groupEnd; s++)
+        {
+            Span<float> row = scaled.Slice((s - group) * (n1 + n2), n1 + n2);
+            if (!EncodedMatrixVector.TryScale(xs.Slice(s * n1, n1), xScale, row.Slice(0, n1)) | !EncodedMatrixVector.TryScale(hs.Slice(s * n2, n2), hScale, row.Slice(n1))) return false;
+        }
+        return true;
+    }
+
+    /// <summary><c>ys[s_k·yStride + row] = sums[k] + biases[s_k·biasStride + row]</c> for a tile's four sessions s_0..s_3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSessions(Vector128<float> sums, int row, int s0, int s1, int s2, int s3, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride)
+    {
+        ys[s3 * yStride + row] = sums.GetElement(3) + biases[s3 * biasStride + row];
+        ys[s2 * yStride + row] = sums.GetElement(2) + biases[s2 * biasStride + row];
+        ys[s1 * yStride + row] = sums.GetElement(1) + biases[s1 * biasStride + row];
+        ys[s0 * yStride + row] = sums.GetElement(0) + biases[s0 * biasStride + row];
     }
 #endif
 

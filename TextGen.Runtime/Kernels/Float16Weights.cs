@@ -36,6 +36,12 @@ internal readonly struct Float16Weights : IWeightDecoder
         => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), index)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref byte Element(nuint index) => ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_halves), index));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Load(ref byte element, nuint index) => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<byte, short>(ref element), index)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_halves), index);
 
     public int StoredBytes => sizeof(ushort);

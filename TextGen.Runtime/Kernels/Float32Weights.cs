@@ -35,6 +35,12 @@ internal readonly struct Float32Weights : IWeightDecoder
     public Vector512<float> Load(nuint index) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_floats), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref byte Element(nuint index) => ref Unsafe.As<float, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_floats), index));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Load(ref byte element, nuint index) => Vector512.LoadUnsafe(ref Unsafe.As<byte, float>(ref element), index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_floats), index);
 
     public int StoredBytes => sizeof(float);

@@ -29,6 +29,16 @@ internal interface IWeightDecoder
     /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>.</summary>
     Vector512<float> Load(nuint index);
 
+    /// <summary>
+    /// Stored element <paramref name="index"/>, as a reference for <see cref="Load(ref byte, nuint)"/>: a tile that
+    /// holds one per row addresses each load as that row plus the block, without recomputing where the matrix starts,
+    /// which leaves the 512-bit batched tiles' loops enough general registers to keep everything in them.
+    /// </summary>
+    ref byte Element(nuint index);
+
+    /// <summary>Elements <paramref name="index"/>.. +16 counted from <paramref name="element"/> (<see cref="Element"/>), as <see cref="Load(nuint)"/> gives them.</summary>
+    Vector512<float> Load(ref byte element, nuint index);
+
     /// <summary>Bytes per stored element.</summary>
     int StoredBytes { get; }
 

@@ -45,6 +45,36 @@ internal sealed class BatchedMatrixVectorTests
         // session; 67 rows leave a tile of one row.
         Check(new Random(32), mode, dtype, rows: 260, n1: 512, n2: 512, sessions: 9, sharedBias: true, "large");
         Check(new Random(33), mode, dtype, rows: 67, n1: 0, n2: 1000, sessions: 11, sharedBias: false, "large, tails");
+        // 16 KB rows of input: the 512-bit path's f32 groups hold 24 sessions, so 30 cross a group boundary; its f16
+        // groups would hold none, so f16 falls back to the 256-bit tiles.
+        Check(new Random(36), mode, dtype, rows: 7, n1: 24, n2: 4000, sessions: 30, sharedBias: false, "512-bit groups");
+    }
+
+    [TestCase(TensorDType.F32, false)]
+    [TestCase(TensorDType.F32, true)]
+    [TestCase(TensorDType.F16, false)]
+    [TestCase(TensorDType.F16, true)]
+    public void TheSixRowByFourSessionTilesTakeTheBatchAndSumAsOneSessionDoes(TensorDType dtype, bool strict)
+    {
+        // Called directly, so a tile that declined (and left the batch to the 256-bit tiles) would fail here.
+        var mode = new KernelMode(KernelPath.Vector512, strict);
+        var random = new Random(37);
+        foreach (var (rows, n1, n2, sessions) in new[] { (1, 7, 5, 1), (6, 16, 16, 4), (13, 33, 23, 9), (17, 64, 0, 3), (5, 0, 512, 6), (260, 512, 512, 9) })
+        {
+            var (w1, xs, w2, hs, biases) = Problem(random, dtype, rows, n1, n2, sessions, sharedBias: false);
+            var actual = new float[sessions * rows];
+            bool took = dtype == TensorDType.F32
+                ? strict
+                    ? BatchedMatrixVector.MultiplyPairVector512<Float32Weights, RoundedMultiplyAdd>(new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, rows, actual, rows, rows, sessions)
+                    : BatchedMatrixVector.MultiplyPairVector512<Float32Weights, FusedMultiplyAdd>(new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, rows, actual, rows, rows, sessions)
+                : strict
+                    ? BatchedMatrixVector.MultiplyPairVector512<Float16Weights, RoundedMultiplyAdd>(new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, rows, actual, rows, rows, sessions)
+                    : BatchedMatrixVector.MultiplyPairVector512<Float16Weights, FusedMultiplyAdd>(new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, rows, actual, rows, rows, sessions);
+            Assert.That(took, Is.True, $"rows {rows}, n1 {n1}, n2 {n2}, sessions {sessions}: the tiles declined");
+            var expected = new float[sessions * rows];
+            BatchedMatrixVector.MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, rows, expected, rows, rows, sessions);
+            Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"rows {rows}, n1 {n1}, n2 {n2}, sessions {sessions}");
+        }
     }
 
     [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
@@ -85,6 +115,7 @@ internal sealed class BatchedMatrixVectorTests
         Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 0, ys, 2, 3, 2), "overlapping outputs");
         Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPair(mode, w, new float[8], WeightRows.Empty, default, bias, 0, new float[5], 3, 3, 2), "too short an output");
         Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPairVector256<Float32Weights, FusedMultiplyAdd>(new Float32Weights(w), w, new float[6], default, WeightRows.Empty, default, bias, 0, ys, 3, 3, 2), "x of 2 sessions for 4 columns is 8 floats");
+        Assert.Throws<ArgumentException>(() => BatchedMatrixVector.MultiplyPairVector512<Float32Weights, FusedMultiplyAdd>(new Float32Weights(w), w, new float[6], default, WeightRows.Empty, default, bias, 0, ys, 3, 3, 2), "the 512-bit tiles check it too");
     }
 
     // The batched call against each session through MatrixVector's single-session kernel of the same mode, bit for bit,
