@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 #if NET8_0_OR_GREATER
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -25,6 +27,10 @@ internal static class Float16
 
     /// <summary>Exponent bits of a half: all set means infinity or NaN.</summary>
     public const ushort ExponentMask = 0x7C00;
+
+    private const ushort MantissaMask = 0x03FF;
+    private const int MantissaBits = 10;
+    private const int MaxFiniteExponent = 30; // exponent field of the largest finite halves
 
     /// <summary>The float equal to the finite half <paramref name="bits"/>: the scalar reference of the vector conversions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -64,6 +70,86 @@ internal static class Float16
         if (dropped > 0x1000 || (dropped == 0x1000 && (rounded & 1) != 0)) rounded++;
         return (ushort)(sign | rounded);
     }
+
+    /// <summary>
+    /// The power of two, 2^shift with shift 0..10, by which every one of <paramref name="halves"/> can be multiplied
+    /// exactly and still be finite, chosen so that none stays subnormal where the largest exponent leaves room (2^10
+    /// lifts the smallest subnormal, 2^-24, to the smallest normal half). 0 when none is subnormal.
+    /// <para>
+    /// Why: the matrix kernels read a half as a float 2^-112 times too small (<c>ToScaledSingle</c>), which makes a
+    /// subnormal half a subnormal float, and Intel cores take a microcode assist of some hundred cycles for every
+    /// multiply-add with a subnormal operand. One subnormal weight in a thousand (a random matrix of hidden 512 has
+    /// 0.13%) made f16 steps 1.9× slower on an AVX-512 Xeon (docs/performance-history.md). Shifted halves are all
+    /// normal, and the kernels scale the vector by 2^(112 − shift) instead of 2^112, which gives the same products.
+    /// </para>
+    /// </summary>
+    public static int SubnormalFreeShift(ReadOnlySpan<ushort> halves)
+    {
+        int maxExponentBits = 0;
+        bool subnormal = false;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var exponentMask = new Vector<ushort>(ExponentMask);
+            var mantissaMask = new Vector<ushort>(MantissaMask);
+            Vector<ushort> maxExponents = Vector<ushort>.Zero, subnormals = Vector<ushort>.Zero;
+            ReadOnlySpan<Vector<ushort>> vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(halves);
+            foreach (Vector<ushort> h in vectors)
+            {
+                Vector<ushort> exponents = h & exponentMask;
+                maxExponents = Vector.Max(maxExponents, exponents);
+                subnormals |= Vector.Equals(exponents, Vector<ushort>.Zero) & ~Vector.Equals(h & mantissaMask, Vector<ushort>.Zero);
+            }
+            for (int k = 0; k < Vector<ushort>.Count; k++) maxExponentBits = Math.Max(maxExponentBits, maxExponents[k]);
+            subnormal = subnormals != Vector<ushort>.Zero;
+            i = vectors.Length * Vector<ushort>.Count;
+        }
+        for (; i < halves.Length; i++)
+        {
+            int exponentBits = halves[i] & ExponentMask;
+            maxExponentBits = Math.Max(maxExponentBits, exponentBits);
+            subnormal |= exponentBits == 0 && (halves[i] & MantissaMask) != 0;
+        }
+        return subnormal ? Math.Min(MantissaBits, MaxFiniteExponent - (maxExponentBits >> MantissaBits)) : 0;
+    }
+
+    /// <summary>
+    /// Multiplies every one of <paramref name="halves"/> by 2^<paramref name="shift"/> in place, exactly, as
+    /// <see cref="SubnormalFreeShift"/> allows: a normal half's exponent field grows by the shift, a zero stays, and a
+    /// subnormal is rounded through a float, which is exact because the product is a half.
+    /// </summary>
+    public static void ScaleByPowerOfTwo(Span<ushort> halves, int shift)
+    {
+        if (shift == 0) return;
+        if (shift < 0 || shift > MantissaBits) throw new ArgumentOutOfRangeException(nameof(shift), $"{shift} is not 0..{MantissaBits}");
+        float factor = PowerOfTwo(shift);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var exponentMask = new Vector<ushort>(ExponentMask);
+            var increment = new Vector<ushort>((ushort)(shift << MantissaBits));
+            Span<Vector<ushort>> vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(halves);
+            for (int v = 0; v < vectors.Length; v++)
+            {
+                Vector<ushort> h = vectors[v];
+                Vector<ushort> notNormal = Vector.Equals(h & exponentMask, Vector<ushort>.Zero);
+                vectors[v] = Vector.ConditionalSelect(notNormal, h, h + increment);
+                if (notNormal == Vector<ushort>.Zero) continue;
+                for (int k = v * Vector<ushort>.Count; k < (v + 1) * Vector<ushort>.Count; k++)
+                {
+                    if ((halves[k] & ExponentMask) == 0) halves[k] = FromSingle(ToSingle(halves[k]) * factor);
+                }
+            }
+            i = vectors.Length * Vector<ushort>.Count;
+        }
+        for (; i < halves.Length; i++)
+        {
+            halves[i] = (halves[i] & ExponentMask) != 0 ? (ushort)(halves[i] + (shift << MantissaBits)) : FromSingle(ToSingle(halves[i]) * factor);
+        }
+    }
+
+    /// <summary>2^<paramref name="exponent"/> for exponents a float holds as a normal number, exactly.</summary>
+    public static float PowerOfTwo(int exponent) => BitConverter.Int32BitsToSingle((127 + exponent) << 23);
 
 #if NET8_0_OR_GREATER
     // The vector form needs one shift, one mask and one multiply: a half sign-extended to 32 bits and shifted left by

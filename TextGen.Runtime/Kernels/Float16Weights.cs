@@ -8,17 +8,23 @@ namespace TextGen.Runtime.Kernels;
 
 /// <summary>
 /// f16 weights: each load reads half the bytes of f32 and widens them exactly, leaving out the per-weight
-/// multiplication by 2^112 that the kernel applies to the vector instead (<c>Float16.ToScaledSingle</c>).
+/// multiplication by 2^112 that the kernel applies to the vector instead (<c>Float16.ToScaledSingle</c>). The stored
+/// halves are the file's times 2^<see cref="WeightRows.HalfShift"/>, so the vector's scale is 2^(112 − shift).
 /// </summary>
 internal readonly struct Float16Weights : IWeightDecoder
 {
     private readonly ushort[] _halves;
+    private readonly float _valueScale;
 
-    public Float16Weights(in WeightRows weights) => _halves = weights.Halves;
+    public Float16Weights(in WeightRows weights)
+    {
+        _halves = weights.Halves;
+        _valueScale = weights.HalfValueScale;
+    }
 
-    public float VectorScale => Float16.ExponentRebias;
+    public float VectorScale => Float16.ExponentRebias * _valueScale;
 
-    public float Get(nuint index) => Float16.ToSingle(_halves[(int)index]);
+    public float Get(nuint index) => Float16.ToSingle(_halves[(int)index]) * _valueScale;
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)

@@ -11,9 +11,10 @@ namespace TextGen.Runtime.Kernels;
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false, bool symmetricQuants = false)
+    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false, bool symmetricQuants = false, int halfShift = 0)
     {
         Origin = origin;
+        HalfShift = halfShift;
         LaneInterleaved = laneInterleaved;
         SymmetricQuants = symmetricQuants;
         DType = dtype;
@@ -41,7 +42,16 @@ internal readonly struct WeightRows
 
     public float[] Floats { get; }  // (all rows, Columns) f32 from Origin; empty unless DType is F32
 
-    public ushort[] Halves { get; } // (all rows, Columns) binary16 bits from Origin; empty unless F16
+    public ushort[] Halves { get; } // (all rows, Columns) binary16 bits from Origin, each value times 2^HalfShift; empty unless F16
+
+    /// <summary>
+    /// f16: the stored halves are the file's times 2^HalfShift, so that none is subnormal (<see cref="Float16.SubnormalFreeShift"/>);
+    /// 0 when the file's had none.
+    /// </summary>
+    public int HalfShift { get; }
+
+    /// <summary>2^-<see cref="HalfShift"/>: what a stored half is multiplied by to give the file's value, exactly.</summary>
+    public float HalfValueScale => Float16.PowerOfTwo(-HalfShift);
 
     public sbyte[] Quants { get; }  // (all rows, Columns) int8 from Origin; empty unless Q8
 
@@ -73,7 +83,9 @@ internal readonly struct WeightRows
             case TensorDType.F16:
                 ArraySegment<ushort> halves = AlignedArray.Create<ushort>(data.Length / 2);
                 TensorEncoding.ToHalves(data, halves);
-                return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>());
+                int shift = Float16.SubnormalFreeShift(halves);
+                Float16.ScaleByPowerOfTwo(halves, shift);
+                return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>(), halfShift: shift);
             case TensorDType.Q8:
                 var scales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
                 LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
@@ -94,7 +106,7 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved, SymmetricQuants);
+        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved, SymmetricQuants, HalfShift);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>
@@ -109,7 +121,7 @@ internal readonly struct WeightRows
     /// <summary>The f32 elements of this view.</summary>
     public ReadOnlySpan<float> FloatSpan => DType == TensorDType.F32 ? Floats.AsSpan(ElementStart(0), Rows * Columns) : default;
 
-    /// <summary>The binary16 elements of this view.</summary>
+    /// <summary>The binary16 elements of this view as stored: the file's times 2^<see cref="HalfShift"/>.</summary>
     public ReadOnlySpan<ushort> HalfSpan => DType == TensorDType.F16 ? Halves.AsSpan(ElementStart(0), Rows * Columns) : default;
 
     /// <summary>The int8 elements of this view, in its layout.</summary>
@@ -123,7 +135,7 @@ internal readonly struct WeightRows
             int start = ElementStart(row);
             return DType switch
             {
-                TensorDType.F16 => Float16.ToSingle(Halves[start + column]),
+                TensorDType.F16 => Float16.ToSingle(Halves[start + column]) * HalfValueScale,
                 TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, LaneInterleaved)] * Scales[ScaleStart(row) + column / TensorEncoding.Q8BlockSize],
                 _ => Floats[start + column],
             };

@@ -16,6 +16,15 @@ internal sealed class ModelWeights
     /// </summary>
     public const int DefaultMaxInputTableFloats = 4 << 20;
 
+    /// <summary>
+    /// f16 models whose matrices take at most this many bytes as f32 (1 MiB) are widened to f32 at load on every
+    /// machine. Such weights stay in a core's L2 or close to it, where a step is bound by the work per weight, not by
+    /// the bytes read, and decoding a half costs more than the bytes it saves: a 2×128 LSTM (0.83 MB as f32) stepped
+    /// 1.37× faster as f32 than as f16 on an AVX-512 Xeon and 1.10× on an AVX2 EPYC (docs/performance-history.md).
+    /// The file, the download, stays f16; the bits are the same either way.
+    /// </summary>
+    public const long WidenedF16MaxBytes = 1 << 20;
+
     private ModelWeights(ModelArchitecture architecture, float[] embedding, float[] inputTable, LayerWeights[] layers, WeightRows headWeight, float[] headBias)
     {
         Architecture = architecture;
@@ -54,13 +63,14 @@ internal sealed class ModelWeights
 
     /// <summary>
     /// Decodes the tensors of <paramref name="file"/>, which its constructor has already validated against the
-    /// architecture. <paramref name="portableLayout"/> lays the matrices out for the <see cref="KernelPath.Vector"/>
-    /// and scalar kernels (<see cref="KernelMode.WantsPortableLayout"/>): f16 kept as f32, exactly its decoded values,
-    /// which runs about ten times faster there at f32's memory; q8 blocks lane-interleaved
-    /// (<see cref="Q8MatrixVector.InterleaveLanes"/>), at q8's memory. The results are the same bits either way: the f16
-    /// kernels compute exactly the f32 kernels on the decoded weights, and q8's integer sums do not depend on the layout.
+    /// architecture. <paramref name="widenF16"/> keeps f16 matrices as f32, exactly their decoded values: the
+    /// <see cref="KernelPath.Vector"/> and scalar kernels run about ten times faster so, at f32's memory, and small
+    /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). <paramref name="portableLayout"/> lane-interleaves q8
+    /// blocks for those kernels (<see cref="KernelMode.WantsPortableLayout"/>, <see cref="Q8MatrixVector.InterleaveLanes"/>),
+    /// at q8's memory. The results are the same bits either way: the f16 kernels compute exactly the f32 kernels on
+    /// the decoded weights, and q8's integer sums do not depend on the layout.
     /// </summary>
-    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, bool portableLayout, LoadProfile? profile = null)
+    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, bool portableLayout, bool widenF16, LoadProfile? profile = null)
     {
         long phaseStart = profile.Start();
         ModelArchitecture a = file.Architecture;
@@ -68,7 +78,7 @@ internal sealed class ModelWeights
         WeightRows Matrix(string name)
         {
             ModelTensor tensor = file.GetTensor(name);
-            return portableLayout && tensor.DType == TensorDType.F16
+            return widenF16 && tensor.DType == TensorDType.F16
                 ? WeightRows.FromFloats(tensor.Float32Storage(), tensor.Shape[0], tensor.Shape[1])
                 : WeightRows.FromTensor(tensor, interleaveQ8: portableLayout);
         }
@@ -102,6 +112,15 @@ internal sealed class ModelWeights
         var weights = new ModelWeights(a, embedding, inputTable, layers, Matrix(ModelArchitecture.HeadWeightName), Values(ModelArchitecture.HeadBiasName));
         profile.Lap("decode_tensors", phaseStart);
         return weights;
+    }
+
+    /// <summary>Whether <paramref name="file"/>'s matrices fit <see cref="WidenedF16MaxBytes"/> as f32.</summary>
+    public static bool FitsWidened(ModelFile file)
+    {
+        ModelArchitecture a = file.Architecture;
+        long floats = file.GetTensor(ModelArchitecture.HeadWeightName).ElementCount;
+        for (int l = 0; l < a.Layers; l++) floats += file.GetTensor(ModelArchitecture.WeightIhName(l)).ElementCount + file.GetTensor(ModelArchitecture.WeightHhName(l)).ElementCount;
+        return floats * sizeof(float) <= WidenedF16MaxBytes;
     }
 
     /// <summary>

@@ -108,13 +108,17 @@ public sealed class TextModel
 
     /// <summary>
     /// As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first
-    /// layer without its input table, and <paramref name="portableLayout"/> (default: this machine's choice,
-    /// <see cref="KernelMode.WantsPortableLayout"/>) lets them lay f16 and q8 weights out either way on any machine.
+    /// layer without its input table, and <paramref name="portableLayout"/> lets them lay f16 and q8 weights out
+    /// either way on any machine (true: f16 widened, q8 interleaved; false: both as stored). By default this machine
+    /// chooses (<see cref="KernelMode.WantsPortableLayout"/>), and small f16 models are widened everywhere
+    /// (<see cref="ModelWeights.WidenedF16MaxBytes"/>).
     /// </summary>
     internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? portableLayout = null)
     {
         if (file is null) throw new ArgumentNullException(nameof(file));
-        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, portableLayout ?? KernelMode.WantsPortableLayout, profile);
+        bool portable = portableLayout ?? KernelMode.WantsPortableLayout;
+        bool widenF16 = portableLayout ?? (portable || ModelWeights.FitsWidened(file));
+        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, portable, widenF16, profile);
         long phaseStart = profile.Start();
         var vocabulary = new Vocabulary(file.Architecture.Vocabulary);
         phaseStart = profile.Lap("vocabulary", phaseStart);

@@ -80,9 +80,16 @@ internal sealed class EncodedModelTests
     [Test]
     public void ThisMachineLaysWeightsOutForItsBestKernels()
     {
-        TextModel f16 = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(TensorDType.F16));
+        // Small f16 models (this one's matrices are 0.1 MB as f32) run as f32 everywhere; a larger one (2×256, 2.2 MB)
+        // keeps f16 where the 256- and 512-bit kernels decode it.
+        ModelFile smallFile = F32(CellKind.Lstm, 8).ConvertTo(TensorDType.F16);
+        TextModel small = TextModel.FromFile(smallFile);
+        ModelFile largeFile = RandomModels.Create(new ModelArchitecture(CellKind.Lstm, 2, 256, 8, Text.Distinct().Select(c => (int)c).ToArray()), seed: 6, scale: 0.1f).ConvertTo(TensorDType.F16);
+        TextModel large = TextModel.FromFile(largeFile);
         TextModel q8 = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(TensorDType.Q8));
-        Assert.That(f16.Weights.HeadWeight.DType, Is.EqualTo(KernelMode.WantsPortableLayout ? TensorDType.F32 : TensorDType.F16));
+        Assert.That((ModelWeights.FitsWidened(smallFile), ModelWeights.FitsWidened(largeFile)), Is.EqualTo((true, false)));
+        Assert.That(small.Weights.HeadWeight.DType, Is.EqualTo(TensorDType.F32));
+        Assert.That(large.Weights.HeadWeight.DType, Is.EqualTo(KernelMode.WantsPortableLayout ? TensorDType.F32 : TensorDType.F16));
         Assert.That(q8.Weights.HeadWeight.LaneInterleaved, Is.EqualTo(KernelMode.WantsPortableLayout));
     }
 

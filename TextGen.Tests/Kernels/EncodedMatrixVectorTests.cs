@@ -124,6 +124,52 @@ internal sealed class EncodedMatrixVectorTests
     }
 
     [Test]
+    public void SubnormalHalvesAreShiftedToNormalOnesThatReadBackExactly()
+    {
+        // Every finite half below 64 (exponent field up to 20), subnormals included: a shift of 10 leaves none subnormal.
+        ushort[] original = Enumerable.Range(0, 1 << 16).Where(b => (b & 0x7C00) <= (20 << 10)).Select(b => (ushort)b).ToArray();
+        ushort[] stored = original.ToArray();
+        int shift = Float16.SubnormalFreeShift(stored);
+        Assert.That(shift, Is.EqualTo(10));
+        Float16.ScaleByPowerOfTwo(stored, shift);
+        Assert.That(stored.Where(b => (b & 0x7C00) == 0 && (b & 0x3FF) != 0), Is.Empty, "no stored half is subnormal");
+        Assert.That(stored.Select(b => BitConverter.SingleToInt32Bits(Float16.ToSingle(b) * Float16.PowerOfTwo(-shift))),
+            Is.EqualTo(original.Select(b => BitConverter.SingleToInt32Bits((float)BitConverter.UInt16BitsToHalf(b)))), "each reads back as the file's value");
+
+        // The largest exponent limits the shift: 2^10 (exponent field 25) leaves room for 5, 65504 for none.
+        Assert.That(Float16.SubnormalFreeShift(new ushort[] { 0x0001, 25 << 10, 0x8000 }), Is.EqualTo(5));
+        Assert.That(Float16.SubnormalFreeShift(new ushort[] { 0x0001, 0x7BFF }), Is.EqualTo(0));
+        // Without subnormals nothing moves.
+        Assert.That(Float16.SubnormalFreeShift(new ushort[] { 0x3C00, 0x0000, 0x8000, 0x0400 }), Is.EqualTo(0));
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void F16WeightsWithSubnormalsAreStoredShiftedAndMultiplyAsTheFileSays(KernelMode mode)
+    {
+        // Every fifth weight a subnormal half (k · 2^-24): the rows keep them as normal halves times 2^10, and every
+        // path still computes with the file's values, against the scalar reference over the decoded file.
+        var random = new Random(28);
+        foreach (var (rows, n1, n2) in new[] { (9, 33, 40), (17, 0, 512), (4, 64, 16) })
+        {
+            ModelTensor Tensor(int columns) => ModelTensor.FromFloat32("w", new[] { rows, columns },
+                AllKernelPaths.RandomFloats(random, rows * columns, 0.5f).Select((v, i) => i % 5 == 0 ? (i % 3 - 1) * (1 + i % 1000) * 5.9604645e-08f : v).ToArray()).ConvertTo(TensorDType.F16);
+            ModelTensor t1 = Tensor(n1), t2 = Tensor(n2);
+            WeightRows w1 = WeightRows.FromTensor(t1), w2 = WeightRows.FromTensor(t2);
+            Assert.That(w2.HalfShift, Is.EqualTo(10), "the matrix had subnormals");
+            float[] fileValues = t2.ToFloat32Array();
+            Assert.That(Decoded(w2).Select(BitConverter.SingleToInt32Bits), Is.EqualTo(fileValues.Select(BitConverter.SingleToInt32Bits)), "the rows read as the file's values");
+
+            float[] x = AllKernelPaths.RandomFloats(random, n1), h = AllKernelPaths.RandomFloats(random, n2), bias = AllKernelPaths.RandomFloats(random, rows);
+            var expected = new float[rows];
+            var actual = new float[rows];
+            MatrixVector.MultiplyPairScalar(Decoded(w1), x, fileValues, h, bias, expected);
+            MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
+            if (mode.Strict) Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"strict {mode.Path}: {rows}×({n1}+{n2})");
+            else Assert.That(actual, Is.EqualTo(expected).Within(1e-5), $"{mode.Path}: {rows}×({n1}+{n2})");
+        }
+    }
+
+    [Test]
     public void FloatsRoundToTheNearestHalfLikeSystemHalf()
     {
         var random = new Random(25);
