@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using TextGen.Runtime.Kernels;
 
 namespace TextGen.Benchmarks;
 
@@ -22,7 +23,7 @@ internal static class MultiplyAddPeak
     /// <summary>Floats per multiply-add instruction on the widest path this machine accelerates.</summary>
     public static int Lanes { get; } = Wide512 ? Vector512<float>.Count : Fma.IsSupported ? Vector256<float>.Count : Vector<float>.Count;
 
-    private static bool Wide512 => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+    private static bool Wide512 => KernelMode.BestPath == KernelPath.Vector512 && Avx512F.IsSupported;
 
     /// <summary>Multiply-adds per second over at least <paramref name="minimumSeconds"/>, the best of five parts.</summary>
     public static double Measure(double minimumSeconds)

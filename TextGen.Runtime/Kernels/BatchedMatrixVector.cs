@@ -241,8 +241,8 @@ internal static class BatchedMatrixVector
                             WeightRows w = part == 0 ? w1 : w2;
                             ReadOnlySpan<float> v = part == 0 ? xs : hs;
                             nuint whole = (nuint)(n - n % Lanes);
-                            ref float in0 = ref scales ? ref scaled[(s0 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s0 * n));
-                            ref float in1 = ref scales ? ref scaled[(s1 - group) * rowFloats + (part == 0 ? 0 : n1)] : ref MemoryMarshal.GetReference(v.Slice(s1 * n));
+                            ref float in0 = ref SessionInput(scales, scaled, v, s0, group, rowFloats, part == 0 ? 0 : n1, n);
+                            ref float in1 = ref SessionInput(scales, scaled, v, s1, group, rowFloats, part == 0 ? 0 : n1, n);
                             nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1), row2 = EncodedMatrixVector.RowStart(w, r2);
                             // The next tile's three rows follow this tile's first: walk them three times as fast as j.
                             nuint nextTile = d.Address(row0 + TileRows * (nuint)n);
@@ -334,7 +334,7 @@ internal static class BatchedMatrixVector
     /// the 512-bit encoded kernel do. AVX-512's 32 registers hold the 24 accumulators, the four sessions' inputs and a
     /// weight vector, so each weight load (and f16 decode) serves four multiply-adds and each input load six: 10 loads
     /// per 24 multiply-adds, against 10 per 12 in the 256-bit 3 × 2 tile, whose loads bound it on the AVX2 machine it
-    /// was tuned on. On an AVX-512 Xeon, 32 sessions of the shipped model's products ran 1.8–2.0× as fast as in the
+    /// was tuned on. On an AVX-512 Xeon, 32 sessions of the shipped model's products ran 1.6–2.0× as fast as in the
     /// 256-bit tiles (f16 1.75×); 8 × 3, 5 × 5, 4 × 6 and 3 × 8 tiles reached 0.98, 0.95, 0.86 and 0.79 of this one
     /// (docs/performance-history.md).
     /// <para>
@@ -396,10 +396,10 @@ internal static class BatchedMatrixVector
                         ReadOnlySpan<float> v = part == 0 ? xs : hs;
                         int offset = part == 0 ? 0 : n1;
                         nuint whole = (nuint)(n - n % Lanes);
-                        ref float in0 = ref scales ? ref scaled[(s0 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s0 * n));
-                        ref float in1 = ref scales ? ref scaled[(s1 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s1 * n));
-                        ref float in2 = ref scales ? ref scaled[(s2 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s2 * n));
-                        ref float in3 = ref scales ? ref scaled[(s3 - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(s3 * n));
+                        ref float in0 = ref SessionInput(scales, scaled, v, s0, group, rowFloats, offset, n);
+                        ref float in1 = ref SessionInput(scales, scaled, v, s1, group, rowFloats, offset, n);
+                        ref float in2 = ref SessionInput(scales, scaled, v, s2, group, rowFloats, offset, n);
+                        ref float in3 = ref SessionInput(scales, scaled, v, s3, group, rowFloats, offset, n);
                         nuint row0 = EncodedMatrixVector.RowStart(w, r0), row1 = EncodedMatrixVector.RowStart(w, r1), row2 = EncodedMatrixVector.RowStart(w, r2);
                         nuint row3 = EncodedMatrixVector.RowStart(w, r3), row4 = EncodedMatrixVector.RowStart(w, r4), row5 = EncodedMatrixVector.RowStart(w, r5);
                         ref byte at0 = ref d.Element(row0), at1 = ref d.Element(row1), at2 = ref d.Element(row2);
@@ -509,6 +509,15 @@ internal static class BatchedMatrixVector
         }
         return true;
     }
+
+    /// <summary>
+    /// Where a tile reads <paramref name="session"/>'s values of one part (<paramref name="n"/> of them): its scaled copy
+    /// in the group's buffer (rows of <paramref name="rowFloats"/>, the part at <paramref name="offset"/>) when the
+    /// decoders scale, else the caller's vector in place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref float SessionInput(bool scales, Span<float> scaled, ReadOnlySpan<float> v, int session, int group, int rowFloats, int offset, int n)
+        => ref scales ? ref scaled[(session - group) * rowFloats + offset] : ref MemoryMarshal.GetReference(v.Slice(session * n));
 
     /// <summary>
     /// Sessions <paramref name="group"/>..<paramref name="groupEnd"/>'s x (<paramref name="n1"/> each) and h

@@ -143,12 +143,12 @@ internal static partial class Q8MatrixVector
                 {
                     // The references now stand at the short last block; rows 0..3, then rows 4..7.
                     Vector256<float> vScale = Vector256.Create(vs);
-                    ShortBlockSums(ref row, 1, 2, 3, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row, w.Columns, whole, ref vq, tailSums);
                     a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
                     a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, blocks)) * vScale, a1);
                     a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 2 * blocks)) * vScale, a2);
                     a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 3 * blocks)) * vScale, a3);
-                    ShortBlockSums(ref row4, 1, 2, 3, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row4, w.Columns, whole, ref vq, tailSums);
                     a4 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale4) * vScale, a4);
                     a5 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale4, blocks)) * vScale, a5);
                     a6 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 2 * blocks)) * vScale, a6);
@@ -268,12 +268,12 @@ internal static partial class Q8MatrixVector
                     // the AVX2 kernel: shared as an inlined helper taking the accumulators by reference, it cost both
                     // kernels 2–5% at hidden 128, where no short block even occurs (docs/performance-history.md).
                     Vector256<float> vScale = Vector256.Create(vs);
-                    ShortBlockSums(ref row, 1, 2, 3, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row, w.Columns, whole, ref vq, tailSums);
                     a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
                     a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, blocks)) * vScale, a1);
                     a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 2 * blocks)) * vScale, a2);
                     a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 3 * blocks)) * vScale, a3);
-                    ShortBlockSums(ref row4, 1, 2, 3, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row4, w.Columns, whole, ref vq, tailSums);
                     a4 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale4) * vScale, a4);
                     a5 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale4, blocks)) * vScale, a5);
                     a6 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 2 * blocks)) * vScale, a6);
@@ -286,21 +286,21 @@ internal static partial class Q8MatrixVector
     }
 
     /// <summary>
-    /// The lane sums of a tile's short last block: rows 0, <paramref name="k1"/>, <paramref name="k2"/> and
-    /// <paramref name="k3"/> from <paramref name="row"/> (which stands at row 0's short block, after
-    /// <paramref name="whole"/> whole ones), each against the vector's block at <paramref name="vq"/> (padded to a whole
-    /// one), into <paramref name="tailSums"/>' four groups of 8. The row offsets are formed here, not passed in: had
-    /// the loop's lived on across these calls, the JIT would have kept them in memory and reloaded them every block.
+    /// The lane sums of the short last block of four adjacent rows from <paramref name="row"/> (which stands at the
+    /// first row's short block, after <paramref name="whole"/> whole ones), each against the vector's block at
+    /// <paramref name="vq"/> (padded to a whole one), into <paramref name="tailSums"/>' four groups of 8. The row
+    /// offsets are formed here, not passed in: had the loop's lived on across these calls, the JIT would have kept them
+    /// in memory and reloaded them every block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ShortBlockSums(ref sbyte row, nint k1, nint k2, nint k3, int columns, int whole, ref sbyte vq, Span<int> tailSums)
+    private static void ShortBlockSums(ref sbyte row, int columns, int whole, ref sbyte vq, Span<int> tailSums)
     {
         int count = columns - whole * BlockSize;
         ReadOnlySpan<sbyte> vTail = MemoryMarshal.CreateReadOnlySpan(ref vq, BlockSize);
         LaneSums(MemoryMarshal.CreateReadOnlySpan(ref row, count), vTail, tailSums.Slice(0, Lanes));
-        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k1 * columns), count), vTail, tailSums.Slice(Lanes, Lanes));
-        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k2 * columns), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
-        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, k3 * columns), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
+        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, columns), count), vTail, tailSums.Slice(Lanes, Lanes));
+        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, 2 * columns), count), vTail, tailSums.Slice(2 * Lanes, Lanes));
+        LaneSums(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref row, 3 * columns), count), vTail, tailSums.Slice(3 * Lanes, Lanes));
     }
 
     /// <summary>
