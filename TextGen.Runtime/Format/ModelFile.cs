@@ -13,8 +13,14 @@ public sealed class ModelFile
     /// <summary>Value of the <c>magic</c> key, the first entry of every file.</summary>
     public const string Magic = "TextGen.Model";
 
-    /// <summary>Major format version this runtime reads and writes; files of any other major version are refused.</summary>
-    public const int FormatMajorVersion = 1;
+    /// <summary>Major format version this runtime writes, and the newest it reads; files of a newer major version are refused.</summary>
+    public const int FormatMajorVersion = 2;
+
+    /// <summary>
+    /// Oldest major format version this runtime reads. Version 1 differs from 2 only in how <c>tensor_sha256</c> is
+    /// computed (docs/format.md, Versioning), so its files load as they always did; they are re-written as version 2.
+    /// </summary>
+    public const int OldestReadableMajorVersion = 1;
 
     /// <summary>Minor format version this runtime writes; files of a newer minor version of the same major are read.</summary>
     public const int FormatMinorVersion = 0;
@@ -91,8 +97,10 @@ public sealed class ModelFile
     public IReadOnlyDictionary<string, MetadataValue> Metadata { get; }
 
     /// <summary>
-    /// SHA-256 over every tensor's data bytes concatenated in file order, as lowercase hex: the identity of the
-    /// weights, stored in the file as <c>tensor_sha256</c> and checked on load.
+    /// The SHA-256 digest of the weights as <see cref="FormatVersion"/> defines it, as lowercase hex: the identity of
+    /// the weights, stored in the file as <c>tensor_sha256</c> and checked on load. In format 2 it is SHA-256 over the
+    /// SHA-256 of every 256 KiB piece of every tensor's data, in file order; in format 1 it was SHA-256 over the data
+    /// itself. The same weights therefore have one digest per major version (docs/format.md, Checksums).
     /// </summary>
     public string TensorSha256 { get; }
 
@@ -100,6 +108,10 @@ public sealed class ModelFile
     public Version FormatVersion { get; }
 
     internal ReadOnlySpan<byte> TensorSha256Bytes => _tensorSha256;
+
+    /// <summary>How a file of <paramref name="version"/> computes <c>tensor_sha256</c>: its major version's scheme.</summary>
+    internal static TensorDigestScheme DigestSchemeOf(Version version)
+        => version.Major == 1 ? TensorDigestScheme.Stream : TensorDigestScheme.Pieces;
 
     /// <summary>The tensor named <paramref name="name"/>, e.g. <c>rnn.weight_ih_l0</c>.</summary>
     /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>

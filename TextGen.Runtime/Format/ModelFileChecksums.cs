@@ -9,10 +9,11 @@ namespace TextGen.Runtime.Format;
 /// </summary>
 internal static class ModelFileChecksums
 {
-    /// <summary>SHA-256 over every tensor's data bytes, concatenated in file order.</summary>
+    /// <summary><c>tensor_sha256</c> of <paramref name="tensors"/> as the current format version defines it.</summary>
     public static byte[] TensorData(IReadOnlyList<ModelTensor> tensors)
     {
-        using var digest = new TensorDigest(tensors.Count, useHelperThread: false);
+        int bytes = (int)Math.Min(tensors.Sum(t => (long)t.Data.Length), int.MaxValue);
+        using var digest = new TensorDigest(TensorDigestScheme.Pieces, TensorDigest.MaxPieces(tensors.Count, bytes), helperThreads: 0);
         foreach (var tensor in tensors) digest.Add(tensor.Data, floats: default);
         return digest.Finish();
     }

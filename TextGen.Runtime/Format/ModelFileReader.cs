@@ -65,7 +65,7 @@ internal ref struct ModelFileReader
     /// that the weights then adopt (<see cref="ModelTensor.Float32Values"/>). Its <see cref="ModelTensor.Data"/> stays
     /// a slice of <paramref name="bytes"/> even when they are the caller's (empty when streamed), so the file must not outlive the load.
     /// </param>
-    /// <param name="useHelperThread">Hash the tensor data on a thread-pool thread while reading (<see cref="TensorDigest"/>).</param>
+    /// <param name="useHelperThread">Hash the tensor data on thread-pool threads while reading (<see cref="TensorDigest"/>).</param>
     /// <param name="profile">Receives the time of each phase, for the load-time benchmark; null in normal use.</param>
     public static ModelFile Read(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, bool decodeFloat32 = false, bool useHelperThread = false, LoadProfile? profile = null)
         => Read(bytes, source, ownsBuffer, static file => file, decodeFloat32, useHelperThread, profile);
@@ -132,7 +132,8 @@ internal ref struct ModelFileReader
 
         ExpectKey(ref map, TensorsKey);
         var specs = architecture.ExpectedTensors();
-        _digest = new TensorDigest(TensorDigest.MaxParts(specs.Count, _bytes.Length), _useHelperThread && _bytes.Length >= TensorDigest.HelperThreadMinFileBytes, _profile);
+        var scheme = ModelFile.DigestSchemeOf(version);
+        _digest = new TensorDigest(scheme, TensorDigest.MaxPieces(specs.Count, _bytes.Length), _useHelperThread ? TensorDigest.HelperThreadsFor(scheme, _bytes.Length) : 0, _profile);
         var tensors = ReadTensors(specs);
 
         ExpectKey(ref map, MetadataKey);
@@ -164,19 +165,20 @@ internal ref struct ModelFileReader
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredHeaderSha256)} but its header bytes hash to {ModelFileChecksums.ToHex(headerSha256)}; the file is corrupted");
         }
 
-        // Built with the declared digest, which is the computed one whenever the result is returned. While a helper
-        // hashes, the model is built meanwhile; on one thread there is nothing to overlap, so only a verified file is built.
+        // Built with the declared digest, which is the computed one whenever the result is returned. While helpers
+        // hash, the model is built meanwhile; on one thread there is nothing to overlap, so only a verified file is built.
         ModelFile file = ModelFile.FromValidatedParts(architecture, tensors, metadata, declaredTensorSha256, version);
-        T result = _digest.HasHelper ? build(file) : default!;
+        bool helped = _digest.HelperThreads > 0;
+        T result = helped ? build(file) : default!;
         _phaseStart = _profile.Start();
         byte[] tensorSha256 = _digest.Finish();
-        EndPhase(_digest.HasHelper ? "wait_for_tensor_hash" : "hash_tensors");
+        EndPhase(helped ? "join_tensor_hash" : "hash_tensors");
         if (!tensorSha256.AsSpan().SequenceEqual(declaredTensorSha256))
         {
             throw new ModelFormatException(_source, TensorSha256Key, tensorSha256At,
                 $"checksum mismatch: the file declares {ModelFileChecksums.ToHex(declaredTensorSha256)} but the tensor data hashes to {ModelFileChecksums.ToHex(tensorSha256)}; the weights are corrupted");
         }
-        return _digest.HasHelper ? result : build(file);
+        return helped ? result : build(file);
     }
 
     /// <summary>Reads the top-level map header and the magic string; any failure there means some other kind of file.</summary>
@@ -200,11 +202,11 @@ internal ref struct ModelFileReader
         long major = ReadInteger(VersionKey, 0);
         long minor = ReadInteger(VersionKey, 1);
         if (major is < 0 or > int.MaxValue || minor is < 0 or > int.MaxValue) throw Fail("version numbers must be non-negative 32-bit integers");
-        if (major != ModelFile.FormatMajorVersion)
+        if (major is < ModelFile.OldestReadableMajorVersion or > ModelFile.FormatMajorVersion)
         {
             _at = at;
             _index = -1;
-            throw Fail($"format version {major}.{minor} is not supported: this runtime reads format version {ModelFile.FormatMajorVersion}.x (written as {ModelFile.FormatMajorVersion}.{ModelFile.FormatMinorVersion})");
+            throw Fail($"format version {major}.{minor} is not supported: this runtime reads format versions {ModelFile.OldestReadableMajorVersion}.x to {ModelFile.FormatMajorVersion}.x (it writes {ModelFile.FormatMajorVersion}.{ModelFile.FormatMinorVersion})");
         }
         return new Version((int)major, (int)minor);
     }
@@ -323,9 +325,9 @@ internal ref struct ModelFileReader
     private string? CopyAndCheckFloat32(string name, int payloadStart, ReadOnlyMemory<byte> data, Memory<float> floats, out long offset)
     {
         int length = floats.Length * sizeof(float);
-        for (int start = 0; start < length; start += TensorDigest.PartBytes)
+        for (int start = 0; start < length; start += TensorDigest.PieceBytes)
         {
-            int bytes = Math.Min(TensorDigest.PartBytes, length - start);
+            int bytes = Math.Min(TensorDigest.PieceBytes, length - start);
             ReadOnlyMemory<byte> part = data.IsEmpty ? data : data.Slice(start, bytes);
             Memory<float> copy = floats.Slice(start / sizeof(float), bytes / sizeof(float));
             int index;

@@ -46,7 +46,9 @@ internal static class ModelFileWriter
         }
 
         writer.Write(TensorSha256Key);
-        writer.Write(file.TensorSha256Bytes);
+        // A file read from an older major version carries that version's digest; the current one is computed anew.
+        if (file.FormatVersion.Major == ModelFile.FormatMajorVersion) writer.Write(file.TensorSha256Bytes);
+        else writer.Write(ModelFileChecksums.TensorData(file.Tensors));
 
         writer.Flush();
         byte[] headerSha256 = ModelFileChecksums.Header(buffer.WrittenSpan, payloads);

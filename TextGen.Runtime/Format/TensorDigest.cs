@@ -5,139 +5,225 @@ using System.Security.Cryptography;
 namespace TextGen.Runtime.Format;
 
 /// <summary>
-/// Computes <c>tensor_sha256</c> while the reader is still reading. The reader adds the tensor data part by part as
-/// soon as it has checked it (a large tensor in parts of <see cref="PartBytes"/>, so hashing starts after the first
-/// quarter megabyte, not after the first whole matrix), and one thread-pool thread hashes the parts in file order
-/// meanwhile, so the SHA-256 pass, the largest part of a load, overlaps parsing, copying and checking instead of
-/// following them. At most one helper
-/// thread ever works for a digest; if none has started by the time the reader finishes (a busy pool, or no helper
-/// asked for), the reader hashes what is left itself, so a load never waits for the pool. The digest is the same
-/// bytes either way: SHA-256 over the data in file order.
+/// Computes <c>tensor_sha256</c> while the reader is still reading. The reader adds the tensor data as soon as it has
+/// checked it, cut into pieces of at most <see cref="PieceBytes"/>, and thread-pool helpers hash the pieces meanwhile,
+/// so the SHA-256 work, the largest part of a load, overlaps parsing, copying and checking instead of following them.
+/// When the reader has read everything it joins in and hashes what is left itself, so a load never waits for the pool.
+/// <list type="bullet">
+/// <item>Format 2 (<see cref="TensorDigestScheme.Pieces"/>): the digest is SHA-256 over the SHA-256 of each piece, so
+/// pieces are hashed on several threads at once, in any order.</item>
+/// <item>Format 1 (<see cref="TensorDigestScheme.Stream"/>): the digest is one SHA-256 over all the data in file
+/// order, so the pieces go through one hash one at a time, in order; one helper is all that can help.</item>
+/// </list>
+/// Either way the digest is the same bytes whichever threads did the work.
 /// </summary>
 internal sealed class TensorDigest : IDisposable
 {
     /// <summary>
-    /// Smallest file worth a helper thread (1 MiB). Below it hashing takes well under a millisecond, less than handing
-    /// the work to another thread and waiting for it.
+    /// Largest piece (256 KiB): in format 2 each tensor's data is cut into pieces of this size from its start, the
+    /// last one shorter (docs/format.md, Checksums). Small enough that the helpers start early and hash what was just
+    /// copied while it is still in the shared cache, and that the threads finish within a fraction of a millisecond of
+    /// each other; large enough that the 32-byte digest and the hand-over of a piece cost nothing measurable.
+    /// </summary>
+    public const int PieceBytes = 256 << 10;
+
+    /// <summary>
+    /// File bytes per helper thread (1 MiB): a file gets at most one helper per MiB, and none below 1 MiB. Hashing a
+    /// MiB takes under a millisecond, about what handing work to a pool thread and waiting for it can cost.
     /// </summary>
     public const int HelperThreadMinFileBytes = 1 << 20;
 
     /// <summary>
-    /// Largest part the reader adds at once (256 KiB): small enough that the helper starts early and hashes what was
-    /// just copied while it is still in the shared cache, large enough that handing parts over costs nothing measurable.
-    /// Also the slice hashed between checks for an abandoned read, so a refused file stops its helper quickly.
+    /// Most helper threads one load uses (7, so 8 threads hash with the loading thread): enough to hash faster than
+    /// the loading thread copies and checks, and few enough not to take over a big machine's thread pool.
     /// </summary>
-    public const int PartBytes = 256 << 10;
+    public const int MaxHelperThreads = 7;
 
-    private readonly (ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<float> Floats)[] _parts;
-    private readonly SemaphoreSlim? _partAdded;      // wakes a waiting helper; null without one
-    private readonly ManualResetEventSlim? _finished; // set when the helper is done; null without one
-    private int _added;           // parts the reader has published; written by the reader only
-    private volatile bool _closed; // the reader added its last part
-    private volatile bool _abandoned; // the reader refused the file: stop hashing
-    private int _claimed;         // 1 once a thread owns the hashing
-    private byte[]? _digest;
-    private Exception? _failure;
-    private readonly LoadProfile? _profile;
-
-    /// <summary>Phase name of the helper thread's hashing in a <see cref="LoadProfile"/>; it overlaps the loading thread's phases.</summary>
+    /// <summary>Phase name of the helpers' hashing in a <see cref="LoadProfile"/>, summed over helpers; it overlaps the loading thread's phases.</summary>
     public const string HelperPhase = "hash_tensors_on_helper_thread";
 
-    /// <summary>A digest over at most <paramref name="parts"/> parts, hashed on a thread-pool thread when <paramref name="useHelperThread"/>.</summary>
-    public TensorDigest(int parts, bool useHelperThread, LoadProfile? profile = null)
+    private const int DigestBytes = 32;
+
+    private readonly (ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<float> Floats)[] _pieces;
+    private readonly byte[]? _pieceDigests;   // format 2: each piece's SHA-256, in piece order
+    private readonly IncrementalHash? _stream; // format 1: the one SHA-256 over all pieces in order
+    private readonly LoadProfile? _profile;
+    private readonly object _gate = new();
+
+    // Guarded by _gate.
+    private int _added;        // pieces the reader has published
+    private int _claimed;      // pieces [0, _claimed) have been taken by a thread
+    private bool _streamBusy;  // format 1: a thread is appending a piece to _stream, so the next must wait
+    private bool _closed;      // the reader added its last piece
+    private bool _abandoned;   // the read failed, or a hash did: stop
+    private int _workingHelpers; // helpers that found work and have not yet left, profile recorded
+    private Exception? _failure;
+
+    /// <summary>A digest in <paramref name="scheme"/> over at most <paramref name="maxPieces"/> pieces, helped by <paramref name="helperThreads"/> pool threads.</summary>
+    public TensorDigest(TensorDigestScheme scheme, int maxPieces, int helperThreads, LoadProfile? profile = null)
     {
         _profile = profile;
-        _parts = new (ReadOnlyMemory<byte>, ReadOnlyMemory<float>)[parts];
-        if (!useHelperThread) return;
-        _partAdded = new SemaphoreSlim(0);
-        _finished = new ManualResetEventSlim(false);
-        ThreadPool.QueueUserWorkItem(static digest => ((TensorDigest)digest!).Hash(), this);
+        _pieces = new (ReadOnlyMemory<byte>, ReadOnlyMemory<float>)[maxPieces];
+        if (scheme == TensorDigestScheme.Pieces) _pieceDigests = new byte[maxPieces * DigestBytes];
+        else _stream = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        HelperThreads = scheme == TensorDigestScheme.Stream ? Math.Min(helperThreads, 1) : helperThreads;
+        for (int i = 0; i < HelperThreads; i++) ThreadPool.QueueUserWorkItem(static digest => ((TensorDigest)digest!).Work(isHelper: true), this);
     }
 
-    /// <summary>True when a helper thread was asked for.</summary>
-    public bool HasHelper => _finished is not null;
+    /// <summary>Pool threads asked to help; 0 when the loading thread hashes everything at <see cref="Finish"/>.</summary>
+    public int HelperThreads { get; }
 
-    /// <summary>The most parts a file of <paramref name="fileBytes"/> bytes with <paramref name="tensors"/> tensors can be added in.</summary>
-    public static int MaxParts(int tensors, int fileBytes) => tensors + fileBytes / PartBytes + 1;
+    /// <summary>The most pieces a file of <paramref name="fileBytes"/> bytes with <paramref name="tensors"/> tensors can be cut into.</summary>
+    public static int MaxPieces(int tensors, int fileBytes) => tensors + fileBytes / PieceBytes + 1;
 
     /// <summary>
-    /// Adds the next part of the tensor data. <paramref name="floats"/>, when not empty, is the reader's checked copy
-    /// of f32 <paramref name="bytes"/>: on little-endian hosts its bytes are the same, and hashing the copy makes the
+    /// How many helpers a load of <paramref name="fileBytes"/> gets when it may use any: one per MiB of file, one fewer
+    /// than the cores, at most <see cref="MaxHelperThreads"/>, and at most one for a format 1 digest.
+    /// </summary>
+    public static int HelperThreadsFor(TensorDigestScheme scheme, int fileBytes)
+    {
+        int helpers = Math.Min(Math.Min(fileBytes / HelperThreadMinFileBytes, Environment.ProcessorCount - 1), MaxHelperThreads);
+        return scheme == TensorDigestScheme.Stream ? Math.Min(helpers, 1) : Math.Max(helpers, 0);
+    }
+
+    /// <summary>
+    /// Adds one tensor's data, or the next part of it, cut into pieces of <see cref="PieceBytes"/> from
+    /// <paramref name="bytes"/>' start. A tensor added in parts must be added in parts of exactly that size (the last
+    /// shorter), as the reader copies them. <paramref name="floats"/>, when not empty, is the reader's checked copy of
+    /// f32 <paramref name="bytes"/>: on little-endian hosts its bytes are the same, and hashing the copy makes the
     /// weights kept exactly the weights verified, whatever happens to the caller's memory meanwhile.
     /// </summary>
     public void Add(ReadOnlyMemory<byte> bytes, ReadOnlyMemory<float> floats)
     {
-        _parts[_added] = (bytes, floats);
-        Volatile.Write(ref _added, _added + 1);
-        _partAdded?.Release();
+        bool useFloats = !floats.IsEmpty && BitConverter.IsLittleEndian;
+        int length = useFloats ? floats.Length * sizeof(float) : bytes.Length;
+        lock (_gate)
+        {
+            for (int start = 0; start < length; start += PieceBytes)
+            {
+                int size = Math.Min(PieceBytes, length - start);
+                _pieces[_added++] = useFloats
+                    ? (default, floats.Slice(start / sizeof(float), size / sizeof(float)))
+                    : (bytes.Slice(start, size), default);
+            }
+            Monitor.PulseAll(_gate);
+        }
     }
 
-    /// <summary>The SHA-256 of every part added, once the last one has been hashed.</summary>
+    /// <summary>The digest of every piece added, once the last one has been hashed; the calling thread hashes whatever no helper has taken.</summary>
     public byte[] Finish()
     {
-        _closed = true;
-        _partAdded?.Release();
-        if (Interlocked.Exchange(ref _claimed, 1) == 0) Hash(claimed: true);
-        else _finished!.Wait();
+        lock (_gate)
+        {
+            _closed = true;
+            Monitor.PulseAll(_gate);
+        }
+        Work(isHelper: false);
+        lock (_gate)
+        {
+            while (_workingHelpers > 0) Monitor.Wait(_gate);
+        }
         if (_failure is not null) ExceptionDispatchInfo.Capture(_failure).Throw();
-        return _digest!;
+
+        if (_stream is not null) return _stream.GetHashAndReset();
+        using var root = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        root.AppendData(_pieceDigests.AsSpan(0, _added * DigestBytes));
+        return root.GetHashAndReset();
     }
 
-    /// <summary>Stops a helper that is still hashing (the read failed) and waits for it, so nothing reads the data after the read returns.</summary>
+    /// <summary>Stops the helpers (the read failed, or it is over) and waits for any piece being hashed, so nothing reads the data after the read returns.</summary>
     public void Dispose()
     {
-        _abandoned = true;
-        _closed = true;
-        _partAdded?.Release();
-        if (Interlocked.Exchange(ref _claimed, 1) != 0) _finished?.Wait();
-        _partAdded?.Dispose();
-        _finished?.Dispose();
+        lock (_gate)
+        {
+            _abandoned = true;
+            _closed = true;
+            Monitor.PulseAll(_gate);
+            while (_workingHelpers > 0) Monitor.Wait(_gate);
+        }
+        _stream?.Dispose();
     }
 
-    private void Hash(bool claimed = false)
+    // Hashes pieces until none is left to claim. A helper that starts after everything was claimed leaves at once;
+    // one that finds work counts as working until it has recorded its time, and Finish and Dispose wait for that.
+    private void Work(bool isHelper)
     {
-        if (!claimed && Interlocked.Exchange(ref _claimed, 1) != 0) return;
         long start = _profile.Start();
+        lock (_gate)
+        {
+            if (_abandoned || (_closed && _claimed == _added)) return;
+            if (isHelper) _workingHelpers++;
+        }
+        IncrementalHash? pieceHash = null;
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            int next = 0;
-            while (!_abandoned)
+            int index;
+            while ((index = Claim()) >= 0)
             {
-                if (next < Volatile.Read(ref _added))
+                try
                 {
-                    Append(hash, _parts[next++]);
+                    var (bytes, floats) = _pieces[index];
+                    ReadOnlySpan<byte> data = floats.IsEmpty ? bytes.Span : MemoryMarshal.AsBytes(floats.Span);
+                    if (_stream is not null)
+                    {
+                        _stream.AppendData(data);
+                    }
+                    else
+                    {
+                        pieceHash ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                        pieceHash.AppendData(data);
+                        pieceHash.TryGetHashAndReset(_pieceDigests.AsSpan(index * DigestBytes, DigestBytes), out _);
+                    }
                 }
-                else if (_closed)
+                catch (Exception e)
                 {
-                    // Everything was added before the reader closed, so this count is final.
-                    if (next < Volatile.Read(ref _added)) continue;
-                    _digest = hash.GetHashAndReset();
-                    break;
+                    lock (_gate)
+                    {
+                        _failure ??= e;
+                        _abandoned = true;
+                    }
                 }
-                else
+                finally
                 {
-                    _partAdded!.Wait();
+                    lock (_gate)
+                    {
+                        _streamBusy = false;
+                        Monitor.PulseAll(_gate);
+                    }
                 }
             }
         }
-        catch (Exception e)
-        {
-            _failure = e;
-        }
         finally
         {
-            if (!claimed) _profile.Lap(HelperPhase, start);
-            _finished?.Set();
+            pieceHash?.Dispose();
+            if (isHelper)
+            {
+                _profile.Lap(HelperPhase, start);
+                lock (_gate)
+                {
+                    _workingHelpers--;
+                    Monitor.PulseAll(_gate);
+                }
+            }
         }
     }
 
-    private void Append(IncrementalHash hash, (ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<float> Floats) part)
+    // The next piece to hash, waiting until the reader has added it; -1 when there is none left or the digest was abandoned.
+    private int Claim()
     {
-        ReadOnlySpan<byte> data = !part.Floats.IsEmpty && BitConverter.IsLittleEndian ? MemoryMarshal.AsBytes(part.Floats.Span) : part.Bytes.Span;
-        for (int start = 0; start < data.Length && !_abandoned; start += PartBytes)
+        lock (_gate)
         {
-            hash.AppendData(data.Slice(start, Math.Min(PartBytes, data.Length - start)));
+            while (true)
+            {
+                if (_abandoned) return -1;
+                if (_claimed < _added && !_streamBusy)
+                {
+                    _streamBusy = _stream is not null;
+                    return _claimed++;
+                }
+                if (_closed && _claimed == _added) return -1;
+                Monitor.Wait(_gate);
+            }
         }
     }
 }

@@ -66,7 +66,7 @@ public sealed class LoadTimeCommandTests
         }
     }
 
-    [TestCase(false, "wait_for_tensor_hash")]
+    [TestCase(false, "join_tensor_hash")]
     [TestCase(true, "hash_tensors")]
     public void TheShippedModelIsHashedOnAHelperThreadUnlessAskedNotTo(bool oneThread, string hashPhase)
     {

@@ -80,7 +80,7 @@ internal sealed class HandBuiltModelFile
         return new HandBuiltModelFile(new Entries
         {
             ["magic"] = "TextGen.Model",
-            ["version"] = new List<object> { 1L, 0L },
+            ["version"] = new List<object> { (long)ModelFile.FormatMajorVersion, (long)ModelFile.FormatMinorVersion },
             ["architecture"] = architecture,
             ["tensors"] = tensors,
             ["metadata"] = metadata,
@@ -97,10 +97,9 @@ internal sealed class HandBuiltModelFile
     {
         if (sealTensors && Root.IndexOf("tensor_sha256") >= 0)
         {
-            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var tensors = Root.IndexOf("tensors") >= 0 ? Root["tensors"] as List<object> ?? new List<object>() : new List<object>();
-            foreach (var data in tensors.OfType<Entries>().SelectMany(t => t).Select(e => e.Value).OfType<TensorData>()) sha.AppendData(data.Bytes);
-            Root["tensor_sha256"] = sha.GetHashAndReset();
+            var data = tensors.OfType<Entries>().SelectMany(t => t).Select(e => e.Value).OfType<TensorData>().Select(d => d.Bytes).ToList();
+            Root["tensor_sha256"] = DeclaredMajorVersion() == 1 ? Format1TensorSha256(data) : Format2TensorSha256(data);
         }
 
         var buffer = new ArrayBufferWriter<byte>();
@@ -122,6 +121,17 @@ internal sealed class HandBuiltModelFile
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
+
+    // The major version the document declares, when it declares one that can be read; format 2 otherwise.
+    private long DeclaredMajorVersion()
+        => Root.IndexOf("version") >= 0 && Root["version"] is List<object> { Count: > 0 } version && version[0] is long major ? major : 2;
+
+    /// <summary>Format 1: SHA-256 of every tensor's data, concatenated in file order.</summary>
+    public static byte[] Format1TensorSha256(IEnumerable<byte[]> tensors) => SHA256.HashData(tensors.SelectMany(t => t).ToArray());
+
+    /// <summary>Format 2: SHA-256 of the SHA-256 digests of every tensor's 262,144-byte pieces (the last of each tensor shorter), in file order.</summary>
+    public static byte[] Format2TensorSha256(IEnumerable<byte[]> tensors)
+        => SHA256.HashData(tensors.SelectMany(t => t.Chunk(262_144)).SelectMany(SHA256.HashData).ToArray());
 
     private static byte[] HeaderSha256(ReadOnlySpan<byte> prefix, List<(int Start, int Length)> payloads)
     {

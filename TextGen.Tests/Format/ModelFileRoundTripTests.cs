@@ -97,11 +97,17 @@ public sealed class ModelFileRoundTripTests
     }
 
     [Test]
-    public void TensorSha256IsTheDigestOfTheTensorBytesInFileOrder()
+    public void TensorSha256IsTheDigestOfEveryTensorsPiecesInFileOrder()
     {
-        var model = RandomModels.Create(RandomModels.Architecture(CellKind.Lstm, layers: 2));
-        byte[] concatenated = model.Tensors.SelectMany(t => t.Data.ToArray()).ToArray();
-        string expected = Convert.ToHexString(SHA256.HashData(concatenated)).ToLowerInvariant();
+        // Hidden 200: each weight_hh is 800 × 200 floats, 640,000 bytes, so it is cut into pieces of 262,144, 262,144 and 115,712.
+        var model = RandomModels.Create(RandomModels.Architecture(CellKind.Lstm, layers: 2, hidden: 200));
+        var pieceDigests = new List<byte>();
+        foreach (var tensor in model.Tensors)
+        {
+            byte[] data = tensor.Data.ToArray();
+            for (int start = 0; start < data.Length; start += 262_144) pieceDigests.AddRange(SHA256.HashData(data.AsSpan(start, Math.Min(262_144, data.Length - start))));
+        }
+        string expected = Convert.ToHexString(SHA256.HashData(pieceDigests.ToArray())).ToLowerInvariant();
 
         Assert.That(model.TensorSha256, Is.EqualTo(expected));
         Assert.That(ModelFile.Read(model.ToBytes(), "m.tgm").TensorSha256, Is.EqualTo(expected));
@@ -230,7 +236,8 @@ public sealed class ModelFileRoundTripTests
             Assert.That(actual.Tensors[i].Data.ToArray(), Is.EqualTo(expected.Tensors[i].Data.ToArray()), expected.Tensors[i].Name);
         }
         Assert.That(actual.Metadata, Is.EquivalentTo(expected.Metadata));
-        Assert.That(actual.TensorSha256, Is.EqualTo(expected.TensorSha256));
+        // The digest is the same weights' only where both files digest them the same way, in the same major version.
+        if (actual.FormatVersion.Major == expected.FormatVersion.Major) Assert.That(actual.TensorSha256, Is.EqualTo(expected.TensorSha256));
     }
 
     /// <summary>A non-seekable stream that hands out its bytes a few at a time, like a network or decompression stream.</summary>

@@ -4,14 +4,17 @@ using TextGen.Runtime.Format;
 
 namespace TextGen.Tests.Format;
 
-/// <summary><see cref="TensorDigest"/>, with and without its helper thread, against SHA-256 of the concatenated parts.</summary>
+/// <summary>
+/// <see cref="TensorDigest"/>, with and without helper threads, against the digests docs/format.md defines, computed
+/// here directly: format 1's SHA-256 of the concatenated tensors, format 2's SHA-256 of their pieces' SHA-256s.
+/// </summary>
 public sealed class TensorDigestTests
 {
-    // Empty, tiny, odd-sized and longer than the 1 MiB hashing slice; some given as decoded floats too.
-    private static (byte[] Bytes, float[]? Floats)[] Parts()
+    // Empty, tiny, odd-sized and longer than several pieces; some given as decoded floats too.
+    private static (byte[] Bytes, float[]? Floats)[] Tensors()
     {
         var random = new Random(5);
-        return new[] { 0, 3, 4096, 1 << 20, (1 << 20) + 12, 40 }.Select((length, i) =>
+        return new[] { 0, 3, 4096, 1 << 20, (1 << 20) + 12, 40, 3 * TensorDigest.PieceBytes - 4 }.Select((length, i) =>
         {
             var floats = new float[length / 4];
             for (int k = 0; k < floats.Length; k++) floats[k] = (float)(random.NextDouble() - 0.5);
@@ -22,51 +25,82 @@ public sealed class TensorDigestTests
         }).ToArray();
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void TheDigestIsTheSha256OfThePartsInOrder(bool useHelperThread)
+    private static byte[] Expected(TensorDigestScheme scheme, IEnumerable<byte[]> tensors)
     {
-        var parts = Parts();
-        byte[] expected = SHA256.HashData(parts.SelectMany(p => p.Bytes).ToArray());
-
-        using var digest = new TensorDigest(parts.Length, useHelperThread);
-        foreach (var (bytes, floats) in parts) digest.Add(bytes, floats);
-
-        Assert.That(digest.HasHelper, Is.EqualTo(useHelperThread));
-        Assert.That(digest.Finish(), Is.EqualTo(expected));
+        if (scheme == TensorDigestScheme.Stream) return SHA256.HashData(tensors.SelectMany(t => t).ToArray());
+        var pieceDigests = tensors.SelectMany(t => t.Chunk(TensorDigest.PieceBytes)).SelectMany(SHA256.HashData).ToArray();
+        return SHA256.HashData(pieceDigests);
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void ATensorAddedInPartsHashesLikeTheWholeTensor(bool useHelperThread)
+    private static int MaxPieces((byte[] Bytes, float[]? Floats)[] tensors) => TensorDigest.MaxPieces(tensors.Length, tensors.Sum(t => t.Bytes.Length));
+
+    [TestCase(1, 0, 0)]
+    [TestCase(1, 3, 1)]
+    [TestCase(2, 0, 0)]
+    [TestCase(2, 1, 1)]
+    [TestCase(2, 3, 3)]
+    public void TheDigestIsTheOneTheFormatDefines(int formatMajor, int helpers, int expectedHelpers)
     {
-        // As the reader adds a large f32 tensor: its bytes and its checked copy, one part of PartBytes at a time.
+        var scheme = (TensorDigestScheme)formatMajor;
+        var tensors = Tensors();
+
+        using var digest = new TensorDigest(scheme, MaxPieces(tensors), helpers);
+        foreach (var (bytes, floats) in tensors) digest.Add(bytes, floats);
+
+        Assert.That(digest.HelperThreads, Is.EqualTo(expectedHelpers), "a format 1 digest is one sequential pass: one helper at most");
+        Assert.That(digest.Finish(), Is.EqualTo(Expected(scheme, tensors.Select(t => t.Bytes))));
+    }
+
+    [Test]
+    public void PiecesRestartAtEveryTensor()
+    {
+        // Two tensors of 1.5 pieces: four pieces (1, 0.5, 1, 0.5), not three pieces of the concatenated data.
+        var random = new Random(3);
+        byte[] first = new byte[TensorDigest.PieceBytes * 3 / 2], second = new byte[TensorDigest.PieceBytes * 3 / 2];
+        random.NextBytes(first);
+        random.NextBytes(second);
+        byte[] acrossTensors = SHA256.HashData(first.Concat(second).Chunk(TensorDigest.PieceBytes).SelectMany(SHA256.HashData).ToArray());
+
+        using var digest = new TensorDigest(TensorDigestScheme.Pieces, 8, helperThreads: 1);
+        digest.Add(first, default);
+        digest.Add(second, default);
+        byte[] actual = digest.Finish();
+
+        Assert.That(actual, Is.EqualTo(Expected(TensorDigestScheme.Pieces, [first, second])));
+        Assert.That(actual, Is.Not.EqualTo(acrossTensors));
+    }
+
+    [TestCase(1, 1)]
+    [TestCase(2, 3)]
+    public void ATensorAddedInPiecesHashesLikeTheWholeTensor(int formatMajor, int helpers)
+    {
+        var scheme = (TensorDigestScheme)formatMajor;
+        // As the reader adds a large f32 tensor: its bytes and its checked copy, one piece at a time.
         var random = new Random(9);
-        var floats = new float[(5 * TensorDigest.PartBytes + 44) / sizeof(float)];
+        var floats = new float[(5 * TensorDigest.PieceBytes + 44) / sizeof(float)];
         for (int k = 0; k < floats.Length; k++) floats[k] = (float)(random.NextDouble() - 0.5);
         byte[] bytes = MemoryMarshal.AsBytes(floats.AsSpan()).ToArray();
-        byte[] expected = SHA256.HashData(bytes);
 
-        using var digest = new TensorDigest(TensorDigest.MaxParts(1, bytes.Length), useHelperThread);
-        for (int start = 0; start < bytes.Length; start += TensorDigest.PartBytes)
+        using var digest = new TensorDigest(scheme, TensorDigest.MaxPieces(1, bytes.Length), helpers);
+        for (int start = 0; start < bytes.Length; start += TensorDigest.PieceBytes)
         {
-            int length = Math.Min(TensorDigest.PartBytes, bytes.Length - start);
+            int length = Math.Min(TensorDigest.PieceBytes, bytes.Length - start);
             digest.Add(bytes.AsMemory(start, length), floats.AsMemory(start / sizeof(float), length / sizeof(float)));
         }
 
-        Assert.That(digest.Finish(), Is.EqualTo(expected));
+        Assert.That(digest.Finish(), Is.EqualTo(Expected(scheme, [bytes])));
     }
 
     [Test]
     public void ManyDigestsAtOnceAllAgree()
     {
-        var parts = Parts();
-        byte[] expected = SHA256.HashData(parts.SelectMany(p => p.Bytes).ToArray());
+        var tensors = Tensors();
+        byte[] expected = Expected(TensorDigestScheme.Pieces, tensors.Select(t => t.Bytes));
 
         var digests = Enumerable.Range(0, 16).Select(i => Task.Run(() =>
         {
-            using var digest = new TensorDigest(parts.Length, useHelperThread: i % 4 != 0);
-            foreach (var (bytes, floats) in parts) digest.Add(bytes, floats);
+            using var digest = new TensorDigest(TensorDigestScheme.Pieces, MaxPieces(tensors), helperThreads: i % 4);
+            foreach (var (bytes, floats) in tensors) digest.Add(bytes, floats);
             return digest.Finish();
         })).ToArray();
         Task.WaitAll(digests);
@@ -74,14 +108,28 @@ public sealed class TensorDigestTests
         Assert.That(digests.Select(d => d.Result), Is.All.EqualTo(expected));
     }
 
-    [TestCase(0)]
-    [TestCase(3)]
-    public void AnAbandonedDigestStopsWithoutAFinish(int added)
+    [TestCase(1, 0)]
+    [TestCase(1, 3)]
+    [TestCase(2, 0)]
+    [TestCase(2, 5)]
+    public void AnAbandonedDigestStopsWithoutAFinish(int formatMajor, int added)
     {
-        var parts = Parts();
-        var digest = new TensorDigest(parts.Length, useHelperThread: true);
-        foreach (var (bytes, floats) in parts.Take(added)) digest.Add(bytes, floats);
+        var scheme = (TensorDigestScheme)formatMajor;
+        var tensors = Tensors();
+        var digest = new TensorDigest(scheme, MaxPieces(tensors), helperThreads: 3);
+        foreach (var (bytes, floats) in tensors.Take(added)) digest.Add(bytes, floats);
 
-        Assert.DoesNotThrow(digest.Dispose); // it would hang instead, were the helper left waiting for parts
+        Assert.DoesNotThrow(digest.Dispose); // it would hang instead, were a helper left waiting for pieces
+    }
+
+    [TestCase(1, 13_291_525, 1)]
+    [TestCase(2, 13_291_525, TensorDigest.MaxHelperThreads)]
+    [TestCase(2, 3 << 20, 3)]
+    [TestCase(2, (1 << 20) - 1, 0)]
+    public void HelpersComeOnePerMiBUpToOneFewerThanTheCores(int formatMajor, int fileBytes, int atMost)
+    {
+        var scheme = (TensorDigestScheme)formatMajor;
+        int expected = Math.Min(atMost, Environment.ProcessorCount - 1);
+        Assert.That(TensorDigest.HelperThreadsFor(scheme, fileBytes), Is.EqualTo(expected));
     }
 }

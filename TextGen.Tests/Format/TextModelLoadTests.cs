@@ -68,7 +68,7 @@ public sealed class TextModelLoadTests
         BinaryPrimitives.WriteSingleLittleEndian(infinityLate.AsSpan(tensors[^3].PayloadStart + 4 * 5000), float.NegativeInfinity);
         yield return new TestCaseData(infinityLate, "is -Infinity").SetArgDisplayNames("-Infinity in a later chunk of a large tensor");
 
-        // rnn.weight_hh_l0 is 1 MiB: element 200,000 lies in its fourth part of TensorDigest.PartBytes, which the
+        // rnn.weight_hh_l0 is 1 MiB: element 200,000 lies in its fourth piece of TensorDigest.PieceBytes, which a
         // helper may be hashing already when the loading thread finds it.
         byte[] nanInALaterPart = (byte[])file.Clone();
         BinaryPrimitives.WriteSingleLittleEndian(nanInALaterPart.AsSpan(tensors[2].PayloadStart + 4 * 200_000), float.NaN);
