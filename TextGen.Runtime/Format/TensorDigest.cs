@@ -83,7 +83,7 @@ internal sealed class TensorDigest : IDisposable
     public static int HelperThreadsFor(TensorDigestScheme scheme, int fileBytes)
     {
         int helpers = Math.Min(Math.Min(fileBytes / HelperThreadMinFileBytes, Environment.ProcessorCount - 1), MaxHelperThreads);
-        return scheme == TensorDigestScheme.Stream ? Math.Min(helpers, 1) : Math.Max(helpers, 0);
+        return scheme == TensorDigestScheme.Stream ? Math.Min(helpers, 1) : helpers;
     }
 
     /// <summary>
