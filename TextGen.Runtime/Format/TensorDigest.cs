@@ -66,7 +66,7 @@ internal sealed class TensorDigest : IDisposable
         _pieces = new (ReadOnlyMemory<byte>, ReadOnlyMemory<float>)[maxPieces];
         if (scheme == TensorDigestScheme.Pieces) _pieceDigests = new byte[maxPieces * DigestBytes];
         else _stream = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        HelperThreads = scheme == TensorDigestScheme.Stream ? Math.Min(helperThreads, 1) : helperThreads;
+        HelperThreads = UsableHelpers(scheme, helperThreads);
         for (int i = 0; i < HelperThreads; i++) ThreadPool.QueueUserWorkItem(static digest => ((TensorDigest)digest!).Work(isHelper: true), this);
     }
 
@@ -81,10 +81,11 @@ internal sealed class TensorDigest : IDisposable
     /// than the cores, at most <see cref="MaxHelperThreads"/>, and at most one for a format 1 digest.
     /// </summary>
     public static int HelperThreadsFor(TensorDigestScheme scheme, int fileBytes)
-    {
-        int helpers = Math.Min(Math.Min(fileBytes / HelperThreadMinFileBytes, Environment.ProcessorCount - 1), MaxHelperThreads);
-        return scheme == TensorDigestScheme.Stream ? Math.Min(helpers, 1) : helpers;
-    }
+        => UsableHelpers(scheme, Math.Min(Math.Min(fileBytes / HelperThreadMinFileBytes, Environment.ProcessorCount - 1), MaxHelperThreads));
+
+    // A format 1 digest is one chain, hashed one piece at a time: a second helper would only wait for the first.
+    private static int UsableHelpers(TensorDigestScheme scheme, int helpers)
+        => scheme == TensorDigestScheme.Stream ? Math.Min(helpers, 1) : helpers;
 
     /// <summary>
     /// Adds one tensor's data, or the next part of it, cut into pieces of <see cref="PieceBytes"/> from
