@@ -62,9 +62,19 @@ internal readonly struct KernelMode
     /// True when <see cref="BestPath"/> is <see cref="KernelPath.Vector"/> or scalar, whose kernels want the weights
     /// laid out differently from the 256- and 512-bit ones (<see cref="Model.ModelWeights"/>): f16 widened to f32,
     /// since they would decode it one weight at a time into a buffer, about ten times slower than f32; q8 blocks
-    /// lane-interleaved, since <see cref="System.Numerics.Vector{T}"/> has no pairwise integer add.
+    /// lane-interleaved (<see cref="BestQ8Layout"/>), since <see cref="System.Numerics.Vector{T}"/> has no pairwise integer add.
     /// </summary>
     public static bool WantsPortableLayout => BestPath is KernelPath.Vector or KernelPath.Scalar;
+
+    /// <summary>The layout <see cref="BestPath"/>'s q8 kernel reads (the scalar one's being the <see cref="System.Numerics.Vector{T}"/> one's).</summary>
+    public static Q8Layout BestQ8Layout => BestPath switch
+    {
+#if NET8_0_OR_GREATER
+        KernelPath.Vector512 => Q8Layout.PairInterleaved,
+        KernelPath.Vector256 => Q8Layout.FileOrder,
+#endif
+        _ => Q8Layout.LaneInterleaved,
+    };
 
     private static KernelPath DetectBestPath()
     {

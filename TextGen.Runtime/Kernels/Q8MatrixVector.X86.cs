@@ -8,8 +8,9 @@ namespace TextGen.Runtime.Kernels;
 
 /// <summary>
 /// The x64 kernels of <see cref="Q8MatrixVector"/>: AVX2 (<see cref="MultiplyPairAvx2{TMultiplyAdd, TBlockSums}"/>)
-/// and AVX-512 (<see cref="MultiplyPairAvx512{TMultiplyAdd, TPairSums}"/>), both over weights in file order, and the
-/// AVX form of the vector's quantization. Both kernels follow the class's order to the bit.
+/// over weights in file order and AVX-512 (<see cref="MultiplyPairAvx512{TAcc, TAccumulator, TPairSums}"/>) over
+/// weights pair-interleaved, and the AVX form of the vector's quantization. In strict mode both kernels follow the
+/// class's order to the bit.
 /// </summary>
 internal static partial class Q8MatrixVector
 {
@@ -37,13 +38,13 @@ internal static partial class Q8MatrixVector
     {
         if (!Avx512BW.IsSupported)
         {
-            if (strict) MultiplyPairAvx512<RoundedMultiplyAdd, WidenedPairSums>(w1, x, w2, h, bias, y);
-            else MultiplyPairAvx512<FusedMultiplyAdd, WidenedPairSums>(w1, x, w2, h, bias, y);
+            if (strict) MultiplyPairAvx512<Vector256<float>, RoundedPairs, WidenedPairSums>(w1, x, w2, h, bias, y);
+            else MultiplyPairAvx512<Vector512<float>, FusedPairs, WidenedPairSums>(w1, x, w2, h, bias, y);
         }
-        else if (strict && symmetric) MultiplyPairAvx512<RoundedMultiplyAdd, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
-        else if (strict) MultiplyPairAvx512<RoundedMultiplyAdd, SignOnVectorPairs>(w1, x, w2, h, bias, y);
-        else if (symmetric) MultiplyPairAvx512<FusedMultiplyAdd, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
-        else MultiplyPairAvx512<FusedMultiplyAdd, SignOnVectorPairs>(w1, x, w2, h, bias, y);
+        else if (strict && symmetric) MultiplyPairAvx512<Vector256<float>, RoundedPairs, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
+        else if (strict) MultiplyPairAvx512<Vector256<float>, RoundedPairs, SignOnVectorPairs>(w1, x, w2, h, bias, y);
+        else if (symmetric) MultiplyPairAvx512<Vector512<float>, FusedPairs, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
+        else MultiplyPairAvx512<Vector512<float>, FusedPairs, SignOnVectorPairs>(w1, x, w2, h, bias, y);
     }
 
     /// <summary>
@@ -161,17 +162,22 @@ internal static partial class Q8MatrixVector
     }
 
     /// <summary>
-    /// AVX-512: <see cref="MultiplyPairAvx2{TMultiplyAdd, TBlockSums}"/>'s tiles of eight rows with 64-byte loads, so
-    /// that one load of each row, one multiply-add-adjacent pair and one convert serve two blocks
-    /// (<typeparamref name="TPairSums"/>). The float work stays per block and in the class's order: a row's 16 lane
-    /// sums are its first block's 8, scaled and added, then its second block's, so the bits are the 256-bit kernel's.
-    /// An odd last whole block is loaded as a pair whose second block is zero, with no read past it; the short last
-    /// block sums as in the 256-bit kernel. Fewer than eight rows take the scalar reference, as there. With tiles of
-    /// four rows, a q8 step of a 2×128 LSTM ran at 0.97× the f32 step on an AVX-512 Xeon; with eight, at 1.28×, and
-    /// 1.10× the AVX2 kernel (docs/performance-history.md).
+    /// AVX-512: <see cref="MultiplyPairAvx2{TMultiplyAdd, TBlockSums}"/>'s tiles of eight rows over weights kept
+    /// pair-interleaved (<see cref="InterleavePairs"/>), so that one 64-byte load of each row, one multiply-add-adjacent
+    /// pair (<typeparamref name="TPairSums"/>) and one convert serve two blocks, and the 16 lane sums alternate between
+    /// them: lane 2k is the first block's lane k, 2k+1 the second's. The vector's two blocks are put in that order once
+    /// for the tile (one vpermd), and one 64-bit broadcast of each row's two scales multiplies the broadcast of the
+    /// vector's two. <typeparamref name="TAccumulator"/> adds the scaled sums: fast mode in 16 lanes with one fused
+    /// multiply-add per row and pair; strict mode separates the blocks again (one vpermps) to add them in the class's
+    /// order, to the bit. An odd last whole block (file order) is loaded as a pair whose second block is zero, with no
+    /// read past it, and adds to the first 8 lanes, as does the short last block, which sums as in the 256-bit kernel.
+    /// Fewer than eight rows take the scalar reference. At hidden 128, keeping the blocks in file order and adding them
+    /// to 8 lanes one by one cost nine vector operations per row and pair against six in fast mode: a q8 step of a
+    /// 2×128 LSTM took 9.0–13.1 µs against 7.6–11.7 in the same rounds (docs/performance-history.md).
     /// </summary>
-    private static void MultiplyPairAvx512<TMultiplyAdd, TPairSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
-        where TMultiplyAdd : struct, IMultiplyAdd
+    private static void MultiplyPairAvx512<TAcc, TAccumulator, TPairSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
+        where TAcc : struct
+        where TAccumulator : struct, IPairAccumulator<TAcc>
         where TPairSums : struct, IBlockPairSums
     {
         if (y.Length < 8)
@@ -179,14 +185,14 @@ internal static partial class Q8MatrixVector
             MultiplyPairScalar(w1, x, w2, h, bias, y);
             return;
         }
-        TMultiplyAdd madd = default;
+        TAccumulator add = default;
         TPairSums sums = default;
         Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
         for (int tile = 0; tile < (y.Length + 7) / 8; tile++)
         {
             int r0 = Math.Min(8 * tile, y.Length - 8);
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            TAcc a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int part = 0; part < 2; part++)
             {
                 ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
@@ -208,33 +214,17 @@ internal static partial class Q8MatrixVector
                     Prefetch.Lines(nextTile, 4); // this pair's 8 rows × 64 bytes, of the next tile
                     Prefetch.Lines(nextTile + 4 * Prefetch.LineBytes, 4);
                     nextTile += 8 * PairBytes;
-                    Vector512<sbyte> vb = Vector512.LoadUnsafe(ref vq);
+                    Vector512<sbyte> vb = InPairOrder(Vector512.LoadUnsafe(ref vq));
                     Vector512<sbyte> shared = sums.Shared(vb);
-                    Vector256<float> vsFirst = Vector256.Create(vs), vsSecond = Vector256.Create(Unsafe.Add(ref vs, 1));
-                    Vector512<float> l0 = sums.Sums(Vector512.LoadUnsafe(ref row), vb, shared);
-                    a0 = madd.Invoke(l0.GetLower(), Vector256.Create(scale) * vsFirst, a0);
-                    a0 = madd.Invoke(l0.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, 1)) * vsSecond, a0);
-                    Vector512<float> l1 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q1)), vb, shared);
-                    a1 = madd.Invoke(l1.GetLower(), Vector256.Create(Unsafe.Add(ref scale, s1)) * vsFirst, a1);
-                    a1 = madd.Invoke(l1.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, s1 + 1)) * vsSecond, a1);
-                    Vector512<float> l2 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q2)), vb, shared);
-                    a2 = madd.Invoke(l2.GetLower(), Vector256.Create(Unsafe.Add(ref scale, s2)) * vsFirst, a2);
-                    a2 = madd.Invoke(l2.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, s2 + 1)) * vsSecond, a2);
-                    Vector512<float> l3 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q3)), vb, shared);
-                    a3 = madd.Invoke(l3.GetLower(), Vector256.Create(Unsafe.Add(ref scale, s3)) * vsFirst, a3);
-                    a3 = madd.Invoke(l3.GetUpper(), Vector256.Create(Unsafe.Add(ref scale, s3 + 1)) * vsSecond, a3);
-                    Vector512<float> l4 = sums.Sums(Vector512.LoadUnsafe(ref row4), vb, shared);
-                    a4 = madd.Invoke(l4.GetLower(), Vector256.Create(scale4) * vsFirst, a4);
-                    a4 = madd.Invoke(l4.GetUpper(), Vector256.Create(Unsafe.Add(ref scale4, 1)) * vsSecond, a4);
-                    Vector512<float> l5 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row4, q1)), vb, shared);
-                    a5 = madd.Invoke(l5.GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s1)) * vsFirst, a5);
-                    a5 = madd.Invoke(l5.GetUpper(), Vector256.Create(Unsafe.Add(ref scale4, s1 + 1)) * vsSecond, a5);
-                    Vector512<float> l6 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row4, q2)), vb, shared);
-                    a6 = madd.Invoke(l6.GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s2)) * vsFirst, a6);
-                    a6 = madd.Invoke(l6.GetUpper(), Vector256.Create(Unsafe.Add(ref scale4, s2 + 1)) * vsSecond, a6);
-                    Vector512<float> l7 = sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row4, q3)), vb, shared);
-                    a7 = madd.Invoke(l7.GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s3)) * vsFirst, a7);
-                    a7 = madd.Invoke(l7.GetUpper(), Vector256.Create(Unsafe.Add(ref scale4, s3 + 1)) * vsSecond, a7);
+                    Vector512<float> vScales = ScalePair(ref vs);
+                    a0 = add.AddPair(a0, sums.Sums(Vector512.LoadUnsafe(ref row), vb, shared), ScalePair(ref scale) * vScales);
+                    a1 = add.AddPair(a1, sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q1)), vb, shared), ScalePair(ref Unsafe.Add(ref scale, s1)) * vScales);
+                    a2 = add.AddPair(a2, sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q2)), vb, shared), ScalePair(ref Unsafe.Add(ref scale, s2)) * vScales);
+                    a3 = add.AddPair(a3, sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row, q3)), vb, shared), ScalePair(ref Unsafe.Add(ref scale, s3)) * vScales);
+                    a4 = add.AddPair(a4, sums.Sums(Vector512.LoadUnsafe(ref row4), vb, shared), ScalePair(ref scale4) * vScales);
+                    a5 = add.AddPair(a5, sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row4, q1)), vb, shared), ScalePair(ref Unsafe.Add(ref scale4, s1)) * vScales);
+                    a6 = add.AddPair(a6, sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row4, q2)), vb, shared), ScalePair(ref Unsafe.Add(ref scale4, s2)) * vScales);
+                    a7 = add.AddPair(a7, sums.Sums(Vector512.LoadUnsafe(ref Unsafe.Add(ref row4, q3)), vb, shared), ScalePair(ref Unsafe.Add(ref scale4, s3)) * vScales);
                     row = ref Unsafe.Add(ref row, PairBytes);
                     row4 = ref Unsafe.Add(ref row4, PairBytes);
                     scale = ref Unsafe.Add(ref scale, 2);
@@ -247,14 +237,14 @@ internal static partial class Q8MatrixVector
                     Vector512<sbyte> vb = Vector256.LoadUnsafe(ref vq).ToVector512();
                     Vector512<sbyte> shared = sums.Shared(vb);
                     Vector256<float> vScale = Vector256.Create(vs);
-                    a0 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row).ToVector512(), vb, shared).GetLower(), Vector256.Create(scale) * vScale, a0);
-                    a1 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q1)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale, a1);
-                    a2 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q2)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale, a2);
-                    a3 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q3)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale, a3);
-                    a4 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref row4).ToVector512(), vb, shared).GetLower(), Vector256.Create(scale4) * vScale, a4);
-                    a5 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q1)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s1)) * vScale, a5);
-                    a6 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q2)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s2)) * vScale, a6);
-                    a7 = madd.Invoke(sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q3)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s3)) * vScale, a7);
+                    a0 = add.AddBlock(a0, sums.Sums(Vector256.LoadUnsafe(ref row).ToVector512(), vb, shared).GetLower(), Vector256.Create(scale) * vScale);
+                    a1 = add.AddBlock(a1, sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q1)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s1)) * vScale);
+                    a2 = add.AddBlock(a2, sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q2)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s2)) * vScale);
+                    a3 = add.AddBlock(a3, sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row, q3)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale, s3)) * vScale);
+                    a4 = add.AddBlock(a4, sums.Sums(Vector256.LoadUnsafe(ref row4).ToVector512(), vb, shared).GetLower(), Vector256.Create(scale4) * vScale);
+                    a5 = add.AddBlock(a5, sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q1)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s1)) * vScale);
+                    a6 = add.AddBlock(a6, sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q2)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s2)) * vScale);
+                    a7 = add.AddBlock(a7, sums.Sums(Vector256.LoadUnsafe(ref Unsafe.Add(ref row4, q3)).ToVector512(), vb, shared).GetLower(), Vector256.Create(Unsafe.Add(ref scale4, s3)) * vScale);
                     row = ref Unsafe.Add(ref row, BlockSize);
                     row4 = ref Unsafe.Add(ref row4, BlockSize);
                     scale = ref Unsafe.Add(ref scale, 1);
@@ -269,20 +259,82 @@ internal static partial class Q8MatrixVector
                     // kernels 2–5% at hidden 128, where no short block even occurs (docs/performance-history.md).
                     Vector256<float> vScale = Vector256.Create(vs);
                     ShortBlockSums(ref row, w.Columns, whole, ref vq, tailSums);
-                    a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
-                    a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, blocks)) * vScale, a1);
-                    a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 2 * blocks)) * vScale, a2);
-                    a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 3 * blocks)) * vScale, a3);
+                    a0 = add.AddBlock(a0, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale);
+                    a1 = add.AddBlock(a1, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, blocks)) * vScale);
+                    a2 = add.AddBlock(a2, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 2 * blocks)) * vScale);
+                    a3 = add.AddBlock(a3, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 3 * blocks)) * vScale);
                     ShortBlockSums(ref row4, w.Columns, whole, ref vq, tailSums);
-                    a4 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale4) * vScale, a4);
-                    a5 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale4, blocks)) * vScale, a5);
-                    a6 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 2 * blocks)) * vScale, a6);
-                    a7 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 3 * blocks)) * vScale, a7);
+                    a4 = add.AddBlock(a4, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale4) * vScale);
+                    a5 = add.AddBlock(a5, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale4, blocks)) * vScale);
+                    a6 = add.AddBlock(a6, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 2 * blocks)) * vScale);
+                    a7 = add.AddBlock(a7, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 3 * blocks)) * vScale);
                 }
             }
-            (FixedOrderSum.Trees(a0, a1, a2, a3) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
-            (FixedOrderSum.Trees(a4, a5, a6, a7) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
+            (FixedOrderSum.Trees(add.Lanes(a0), add.Lanes(a1), add.Lanes(a2), add.Lanes(a3)) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
+            (FixedOrderSum.Trees(add.Lanes(a4), add.Lanes(a5), add.Lanes(a6), add.Lanes(a7)) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
         }
+    }
+
+    /// <summary>
+    /// Two blocks of the vector in the pair-interleaved order: group k of four bytes of the first block, then of the
+    /// second, for k = 0..7. The indices are written in the call, constant, so the JIT emits one vpermd.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> InPairOrder(Vector512<sbyte> pair)
+        => Vector512.Shuffle(pair.AsInt32(), Vector512.Create(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)).AsSByte();
+
+    /// <summary>Two adjacent scales in the pair-interleaved lane order, <c>[s0, s1, s0, s1, …]</c>: one 64-bit broadcast.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ScalePair(ref float first) => Vector512.Create(Unsafe.ReadUnaligned<double>(ref Unsafe.As<float, byte>(ref first))).AsSingle();
+
+    /// <summary>How a row of <see cref="MultiplyPairAvx512{TAcc, TAccumulator, TPairSums}"/> adds its scaled lane sums.</summary>
+    internal interface IPairAccumulator<TAcc> where TAcc : struct
+    {
+        /// <summary>Adds a pair's 16 lane sums (pair-interleaved) times their scales.</summary>
+        TAcc AddPair(TAcc acc, Vector512<float> sums, Vector512<float> scales);
+
+        /// <summary>Adds one block's 8 lane sums times its scale (an odd last whole block, a short last block).</summary>
+        TAcc AddBlock(TAcc acc, Vector256<float> sums, Vector256<float> scales);
+
+        /// <summary>The 8 lanes the row's sum is the <see cref="FixedOrderSum.Trees"/> of.</summary>
+        Vector256<float> Lanes(TAcc acc);
+    }
+
+    /// <summary>
+    /// Fast mode: 16 lanes, a pair's blocks each in its own (lane 2k + block), one fused multiply-add per pair; a single
+    /// block adds to lanes 0..7. At the end lane l + lane l+8, as <see cref="FixedOrderSum"/>'s first level.
+    /// </summary>
+    private readonly struct FusedPairs : IPairAccumulator<Vector512<float>>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> AddPair(Vector512<float> acc, Vector512<float> sums, Vector512<float> scales) => default(FusedMultiplyAdd).Invoke(sums, scales, acc);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> AddBlock(Vector512<float> acc, Vector256<float> sums, Vector256<float> scales) => acc.WithLower(default(FusedMultiplyAdd).Invoke(sums, scales, acc.GetLower()));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Lanes(Vector512<float> acc) => acc.GetLower() + acc.GetUpper();
+    }
+
+    /// <summary>
+    /// Strict mode: the class's 8 lanes and order. A pair's 16 scaled sums, each rounded, are put back in block order
+    /// (one vpermps) and added first block, then second, as the 256-bit kernel adds them.
+    /// </summary>
+    private readonly struct RoundedPairs : IPairAccumulator<Vector256<float>>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> AddPair(Vector256<float> acc, Vector512<float> sums, Vector512<float> scales)
+        {
+            // Back in block order, the inverse of InPairOrder: the first block's 8 lanes, then the second's.
+            Vector512<float> products = Vector512.Shuffle(sums * scales, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+            return acc + products.GetLower() + products.GetUpper();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> AddBlock(Vector256<float> acc, Vector256<float> sums, Vector256<float> scales) => acc + sums * scales;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Lanes(Vector256<float> acc) => acc;
     }
 
     /// <summary>

@@ -15,16 +15,21 @@ namespace TextGen.Runtime.Kernels;
 /// without VNNI; here 32 weights cost three integer instructions per row (vpsignb, vpmaddubsw, vpmaddwd, plus a vpabsb
 /// shared by a tile of rows, or per row for weights holding −128) and the float work is per block. The x64 kernels (AVX2,
 /// AVX-512) are in Q8MatrixVector.X86.cs.
-/// <para>The order, which every path follows: block b of a row (x's blocks, then h's) adds to 8 float lanes,
-/// lane k getting <c>(float)(Σ of the products of columns 32b+4k..32b+4k+3) × (weight scale × vector scale)</c>;
+/// <para>The order, which every path follows in strict mode: block b of a row (x's blocks, then h's) adds to 8 float
+/// lanes, lane k getting <c>(float)(Σ of the products of columns 32b+4k..32b+4k+3) × (weight scale × vector scale)</c>;
 /// the lanes are reduced by <see cref="FixedOrderSum.Tree(ReadOnlySpan{float})"/>'s last three levels, then the bias
 /// is added. The integer sums are exact (at most 4·128·127), so no vector width changes them: strict mode (product
-/// rounded before the add) gives the same bits on every path, fast mode fuses the multiply-add.</para>
-/// <para>Two layouts of a row's whole blocks: file order for the 256- and 512-bit kernels, whose vpmaddwd sums
-/// adjacent columns, and lane-interleaved (<see cref="InterleaveLanes"/>) for <see cref="System.Numerics.Vector{T}"/>, which
-/// has no pairwise add: there column 4k+j of a block sits at 8j+k, so the four columns of lane k are the same lane
-/// of four consecutive 8-element groups and element-wise adds form the lane sums. The integers are the same either
-/// way, so are the bits.</para>
+/// rounded before the add) gives the same bits on every path. Fast mode fuses the multiply-add, and the 512-bit kernel
+/// also keeps the two blocks of a pair in separate lanes (16 per row, added pairwise at the end), which saves it three
+/// of its nine vector operations per row and pair of blocks; fast mode's bits may differ between paths, not between
+/// runs.</para>
+/// <para>Each path reads its own layout of a row's whole blocks (<see cref="Q8Layout"/>, chosen at load): file order
+/// for the AVX2 kernel, whose vpmaddwd sums adjacent columns; pair-interleaved (<see cref="InterleavePairs"/>) for the
+/// AVX-512 one, whose 16 lane sums then alternate between a pair's blocks as a 64-bit broadcast of their two scales
+/// does; lane-interleaved (<see cref="InterleaveLanes"/>) for <see cref="System.Numerics.Vector{T}"/>, which has no
+/// pairwise add: there column 4k+j of a block sits at 8j+k, so the four columns of lane k are the same lane of four
+/// consecutive 8-element groups and element-wise adds form the lane sums. The scalar reference reads every layout.
+/// The integers are the same in each, so are the bits.</para>
 /// </summary>
 internal static partial class Q8MatrixVector
 {
@@ -48,20 +53,19 @@ internal static partial class Q8MatrixVector
         Quantize(mode.Path, h, hq, hs);
         var qx = new QuantizedVector(xq, xs);
         var qh = new QuantizedVector(hq, hs);
-        // Which layout the matrices in use have; a matrix beside an empty vector is not read.
-        bool interleaved = (x.IsEmpty || w1.LaneInterleaved) && (h.IsEmpty || w2.LaneInterleaved);
-        bool fileOrder = (x.IsEmpty || !w1.LaneInterleaved) && (h.IsEmpty || !w2.LaneInterleaved);
+        // The layout the matrices in use share, if they do; a matrix beside an empty vector is not read.
+        Q8Layout? layout = x.IsEmpty ? w2.Q8Layout : h.IsEmpty || w1.Q8Layout == w2.Q8Layout ? w1.Q8Layout : null;
         switch (mode.Path)
         {
 #if NET8_0_OR_GREATER
-            case KernelPath.Vector512 when fileOrder:
+            case KernelPath.Vector512 when layout == Q8Layout.PairInterleaved:
                 MultiplyPairVector512(mode.Strict, Symmetric(w1, x, w2, h), w1, qx, w2, qh, bias, y);
                 break;
-            case KernelPath.Vector256 when Avx2.IsSupported && fileOrder:
+            case KernelPath.Vector256 or KernelPath.Vector512 when Avx2.IsSupported && layout == Q8Layout.FileOrder:
                 MultiplyPairVector256(mode.Strict, Symmetric(w1, x, w2, h), w1, qx, w2, qh, bias, y);
                 break;
 #endif
-            case KernelPath.Vector when interleaved && VectorPathFits:
+            case KernelPath.Vector when layout == Q8Layout.LaneInterleaved && VectorPathFits:
                 Span<short> xLanes = x.Length <= MaxStackColumns ? stackalloc short[xBlocks * BlockSize] : new short[xBlocks * BlockSize];
                 Span<short> hLanes = h.Length <= MaxStackColumns ? stackalloc short[hBlocks * BlockSize] : new short[hBlocks * BlockSize];
                 WidenInterleaved(xq, xLanes);
@@ -87,10 +91,36 @@ internal static partial class Q8MatrixVector
     /// <summary>Where column <paramref name="i"/> (0..31) of a whole block is kept in the lane-interleaved layout.</summary>
     private static int LanePosition(int i) => LanePosition(i / ColumnsPerLane, i % ColumnsPerLane);
 
+    /// <summary>Where column <paramref name="i"/> (0..63) of two whole blocks is kept in the pair-interleaved layout: group k of block b (its columns 4k..4k+3) at group 2k+b.</summary>
+    private static int PairPosition(int i)
+    {
+        int block = i / BlockSize, column = i % BlockSize;
+        return (2 * (column / ColumnsPerLane) + block) * ColumnsPerLane + column % ColumnsPerLane;
+    }
+
     /// <summary>
-    /// Copies q8 matrix <paramref name="quants"/> (<paramref name="rows"/> × <paramref name="columns"/>) into
-    /// <paramref name="interleaved"/> with every whole block of every row in the lane-interleaved layout; a row's short
-    /// last block stays in file order.
+    /// Copies q8 matrix <paramref name="quants"/> (<paramref name="rows"/> × <paramref name="columns"/>, file order)
+    /// into <paramref name="arranged"/> in <paramref name="layout"/>.
+    /// </summary>
+    internal static void Arrange(Q8Layout layout, ReadOnlySpan<sbyte> quants, int rows, int columns, Span<sbyte> arranged)
+    {
+        switch (layout)
+        {
+            case Q8Layout.LaneInterleaved:
+                InterleaveLanes(quants, rows, columns, arranged);
+                break;
+            case Q8Layout.PairInterleaved:
+                InterleavePairs(quants, rows, columns, arranged);
+                break;
+            default:
+                quants.CopyTo(arranged);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Copies q8 matrix <paramref name="quants"/> into <paramref name="interleaved"/> with every whole block of every
+    /// row in the lane-interleaved layout; a row's short last block stays in file order.
     /// </summary>
     internal static void InterleaveLanes(ReadOnlySpan<sbyte> quants, int rows, int columns, Span<sbyte> interleaved)
     {
@@ -105,11 +135,35 @@ internal static partial class Q8MatrixVector
     }
 
     /// <summary>
-    /// Column <paramref name="column"/> of a q8 row of <paramref name="columns"/>, as kept in its layout: where
-    /// <see cref="InterleaveLanes"/> moved it, or itself in file order and in a short last block.
+    /// Copies q8 matrix <paramref name="quants"/> into <paramref name="interleaved"/> with every two whole blocks of
+    /// every row (blocks 0 and 1, 2 and 3, …) in the pair-interleaved layout; an odd last whole block and a short last
+    /// block stay in file order.
     /// </summary>
-    internal static int StoredColumn(int column, int columns, bool laneInterleaved)
-        => laneInterleaved && column < columns / BlockSize * BlockSize ? column - column % BlockSize + LanePosition(column % BlockSize) : column;
+    internal static void InterleavePairs(ReadOnlySpan<sbyte> quants, int rows, int columns, Span<sbyte> interleaved)
+    {
+        int paired = PairedColumns(columns);
+        for (int r = 0; r < rows; r++)
+        {
+            int start = r * columns;
+            for (int c = 0; c < paired; c += 2 * BlockSize)
+            for (int i = 0; i < 2 * BlockSize; i++) interleaved[start + c + PairPosition(i)] = quants[start + c + i];
+            quants.Slice(start + paired, columns - paired).CopyTo(interleaved.Slice(start + paired));
+        }
+    }
+
+    /// <summary>The columns of a row that <see cref="InterleavePairs"/> moves: its whole pairs of whole blocks.</summary>
+    private static int PairedColumns(int columns) => columns / (2 * BlockSize) * (2 * BlockSize);
+
+    /// <summary>
+    /// Column <paramref name="column"/> of a q8 row of <paramref name="columns"/>, as kept in <paramref name="layout"/>:
+    /// where <see cref="InterleaveLanes"/> or <see cref="InterleavePairs"/> moved it, or itself where they leave it.
+    /// </summary>
+    internal static int StoredColumn(int column, int columns, Q8Layout layout) => layout switch
+    {
+        Q8Layout.LaneInterleaved when column < columns / BlockSize * BlockSize => column - column % BlockSize + LanePosition(column % BlockSize),
+        Q8Layout.PairInterleaved when column < PairedColumns(columns) => column - column % (2 * BlockSize) + PairPosition(column % (2 * BlockSize)),
+        _ => column,
+    };
 
     /// <summary>
     /// Per 32-element block: scale = max|v| / 127 and q = v · (127 / max|v|) rounded half to even, padded with zeros
@@ -164,11 +218,13 @@ internal static partial class Q8MatrixVector
         ReadOnlySpan<sbyte> quants = w.Quants.AsSpan(w.ElementStart(row), columns);
         ReadOnlySpan<float> scales = w.Scales.AsSpan(w.ScaleStart(row), w.BlocksPerRow);
         Span<int> sums = stackalloc int[Lanes];
+        int paired = PairedColumns(columns);
         for (int b = 0; b < scales.Length; b++)
         {
             int start = b * BlockSize;
             ReadOnlySpan<sbyte> block = quants.Slice(start, Math.Min(BlockSize, columns - start));
-            if (w.LaneInterleaved && block.Length == BlockSize) LaneSumsInterleaved(block, v.Quants.Slice(start, BlockSize), sums);
+            if (w.Q8Layout == Q8Layout.LaneInterleaved && block.Length == BlockSize) LaneSumsInterleaved(block, v.Quants.Slice(start, BlockSize), sums);
+            else if (w.Q8Layout == Q8Layout.PairInterleaved && start < paired) LaneSumsPairInterleaved(quants.Slice(start - b % 2 * BlockSize, 2 * BlockSize), b % 2, v.Quants.Slice(start, BlockSize), sums);
             else LaneSums(block, v.Quants.Slice(start, BlockSize), sums);
             float scale = scales[b] * v.Scales[b];
             for (int k = 0; k < Lanes; k++) lanes[k] += sums[k] * scale;
@@ -198,6 +254,20 @@ internal static partial class Q8MatrixVector
         {
             int sum = 0;
             for (int j = 0; j < ColumnsPerLane; j++) sum += row[LanePosition(k, j)] * v[k * ColumnsPerLane + j];
+            sums[k] = sum;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="LaneSums"/> of block <paramref name="half"/> (0 or 1) of two whole blocks kept pair-interleaved
+    /// (<paramref name="pair"/>); <paramref name="v"/> is that block in file order.
+    /// </summary>
+    private static void LaneSumsPairInterleaved(ReadOnlySpan<sbyte> pair, int half, ReadOnlySpan<sbyte> v, Span<int> sums)
+    {
+        for (int k = 0; k < Lanes; k++)
+        {
+            int sum = 0;
+            for (int j = 0; j < ColumnsPerLane; j++) sum += pair[PairPosition(half * BlockSize + k * ColumnsPerLane + j)] * v[k * ColumnsPerLane + j];
             sums[k] = sum;
         }
     }

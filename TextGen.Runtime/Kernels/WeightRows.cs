@@ -11,11 +11,11 @@ namespace TextGen.Runtime.Kernels;
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, bool laneInterleaved = false, bool symmetricQuants = false, int halfShift = 0)
+    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, Q8Layout q8Layout = Q8Layout.FileOrder, bool symmetricQuants = false, int halfShift = 0)
     {
         Origin = origin;
         HalfShift = halfShift;
-        LaneInterleaved = laneInterleaved;
+        Q8Layout = q8Layout;
         SymmetricQuants = symmetricQuants;
         DType = dtype;
         FirstRow = firstRow;
@@ -57,8 +57,8 @@ internal readonly struct WeightRows
 
     public float[] Scales { get; }  // (all rows, ceil(Columns / 32)) q8 block scales; empty unless Q8
 
-    /// <summary>q8 whole blocks kept in the layout of the <see cref="System.Numerics.Vector{T}"/> kernel (<see cref="Q8MatrixVector.InterleaveLanes"/>) rather than file order.</summary>
-    public bool LaneInterleaved { get; }
+    /// <summary>Where q8 quants are kept within their row, for the kernel that reads them.</summary>
+    public Q8Layout Q8Layout { get; }
 
     /// <summary>No q8 quant is −128, so every quant's negation is a quant: the AVX2 kernel may move signs onto the weights.</summary>
     public bool SymmetricQuants { get; }
@@ -71,10 +71,9 @@ internal readonly struct WeightRows
         => new(TensorDType.F32, values.Offset, 0, rows, columns, values.Array ?? Array.Empty<float>(), Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>());
 
     /// <summary>
-    /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 blocks lane-interleaved when
-    /// <paramref name="interleaveQ8"/> (for machines whose best path is <see cref="KernelPath.Vector"/>).
+    /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 quants in <paramref name="q8Layout"/>.
     /// </summary>
-    public static WeightRows FromTensor(ModelTensor tensor, bool interleaveQ8 = false)
+    public static WeightRows FromTensor(ModelTensor tensor, Q8Layout q8Layout = Q8Layout.FileOrder)
     {
         int rows = tensor.Shape[0], columns = tensor.Shape[1];
         ReadOnlySpan<byte> data = tensor.Data.Span;
@@ -91,10 +90,9 @@ internal readonly struct WeightRows
                 LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
                 ReadOnlySpan<sbyte> fileQuants = MemoryMarshal.Cast<byte, sbyte>(data.Slice(scales.Length * sizeof(float)));
                 ArraySegment<sbyte> quants = AlignedArray.Create<sbyte>(fileQuants.Length);
-                if (interleaveQ8) Q8MatrixVector.InterleaveLanes(fileQuants, rows, columns, quants);
-                else fileQuants.CopyTo(quants);
+                Q8MatrixVector.Arrange(q8Layout, fileQuants, rows, columns, quants);
                 bool symmetric = fileQuants.IndexOf(sbyte.MinValue) < 0;
-                return new(TensorDType.Q8, quants.Offset, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants.Array!, scales, interleaveQ8, symmetric);
+                return new(TensorDType.Q8, quants.Offset, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), quants.Array!, scales, q8Layout, symmetric);
             default:
                 return FromFloats(tensor.Float32Storage(), rows, columns);
         }
@@ -106,7 +104,7 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, LaneInterleaved, SymmetricQuants, HalfShift);
+        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, Q8Layout, SymmetricQuants, HalfShift);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>
@@ -136,7 +134,7 @@ internal readonly struct WeightRows
             return DType switch
             {
                 TensorDType.F16 => Float16.ToSingle(Halves[start + column]) * HalfValueScale,
-                TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, LaneInterleaved)] * Scales[ScaleStart(row) + column / TensorEncoding.Q8BlockSize],
+                TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, Q8Layout)] * Scales[ScaleStart(row) + column / TensorEncoding.Q8BlockSize],
                 _ => Floats[start + column],
             };
         }

@@ -65,12 +65,11 @@ internal sealed class ModelWeights
     /// Decodes the tensors of <paramref name="file"/>, which its constructor has already validated against the
     /// architecture. <paramref name="widenF16"/> keeps f16 matrices as f32, exactly their decoded values: the
     /// <see cref="KernelPath.Vector"/> and scalar kernels run about ten times faster so, at f32's memory, and small
-    /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). <paramref name="portableLayout"/> lane-interleaves q8
-    /// blocks for those kernels (<see cref="KernelMode.WantsPortableLayout"/>, <see cref="Q8MatrixVector.InterleaveLanes"/>),
-    /// at q8's memory. The results are the same bits either way: the f16 kernels compute exactly the f32 kernels on
+    /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). q8 quants are kept in <paramref name="q8Layout"/>, the
+    /// one the kernels that will read them want (<see cref="KernelMode.BestQ8Layout"/>), at q8's memory. The results are the same bits either way: the f16 kernels compute exactly the f32 kernels on
     /// the decoded weights, and q8's integer sums do not depend on the layout.
     /// </summary>
-    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, bool portableLayout, bool widenF16, LoadProfile? profile = null)
+    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, Q8Layout q8Layout, bool widenF16, LoadProfile? profile = null)
     {
         long phaseStart = profile.Start();
         ModelArchitecture a = file.Architecture;
@@ -80,7 +79,7 @@ internal sealed class ModelWeights
             ModelTensor tensor = file.GetTensor(name);
             return widenF16 && tensor.DType == TensorDType.F16
                 ? WeightRows.FromFloats(tensor.Float32Storage(), tensor.Shape[0], tensor.Shape[1])
-                : WeightRows.FromTensor(tensor, interleaveQ8: portableLayout);
+                : WeightRows.FromTensor(tensor, q8Layout);
         }
 
         int hidden = a.HiddenSize;

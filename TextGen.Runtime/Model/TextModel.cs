@@ -109,16 +109,22 @@ public sealed class TextModel
     /// <summary>
     /// As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first
     /// layer without its input table, and <paramref name="portableLayout"/> lets them lay f16 and q8 weights out
-    /// either way on any machine (true: f16 widened, q8 interleaved; false: both as stored). By default this machine
-    /// chooses (<see cref="KernelMode.WantsPortableLayout"/>), and small f16 models are widened everywhere
-    /// (<see cref="ModelWeights.WidenedF16MaxBytes"/>).
+    /// either way on any machine (true: f16 widened, q8 lane-interleaved; false: both as stored), or
+    /// <paramref name="q8Layout"/> q8 weights in any layout. By default this machine chooses
+    /// (<see cref="KernelMode.WantsPortableLayout"/>, <see cref="KernelMode.BestQ8Layout"/>), and small f16 models are
+    /// widened everywhere (<see cref="ModelWeights.WidenedF16MaxBytes"/>).
     /// </summary>
-    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? portableLayout = null)
+    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? portableLayout = null, Q8Layout? q8Layout = null)
     {
         if (file is null) throw new ArgumentNullException(nameof(file));
-        bool portable = portableLayout ?? KernelMode.WantsPortableLayout;
-        bool widenF16 = portableLayout ?? (portable || ModelWeights.FitsWidened(file));
-        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, portable, widenF16, profile);
+        bool widenF16 = portableLayout ?? (KernelMode.WantsPortableLayout || ModelWeights.FitsWidened(file));
+        Q8Layout quants = q8Layout ?? portableLayout switch
+        {
+            true => Q8Layout.LaneInterleaved,
+            false => Q8Layout.FileOrder,
+            null => KernelMode.BestQ8Layout,
+        };
+        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, quants, widenF16, profile);
         long phaseStart = profile.Start();
         var vocabulary = new Vocabulary(file.Architecture.Vocabulary);
         phaseStart = profile.Lap("vocabulary", phaseStart);

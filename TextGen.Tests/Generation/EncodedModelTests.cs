@@ -90,25 +90,26 @@ internal sealed class EncodedModelTests
         Assert.That((ModelWeights.FitsWidened(smallFile), ModelWeights.FitsWidened(largeFile)), Is.EqualTo((true, false)));
         Assert.That(small.Weights.HeadWeight.DType, Is.EqualTo(TensorDType.F32));
         Assert.That(large.Weights.HeadWeight.DType, Is.EqualTo(KernelMode.WantsPortableLayout ? TensorDType.F32 : TensorDType.F16));
-        Assert.That(q8.Weights.HeadWeight.LaneInterleaved, Is.EqualTo(KernelMode.WantsPortableLayout));
+        Assert.That(q8.Weights.HeadWeight.Q8Layout, Is.EqualTo(KernelMode.BestQ8Layout));
     }
 
     [TestCaseSource(nameof(CellsAndEmbeddings))]
     public void StrictQ8LogitsAreBitIdenticalOnEveryKernelPathInEitherLayout(CellKind cell, int embedding)
     {
         // q8 sums integer products exactly and combines them in one float order on every path, whichever layout the
-        // model was loaded in (machines whose best path is Vector<T> interleave the blocks' lanes at load).
+        // model was loaded in (machines whose best path is Vector<T> interleave the blocks' lanes at load, AVX-512 ones
+        // pairs of blocks).
         ModelFile file = F32(cell, embedding).ConvertTo(TensorDType.Q8);
         TextGenerator reference = TextModel.FromFile(file, ModelWeights.DefaultMaxInputTableFloats, portableLayout: false)
             .CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = KernelPath.Scalar });
         var others = new List<(string Name, TextGenerator Generator)>();
-        foreach (bool portable in new[] { false, true })
+        foreach (Q8Layout layout in Enum.GetValues<Q8Layout>())
         {
-            TextModel model = TextModel.FromFile(file, ModelWeights.DefaultMaxInputTableFloats, portableLayout: portable);
-            Assert.That(model.Weights.HeadWeight.LaneInterleaved, Is.EqualTo(portable));
+            TextModel model = TextModel.FromFile(file, ModelWeights.DefaultMaxInputTableFloats, q8Layout: layout);
+            Assert.That(model.Weights.HeadWeight.Q8Layout, Is.EqualTo(layout));
             foreach (KernelPath path in AllKernelPaths.Paths)
             {
-                others.Add(($"{path}, portable={portable}", model.CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = path })));
+                others.Add(($"{path}, {layout}", model.CreateGenerator(new GeneratorOptions { StrictDeterminism = true, KernelPath = path })));
             }
         }
         foreach (char c in Text)
@@ -151,8 +152,9 @@ internal sealed class EncodedModelTests
     [TestCase(TensorDType.Q8, true)]
     public void GenerationIsDeterministicAndAllocatesNothing(TensorDType dtype, bool portable)
     {
-        // portable: the layout and Vector<T> kernels of machines without 256-bit ones, forced here.
-        var model = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(dtype), ModelWeights.DefaultMaxInputTableFloats, portableLayout: portable);
+        // portable: the layout and Vector<T> kernels of machines without 256-bit ones, forced here. Otherwise f16 as
+        // stored and q8 in this machine's layout, for its best kernels.
+        var model = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(dtype), ModelWeights.DefaultMaxInputTableFloats, portableLayout: portable, q8Layout: portable ? null : KernelMode.BestQ8Layout);
         KernelPath? path = portable ? KernelPath.Vector : null;
         var options = new GeneratorOptions { Seed = 3, Sampling = new SamplingOptions { Temperature = 0.9 }, KernelPath = path };
         string first = TestModels.Read(model.CreateGenerator(options), 2_000);

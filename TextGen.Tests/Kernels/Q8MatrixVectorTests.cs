@@ -10,25 +10,27 @@ internal sealed class Q8MatrixVectorTests
     private static readonly int[] InputWidths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 512 };
     private static readonly int[] HiddenWidths = { 0, 1, 16, 23, 40, 64 };
 
-    /// <summary>Every path and mode with the weights in file order and lane-interleaved (each path must give its bits from either).</summary>
+    private static readonly Q8Layout[] Layouts = Enum.GetValues<Q8Layout>();
+
+    /// <summary>Every path and mode with the weights in every layout (each path must give its bits from any, at worst through the scalar reference).</summary>
     private static IEnumerable<TestCaseData> ModesAndLayouts()
     {
-        foreach (bool interleaved in new[] { false, true })
+        foreach (Q8Layout layout in Layouts)
         foreach (TestCaseData mode in AllKernelPaths.Modes())
         {
-            yield return new TestCaseData(mode.Arguments[0], interleaved).SetArgDisplayNames($"{mode.ArgDisplayNames![0]}, {(interleaved ? "interleaved" : "file order")}");
+            yield return new TestCaseData(mode.Arguments[0], layout).SetArgDisplayNames($"{mode.ArgDisplayNames![0]}, {layout}");
         }
     }
 
     [TestCaseSource(nameof(ModesAndLayouts))]
-    public void EveryPathMatchesTheScalarReference(KernelMode mode, bool interleaved)
+    public void EveryPathMatchesTheScalarReference(KernelMode mode, Q8Layout layout)
     {
         var random = new Random(31);
         foreach (int rows in RowCounts)
         foreach (int n1 in InputWidths)
         foreach (int n2 in HiddenWidths)
         {
-            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2, interleaved);
+            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2, layout);
             float[] expected = Reference(w1, x, w2, h, bias);
             var actual = new float[rows];
             MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, actual);
@@ -41,7 +43,7 @@ internal sealed class Q8MatrixVectorTests
     }
 
     [TestCaseSource(nameof(ModesAndLayouts))]
-    public void ExactlyRepresentableProblemsGiveTheF32ProductOfTheDecodedWeights(KernelMode mode, bool interleaved)
+    public void ExactlyRepresentableProblemsGiveTheF32ProductOfTheDecodedWeights(KernelMode mode, Q8Layout layout)
     {
         // Weights k/128 with a ±127/128 in every block (scale exactly 2^-7) and vector elements small integers with a
         // ±127 in every block (scale 1): quantizing is exact and every sum is an exact float, so the q8 kernel must
@@ -52,7 +54,7 @@ internal sealed class Q8MatrixVectorTests
         foreach (int n1 in new[] { 0, 32, 45, 96 })
         foreach (int n2 in new[] { 0, 31, 64 })
         {
-            WeightRows w1 = ExactWeights(random, rows, n1, interleaved), w2 = ExactWeights(random, rows, n2, interleaved);
+            WeightRows w1 = ExactWeights(random, rows, n1, layout), w2 = ExactWeights(random, rows, n2, layout);
             float[] x = ExactVector(random, n1), h = ExactVector(random, n2);
             float[] bias = AllKernelPaths.RandomFloats(random, rows).Select(b => MathF.Round(b * 64) / 64).ToArray();
             var expected = new float[rows];
@@ -64,7 +66,7 @@ internal sealed class Q8MatrixVectorTests
     }
 
     [TestCaseSource(nameof(ModesAndLayouts))]
-    public void TheMostNegativeQuantMultipliesCorrectly(KernelMode mode, bool interleaved)
+    public void TheMostNegativeQuantMultipliesCorrectly(KernelMode mode, Q8Layout layout)
     {
         // Writers clamp to ±127, but a file may hold −128; vpsignb would turn −128 · −1 into −128 again.
         const int columns = 64;
@@ -72,7 +74,7 @@ internal sealed class Q8MatrixVectorTests
         BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), 0.5f);
         BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), 0.25f);
         for (int c = 0; c < columns; c++) bytes[8 + c] = unchecked((byte)(sbyte)(c % 3 == 0 ? -128 : c - 40));
-        WeightRows w = WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { 1, columns }, bytes), interleaved);
+        WeightRows w = WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { 1, columns }, bytes), layout);
         Assert.That(w.SymmetricQuants, Is.False, "the AVX2 kernel must keep the signs on the vector");
         float[] x = Enumerable.Range(0, columns).Select(c => c % 2 == 0 ? -1f : (c - 32) / 127f).ToArray();
         var actual = new float[1];
@@ -94,33 +96,55 @@ internal sealed class Q8MatrixVectorTests
         bytes[^1] = 0x80; // the last quant of the last row: −128
         var edited = new ModelTensor("w", TensorDType.Q8, new[] { 3, 70 }, bytes);
         Assert.That(WeightRows.FromTensor(edited).SymmetricQuants, Is.False);
-        Assert.That(WeightRows.FromTensor(edited, interleaveQ8: true).SymmetricQuants, Is.False);
+        foreach (Q8Layout layout in Layouts) Assert.That(WeightRows.FromTensor(edited, layout).SymmetricQuants, Is.False, layout.ToString());
     }
 
     [Test]
-    public void TheInterleavedLayoutHoldsTheSameWeightsAndGivesTheSameBits()
+    public void EveryLayoutHoldsTheSameWeightsAndGivesTheSameBits()
     {
         var random = new Random(36);
-        foreach (int columns in new[] { 31, 32, 64, 100 })
+        foreach (int columns in new[] { 31, 32, 64, 100, 128, 160, 170 })
         {
             ModelTensor tensor = ModelTensor.FromFloat32("w", new[] { 5, columns }, AllKernelPaths.RandomFloats(random, 5 * columns, 0.5f)).ConvertTo(TensorDType.Q8);
-            WeightRows fileOrder = WeightRows.FromTensor(tensor), interleaved = WeightRows.FromTensor(tensor, interleaveQ8: true);
-            Assert.That(interleaved.LaneInterleaved && !fileOrder.LaneInterleaved);
+            WeightRows fileOrder = WeightRows.FromTensor(tensor);
+            WeightRows lanes = WeightRows.FromTensor(tensor, Q8Layout.LaneInterleaved), pairs = WeightRows.FromTensor(tensor, Q8Layout.PairInterleaved);
+            Assert.That((fileOrder.Q8Layout, lanes.Q8Layout, pairs.Q8Layout), Is.EqualTo((Q8Layout.FileOrder, Q8Layout.LaneInterleaved, Q8Layout.PairInterleaved)));
             for (int r = 0; r < 5; r++)
-            for (int c = 0; c < columns; c++) Assert.That(interleaved[r, c], Is.EqualTo(fileOrder[r, c]), $"columns {columns}, ({r}, {c})");
-            // Column 4k+j of a whole block is kept at 8j+k; a short last block stays where it was.
+            for (int c = 0; c < columns; c++)
+            {
+                Assert.That(lanes[r, c], Is.EqualTo(fileOrder[r, c]), $"lane-interleaved, columns {columns}, ({r}, {c})");
+                Assert.That(pairs[r, c], Is.EqualTo(fileOrder[r, c]), $"pair-interleaved, columns {columns}, ({r}, {c})");
+            }
+            // Lane-interleaved: column 4k+j of a whole block is kept at 8j+k; a short last block stays where it was.
             if (columns >= 32)
             {
-                Assert.That(interleaved.QuantSpan[1 * 8 + 0], Is.EqualTo(fileOrder.QuantSpan[1]));
-                Assert.That(interleaved.QuantSpan[3 * 8 + 7], Is.EqualTo(fileOrder.QuantSpan[31]));
-                Assert.That(interleaved.QuantSpan.ToArray(), Is.Not.EqualTo(fileOrder.QuantSpan.ToArray()));
+                Assert.That(lanes.QuantSpan[1 * 8 + 0], Is.EqualTo(fileOrder.QuantSpan[1]));
+                Assert.That(lanes.QuantSpan[3 * 8 + 7], Is.EqualTo(fileOrder.QuantSpan[31]));
+                Assert.That(lanes.QuantSpan.ToArray(), Is.Not.EqualTo(fileOrder.QuantSpan.ToArray()));
             }
             else
             {
-                Assert.That(interleaved.QuantSpan.ToArray(), Is.EqualTo(fileOrder.QuantSpan.ToArray()));
+                Assert.That(lanes.QuantSpan.ToArray(), Is.EqualTo(fileOrder.QuantSpan.ToArray()));
+            }
+            // Pair-interleaved: columns 4k..4k+3 of the first block of a pair at 8k.., of the second at 8k+4..; an odd
+            // last whole block and a short last block stay where they were.
+            int paired = columns / 64 * 64;
+            if (paired > 0)
+            {
+                Assert.That(pairs.QuantSpan.Slice(0, 4).ToArray(), Is.EqualTo(fileOrder.QuantSpan.Slice(0, 4).ToArray()));
+                Assert.That(pairs.QuantSpan.Slice(4, 4).ToArray(), Is.EqualTo(fileOrder.QuantSpan.Slice(32, 4).ToArray()));
+                Assert.That(pairs.QuantSpan.Slice(8, 4).ToArray(), Is.EqualTo(fileOrder.QuantSpan.Slice(4, 4).ToArray()));
+                Assert.That(pairs.QuantSpan.Slice(60, 4).ToArray(), Is.EqualTo(fileOrder.QuantSpan.Slice(60, 4).ToArray()));
+                Assert.That(pairs.QuantSpan.Slice(56, 4).ToArray(), Is.EqualTo(fileOrder.QuantSpan.Slice(28, 4).ToArray()));
+            }
+            for (int r = 0; r < 5; r++)
+            {
+                Assert.That(pairs.QuantSpan.Slice(r * columns + paired, columns - paired).ToArray(), Is.EqualTo(fileOrder.QuantSpan.Slice(r * columns + paired, columns - paired).ToArray()), $"columns {columns}, row {r}: the unpaired rest");
             }
             float[] x = AllKernelPaths.RandomFloats(random, columns), bias = AllKernelPaths.RandomFloats(random, 5);
-            Assert.That(Reference(interleaved, x, WeightRows.Empty, Array.Empty<float>(), bias), Is.EqualTo(Reference(fileOrder, x, WeightRows.Empty, Array.Empty<float>(), bias)), $"columns {columns}");
+            float[] expected = Reference(fileOrder, x, WeightRows.Empty, Array.Empty<float>(), bias);
+            Assert.That(Reference(lanes, x, WeightRows.Empty, Array.Empty<float>(), bias), Is.EqualTo(expected), $"lane-interleaved, columns {columns}");
+            Assert.That(Reference(pairs, x, WeightRows.Empty, Array.Empty<float>(), bias), Is.EqualTo(expected), $"pair-interleaved, columns {columns}");
         }
     }
 
@@ -196,12 +220,12 @@ internal sealed class Q8MatrixVectorTests
         return (q, s);
     }
 
-    private static WeightRows ExactWeights(Random random, int rows, int columns, bool interleaved)
+    private static WeightRows ExactWeights(Random random, int rows, int columns, Q8Layout layout)
     {
         var values = new float[rows * columns];
         for (int r = 0; r < rows; r++)
         for (int c = 0; c < columns; c++) values[r * columns + c] = (c % 32 == 5 || c == columns - 1 ? (random.Next(2) * 2 - 1) * 127 : random.Next(-127, 128)) / 128f;
-        return WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8), interleaved);
+        return WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8), layout);
     }
 
     private static float[] ExactVector(Random random, int length)
@@ -215,9 +239,9 @@ internal sealed class Q8MatrixVectorTests
         return values;
     }
 
-    private static WeightRows Encoded(Random random, int rows, int columns, bool interleaved = false)
-        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8), interleaved);
+    private static WeightRows Encoded(Random random, int rows, int columns, Q8Layout layout = Q8Layout.FileOrder)
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8), layout);
 
-    private static (WeightRows W1, float[] X, WeightRows W2, float[] H, float[] Bias) RandomProblem(Random random, int rows, int n1, int n2, bool interleaved = false)
-        => (Encoded(random, rows, n1, interleaved), AllKernelPaths.RandomFloats(random, n1), Encoded(random, rows, n2, interleaved), AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
+    private static (WeightRows W1, float[] X, WeightRows W2, float[] H, float[] Bias) RandomProblem(Random random, int rows, int n1, int n2, Q8Layout layout = Q8Layout.FileOrder)
+        => (Encoded(random, rows, n1, layout), AllKernelPaths.RandomFloats(random, n1), Encoded(random, rows, n2, layout), AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
 }
