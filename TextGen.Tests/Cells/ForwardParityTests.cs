@@ -66,6 +66,24 @@ internal sealed class ForwardParityTests
         }
     }
 
+    [Test]
+    public void EachInputTableRowHasTheBitsOfItsTokensOwnProduct()
+    {
+        // The table is one batched product over every token's embedding (100 rows and 13 tokens: whole and partial
+        // tiles of both); row t must be what the strict single product of token t's embedding gives, bit for bit.
+        ModelFile file = RandomModels.Create(RandomModels.Architecture(CellKind.Lstm, 1, 25, 40, vocab: 13), seed: 8);
+        ModelWeights weights = TextModel.FromFile(file).Weights;
+        WeightRows inputWeights = WeightRows.FromTensor(file.GetTensor(ModelArchitecture.WeightIhName(0)));
+        float[] embedding = file.GetTensor(ModelArchitecture.EmbeddingName).Float32Values();
+        Assert.That(weights.InputTable, Has.Length.EqualTo(13 * 100));
+        var expected = new float[100];
+        for (int t = 0; t < 13; t++)
+        {
+            MatrixVector.Multiply(KernelMode.Best(strict: true), inputWeights, embedding.AsSpan(t * 40, 40), weights.Layers[0].Bias, expected);
+            Assert.That(weights.InputTable.AsSpan(t * 100, 100).ToArray().Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"token {t}");
+        }
+    }
+
     private static void AssertClose(ReadOnlySpan<float> actual, double[] expected, string where)
     {
         Assert.That(actual.Length, Is.EqualTo(expected.Length));
