@@ -399,12 +399,13 @@ internal static partial class Q8MatrixVector
         => Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1)));
 
     /// <summary>
-    /// The 16 lane sums of two adjacent blocks (one 64-byte load) as floats, exact: lanes 0..7 are the first block's
-    /// (lane k: columns 4k..4k+3), 8..15 the second's, the integers <see cref="IBlockSums"/> gives each block.
+    /// The 16 lane sums of one 64-byte load of weights and vector as floats, exact: lane j sums the products of its
+    /// bytes 4j..4j+3. Over two blocks kept pair-interleaved, lane 2k is the first block's lane k and 2k+1 the
+    /// second's; over one block zero-extended, lanes 0..7 are its lanes: the integers <see cref="IBlockSums"/> gives.
     /// </summary>
     internal interface IBlockPairSums
     {
-        /// <summary>What the four rows of a tile share of the vector's two blocks <paramref name="v"/>.</summary>
+        /// <summary>What the eight rows of a tile share of the vector's 64 bytes <paramref name="v"/>.</summary>
         Vector512<sbyte> Shared(Vector512<sbyte> v);
 
         /// <summary>The lane sums of weight blocks <paramref name="w"/> with <paramref name="v"/>.</summary>
@@ -448,7 +449,7 @@ internal static partial class Q8MatrixVector
     /// The same integers without AVX-512BW, from portable operations: both factors widen to 16 bits, whose products are
     /// exact (at most 128·127); adjacent products add into 32 bits, and adjacent pair sums into 64 bits, each by
     /// shifting one half of a wider element over the other (arithmetic shifts keep the signs); the 64-bit lane sums
-    /// narrow back to 32 bits, the first block's then the second's.
+    /// narrow back to 32 bits, those of the load's first 32 bytes, then of its second.
     /// </summary>
     private readonly struct WidenedPairSums : IBlockPairSums
     {
