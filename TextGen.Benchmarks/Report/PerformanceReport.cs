@@ -54,15 +54,24 @@ internal static class PerformanceReport
         return sizes.Any(n => n is null) ? null : sizes.Select(n => n!.Value).ToArray();
     }
 
+    /// <summary>
+    /// The model's f32 and q8 file sizes, which are all the targets need of it. The model itself does not outlive this
+    /// call, so the steps measure in a process that holds no more than the commands they print would hold.
+    /// </summary>
+    private static bool TryReadFileSizes(string path, TextWriter error, out long f32Bytes, out long q8Bytes)
+    {
+        f32Bytes = q8Bytes = 0;
+        if (!BenchmarkOptions.TryReadModel(path, error, out ModelFile file)) return false;
+        f32Bytes = file.ConvertTo(TensorDType.F32).ToBytes().Length;
+        q8Bytes = file.ConvertTo(TensorDType.Q8).ToBytes().Length;
+        return true;
+    }
+
     private static int Run(ReportSettings settings, string? outPath, InvocationConfiguration console)
     {
         TextWriter output = console.Output, error = console.Error;
         // Everything that can be refused is checked before the measurements, which take minutes.
-        if (!BenchmarkOptions.TryReadModel(settings.ModelPath, error, out ModelFile file)) return 1;
-        // The file sizes are all the targets need of the model, so it is let go before the steps: they measure in a
-        // process that holds no more than the commands they print would hold, not this model's 13 MB besides.
-        long f32Bytes = file.ConvertTo(TensorDType.F32).ToBytes().Length, q8Bytes = file.ConvertTo(TensorDType.Q8).ToBytes().Length;
-        file = null!;
+        if (!TryReadFileSizes(settings.ModelPath, error, out long f32Bytes, out long q8Bytes)) return 1;
         if (settings.CorpusPath is not null && !File.Exists(settings.CorpusPath))
         {
             error.WriteLine($"{settings.CorpusPath}: the corpus file does not exist");
