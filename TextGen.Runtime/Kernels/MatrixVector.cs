@@ -407,7 +407,7 @@ internal static class MatrixVector
                     a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
                 }
             }
-            rows.Store(FixedOrderSum.Trees(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper()), bias, y);
+            rows.Store(FixedOrderSum.Trees(a0, a1, a2, a3), bias, y);
         }
     }
 #endif

@@ -296,7 +296,7 @@ internal static partial class Q8MatrixVector
         /// <summary>Adds one block's 8 lane sums times its scale (an odd last whole block, a short last block).</summary>
         TAcc AddBlock(TAcc acc, Vector256<float> sums, Vector256<float> scales);
 
-        /// <summary>The 8 lanes the row's sum is the <see cref="FixedOrderSum.Trees"/> of.</summary>
+        /// <summary>The 8 lanes the row's sum is the <see cref="FixedOrderSum.Trees(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/> of.</summary>
         Vector256<float> Lanes(TAcc acc);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using TextGen.Runtime.Kernels;
 
 namespace TextGen.Tests.Kernels;
@@ -109,6 +110,27 @@ internal sealed class MatrixVectorTests
             float[] values = AllKernelPaths.RandomFloats(random, n);
             double expected = values.Sum(v => (double)v);
             Assert.That(FixedOrderSum.Sum(values), Is.EqualTo(expected).Within(1e-5), $"n {n}");
+        }
+    }
+
+    [Test]
+    public void TheVectorTreesSumEachRowInTheScalarTreesOrder()
+    {
+        // Magnitudes spread over 2^-20..2^20, so a sum taken in any other order would round differently.
+        var random = new Random(15);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var rows = new float[4][];
+            for (int k = 0; k < 4; k++) rows[k] = Enumerable.Range(0, FixedOrderSum.Lanes).Select(_ => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-20, 21)))).ToArray();
+            Vector512<float>[] v = rows.Select(r => Vector512.Create(r)).ToArray();
+            var eights = v.Select(x => x.GetLower() + x.GetUpper()).ToArray();
+            Vector128<float> wide = FixedOrderSum.Trees(v[0], v[1], v[2], v[3]), half = FixedOrderSum.Trees(eights[0], eights[1], eights[2], eights[3]);
+            for (int k = 0; k < 4; k++)
+            {
+                int expected = BitConverter.SingleToInt32Bits(FixedOrderSum.Tree(rows[k]));
+                Assert.That(BitConverter.SingleToInt32Bits(wide.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, 512-bit");
+                Assert.That(BitConverter.SingleToInt32Bits(half.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, 256-bit");
+            }
         }
     }
 
