@@ -497,24 +497,12 @@ internal static class BatchedMatrixVector
                                 a53 = madd.Invoke(weights, x3, a53);
                         }
                     }
-                    // Reduced by session, each session's rows being contiguous in ys: rows r0..r3 of each, then rows
-                    // r4 and r5 of two sessions per vector.
-                    Vector128<float> y0 = FixedOrderSum.Trees(a00, a10, a20, a30), y1 = FixedOrderSum.Trees(a01, a11, a21, a31);
-                    Vector128<float> y2 = FixedOrderSum.Trees(a02, a12, a22, a32), y3 = FixedOrderSum.Trees(a03, a13, a23, a33);
-                    Vector128<float> y01 = FixedOrderSum.Trees(a40, a50, a41, a51), y23 = FixedOrderSum.Trees(a42, a52, a43, a53);
-                    if (r0 + Tile512Rows <= rows)
-                    {
-                        StoreRows(y0, s0, r0, biases, biasStride, ys, yStride);
-                        StoreRows(y1, s1, r0, biases, biasStride, ys, yStride);
-                        StoreRows(y2, s2, r0, biases, biasStride, ys, yStride);
-                        StoreRows(y3, s3, r0, biases, biasStride, ys, yStride);
-                        StoreRowPairs(y01, s0, s1, r0 + 4, biases, biasStride, ys, yStride);
-                        StoreRowPairs(y23, s2, s3, r0 + 4, biases, biasStride, ys, yStride);
-                    }
-                    else
-                    {
-                        StoreLastRows(y0, y1, y2, y3, y01, y23, r0, rows - r0, s0, s1, s2, s3, biases, biasStride, ys, yStride);
-                    }
+                    StoreSessions(FixedOrderSum.Trees(a50, a51, a52, a53), r5, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a40, a41, a42, a43), r4, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a30, a31, a32, a33), r3, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a20, a21, a22, a23), r2, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a10, a11, a12, a13), r1, s0, s1, s2, s3, biases, biasStride, ys, yStride);
+                    StoreSessions(FixedOrderSum.Trees(a00, a01, a02, a03), r0, s0, s1, s2, s3, biases, biasStride, ys, yStride);
 
                 }
             }
@@ -546,42 +534,14 @@ internal static class BatchedMatrixVector
         return true;
     }
 
-    /// <summary><c>ys[session·yStride + row + k] = sums[k] + biases[session·biasStride + row + k]</c> for k = 0..3.</summary>
+    /// <summary><c>ys[s_k·yStride + row] = sums[k] + biases[s_k·biasStride + row]</c> for a tile's four sessions s_0..s_3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRows(Vector128<float> sums, int session, int row, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride)
-        => (sums + Vector128.Create(biases.Slice(session * biasStride + row, 4))).CopyTo(ys.Slice(session * yStride + row, 4));
-
-    /// <summary>Rows <paramref name="row"/> and row + 1 of two sessions, as <paramref name="sums"/> holds them: session a's two, then b's.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRowPairs(Vector128<float> sums, int a, int b, int row, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride)
+    private static void StoreSessions(Vector128<float> sums, int row, int s0, int s1, int s2, int s3, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride)
     {
-        Vector128<float> y = sums + Vector128.Create(Vector64.Create(biases.Slice(a * biasStride + row, 2)), Vector64.Create(biases.Slice(b * biasStride + row, 2)));
-        y.GetLower().CopyTo(ys.Slice(a * yStride + row, 2));
-        y.GetUpper().CopyTo(ys.Slice(b * yStride + row, 2));
-    }
-
-    /// <summary>
-    /// The stores of the last row tile, which holds only <paramref name="rowsLeft"/> (1..5) distinct rows, the rest
-    /// repeating the last: element by element, the tile's values as the fast stores lay them out.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StoreLastRows(Vector128<float> y0, Vector128<float> y1, Vector128<float> y2, Vector128<float> y3, Vector128<float> y01, Vector128<float> y23,
-        int r0, int rowsLeft, int s0, int s1, int s2, int s3, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride)
-    {
-        Span<float> tile = stackalloc float[Tile512Sessions * Tile512Rows]; // (session, row)
-        y0.CopyTo(tile);
-        y1.CopyTo(tile.Slice(Tile512Rows));
-        y2.CopyTo(tile.Slice(2 * Tile512Rows));
-        y3.CopyTo(tile.Slice(3 * Tile512Rows));
-        y01.GetLower().CopyTo(tile.Slice(4));
-        y01.GetUpper().CopyTo(tile.Slice(Tile512Rows + 4));
-        y23.GetLower().CopyTo(tile.Slice(2 * Tile512Rows + 4));
-        y23.GetUpper().CopyTo(tile.Slice(3 * Tile512Rows + 4));
-        ReadOnlySpan<int> sessions = [s0, s1, s2, s3];
-        for (int i = 0; i < Tile512Sessions; i++)
-        {
-            for (int k = 0; k < rowsLeft; k++) ys[sessions[i] * yStride + r0 + k] = tile[i * Tile512Rows + k] + biases[sessions[i] * biasStride + r0 + k];
-        }
+        ys[s3 * yStride + row] = sums.GetElement(3) + biases[s3 * biasStride + row];
+        ys[s2 * yStride + row] = sums.GetElement(2) + biases[s2 * biasStride + row];
+        ys[s1 * yStride + row] = sums.GetElement(1) + biases[s1 * biasStride + row];
+        ys[s0 * yStride + row] = sums.GetElement(0) + biases[s0 * biasStride + row];
     }
 #endif
 

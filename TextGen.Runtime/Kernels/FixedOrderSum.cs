@@ -102,8 +102,9 @@ internal static class FixedOrderSum
     /// <summary>
     /// The whole tree of four rows' 16 lanes at once, element k of the result being row k's: the same additions of the
     /// same pairs as <c>Trees(a0.GetLower() + a0.GetUpper(), …)</c>, in 512-bit shuffles: 14 operations for the four
-    /// rows instead of about 20, with no register left over for the JIT to spill when a 6 × 4 batched tile reduces its
-    /// 24 accumulators. Without AVX-512F (a forced 512-bit path) it takes the 256-bit trees.
+    /// rows instead of about 20 and two stack spills per call in the batched 6 × 4 tile, whose 24 accumulators leave the
+    /// JIT few spare registers (the tile ran 2–4% faster; docs/performance-history.md). Without AVX-512F (a forced
+    /// 512-bit path) it takes the 256-bit trees.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Trees(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
