@@ -113,7 +113,8 @@ internal static class IssueTargets
         double speedup = (double)batch["speedup"]!;
         JsonNode? bound = step!.Wrapped("bound");
         string ceiling = bound is null ? "" : FormattableString.Invariant($"; this core's measured multiply-add peak allows at most {(double)bound["measured_largest_possible_speedup"]!:0.0}×");
-        return Judge(target, $"{Shown(speedup, 2, x => Reaches(x, BatchSpeedup))}×{ceiling}", Reaches(speedup, BatchSpeedup));
+        string spread = batch["speedup_min"] is { } low && batch["speedup_max"] is { } high ? FormattableString.Invariant($" (rounds {(double)low:0.00}–{(double)high:0.00}×)") : "";
+        return Judge(target, $"{Shown(speedup, 2, x => Reaches(x, BatchSpeedup))}×{spread}{ceiling}", Reaches(speedup, BatchSpeedup));
     }
 
     private static TargetCheck Threads(IReadOnlyList<StepResult> results)

@@ -30,6 +30,9 @@ public sealed class BatchScalingCommandTests
             Assert.That((double)json[2]["speedup"]!, Is.EqualTo((double)json[2]["chars_per_sec"]! / (double)json[0]["chars_per_sec"]!).Within(0.002));
             Assert.That((double)json[2]["per_session_chars_per_sec"]!, Is.EqualTo((double)json[2]["chars_per_sec"]! / 3).Within(1));
             Assert.That(json.Take(3).Select(j => (double)j["alloc_bytes_per_char"]!), Is.All.EqualTo(0), "a batch step allocates nothing");
+            Assert.That(((double)json[0]["speedup_min"]!, (double)json[0]["speedup_max"]!), Is.EqualTo((1.0, 1.0)), "one session's rounds against themselves");
+            Assert.That(json.Skip(1).Take(2).Select(j => (double)j["speedup_min"]!), Is.All.GreaterThan(0));
+            Assert.That(json.Skip(1).Take(2).Select(j => (double)j["speedup_max"]! - (double)j["speedup_min"]!), Is.All.GreaterThanOrEqualTo(0));
         }
         JsonNode bound = json[3]["bound"]!;
         // count123.tgm: 1-layer LSTM, 16 hidden, embedding 8 (its input table replaces W_ih·x), vocabulary 4: W_hh 64×16 + head 4×16
