@@ -270,8 +270,8 @@ internal static partial class Q8MatrixVector
                     a7 = add.AddBlock(a7, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 3 * blocks)) * vScale);
                 }
             }
-            (FixedOrderSum.Trees(add.Lanes(a0), add.Lanes(a1), add.Lanes(a2), add.Lanes(a3)) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
-            (FixedOrderSum.Trees(add.Lanes(a4), add.Lanes(a5), add.Lanes(a6), add.Lanes(a7)) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
+            (add.Trees(a0, a1, a2, a3) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
+            (add.Trees(a4, a5, a6, a7) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
         }
     }
 
@@ -296,13 +296,13 @@ internal static partial class Q8MatrixVector
         /// <summary>Adds one block's 8 lane sums times its scale (an odd last whole block, a short last block).</summary>
         TAcc AddBlock(TAcc acc, Vector256<float> sums, Vector256<float> scales);
 
-        /// <summary>The 8 lanes the row's sum is the <see cref="FixedOrderSum.Trees(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/> of.</summary>
-        Vector256<float> Lanes(TAcc acc);
+        /// <summary>Four rows' sums, in <see cref="FixedOrderSum"/>'s tree over their lanes.</summary>
+        Vector128<float> Trees(TAcc a0, TAcc a1, TAcc a2, TAcc a3);
     }
 
     /// <summary>
     /// Fast mode: 16 lanes, a pair's blocks each in its own (lane 2k + block), one fused multiply-add per pair; a single
-    /// block adds to lanes 0..7. At the end lane l + lane l+8, as <see cref="FixedOrderSum"/>'s first level.
+    /// block adds to lanes 0..7. At the end the 16-lane tree, whose first level (lane l + lane l+8) adds the blocks.
     /// </summary>
     private readonly struct FusedPairs : IPairAccumulator<Vector512<float>>
     {
@@ -313,7 +313,7 @@ internal static partial class Q8MatrixVector
         public Vector512<float> AddBlock(Vector512<float> acc, Vector256<float> sums, Vector256<float> scales) => acc.WithLower(default(FusedMultiplyAdd).Invoke(sums, scales, acc.GetLower()));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Lanes(Vector512<float> acc) => acc.GetLower() + acc.GetUpper();
+        public Vector128<float> Trees(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3) => FixedOrderSum.Trees(a0, a1, a2, a3);
     }
 
     /// <summary>
@@ -334,7 +334,7 @@ internal static partial class Q8MatrixVector
         public Vector256<float> AddBlock(Vector256<float> acc, Vector256<float> sums, Vector256<float> scales) => acc + sums * scales;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Lanes(Vector256<float> acc) => acc;
+        public Vector128<float> Trees(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3) => FixedOrderSum.Trees(a0, a1, a2, a3);
     }
 
     /// <summary>
