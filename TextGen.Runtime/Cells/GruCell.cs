@@ -23,16 +23,16 @@ internal static class GruCell
     /// The products of every session of a batch, as <see cref="Step"/> computes one session's: <paramref name="gates"/>
     /// (sessions, 3H) and <paramref name="hiddenNew"/> (sessions, H).
     /// </summary>
-    public static void MultiplyBatch(KernelMode mode, LayerWeights w, in BatchedLayerInput input, ReadOnlySpan<float> hs, Span<float> gates, Span<float> hiddenNew, int sessions)
+    public static void MultiplyBatch(KernelMode mode, LayerWeights w, in BatchedLayerInput input, ReadOnlySpan<float> hs, Span<float> gates, Span<float> hiddenNew, int sessions, Span<float> workspace)
     {
         int hidden = w.HiddenWeights.Columns;
         int stride = 3 * hidden;
         BatchedMatrixVector.MultiplyPair(mode, input.Weights.Slice(0, 2 * hidden), input.Vectors, w.HiddenWeights.Slice(0, 2 * hidden), hs,
-            input.Biases, input.BiasStride, gates, stride, 2 * hidden, sessions);
+            input.Biases, input.BiasStride, gates, stride, 2 * hidden, sessions, workspace);
         BatchedMatrixVector.MultiplyPair(mode, input.Weights.Slice(2 * hidden), input.Vectors, WeightRows.Empty, ReadOnlySpan<float>.Empty,
-            input.Biases.Slice(2 * hidden), input.BiasStride, gates.Slice(2 * hidden), stride, hidden, sessions);
+            input.Biases.Slice(2 * hidden), input.BiasStride, gates.Slice(2 * hidden), stride, hidden, sessions, workspace);
         BatchedMatrixVector.MultiplyPair(mode, WeightRows.Empty, ReadOnlySpan<float>.Empty, w.HiddenWeights.Slice(2 * hidden), hs,
-            w.HiddenNewBias, 0, hiddenNew, hidden, hidden, sessions);
+            w.HiddenNewBias, 0, hiddenNew, hidden, hidden, sessions, workspace);
     }
 
     /// <summary>The elementwise half of a step, from the products in <paramref name="gates"/> (3H: r, z, W_in x + b_in) and <paramref name="hiddenNew"/> (H: W_hn h + b_hn).</summary>

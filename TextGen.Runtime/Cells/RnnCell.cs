@@ -15,8 +15,8 @@ internal static class RnnCell
     }
 
     /// <summary>The pre-activations of every session of a batch into <paramref name="gates"/> (sessions, H), as <see cref="Step"/> computes one session's.</summary>
-    public static void MultiplyBatch(KernelMode mode, LayerWeights w, in BatchedLayerInput input, ReadOnlySpan<float> hs, Span<float> gates, int sessions)
-        => BatchedMatrixVector.MultiplyPair(mode, input.Weights, input.Vectors, w.HiddenWeights, hs, input.Biases, input.BiasStride, gates, w.HiddenWeights.Rows, w.HiddenWeights.Rows, sessions);
+    public static void MultiplyBatch(KernelMode mode, LayerWeights w, in BatchedLayerInput input, ReadOnlySpan<float> hs, Span<float> gates, int sessions, Span<float> workspace)
+        => BatchedMatrixVector.MultiplyPair(mode, input.Weights, input.Vectors, w.HiddenWeights, hs, input.Biases, input.BiasStride, gates, w.HiddenWeights.Rows, w.HiddenWeights.Rows, sessions, workspace);
 
     /// <summary>The elementwise half of a step, from the pre-activations in <paramref name="gates"/>: h' = tanh(gates).</summary>
     public static void Update(KernelPath path, Span<float> gates, Span<float> h)

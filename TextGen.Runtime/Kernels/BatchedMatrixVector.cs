@@ -47,9 +47,13 @@ internal static class BatchedMatrixVector
     private const int Pad512Blocks = Tile512Rows + Tile512Sessions;
     private const int GroupInputBytes512 = 384 << 10;
 
-    /// <summary>The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both matrices in one dtype.</summary>
+    /// <summary>
+    /// The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both
+    /// matrices in one dtype. With a <paramref name="workspace"/> of <c>LanePanelMatrixVector.WorkspaceFloats</c> and
+    /// matrices whose <see cref="LanePanel"/>s are made, f32 on AVX-512 takes <c>LanePanelMatrixVector</c>.
+    /// </summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
-        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+        ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions, Span<float> workspace = default)
     {
         CheckShapes(w1, xs, rows, sessions, nameof(w1));
         CheckShapes(w2, hs, rows, sessions, nameof(w2));
@@ -64,6 +68,8 @@ internal static class BatchedMatrixVector
                 // 8..15 of a row in two vectors instead of one, in the same order, so either gives the 512-bit kernel's bits.
                 // Two sessions fill a 3 × 2 tile but only half of a 6 × 4 one, and ran 9% faster in the 256-bit tiles.
                 case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F32):
+                    CheckOutputs(biases, biasStride, ys, yStride, rows, sessions);
+                    if (LanePanelMatrixVector.TryMultiplyPair(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions, workspace)) return;
                     if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     if (MultiplyPairVector256(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;

@@ -11,8 +11,9 @@ namespace TextGen.Runtime.Kernels;
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, Q8Layout q8Layout = Q8Layout.FileOrder, bool symmetricQuants = false, int halfShift = 0)
+    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, Q8Layout q8Layout = Q8Layout.FileOrder, bool symmetricQuants = false, int halfShift = 0, LanePanel.Slot? panelSlot = null)
     {
+        _panelSlot = panelSlot;
         Origin = origin;
         HalfShift = halfShift;
         Q8Layout = q8Layout;
@@ -26,6 +27,8 @@ internal readonly struct WeightRows
         Quants = quants;
         Scales = scales;
     }
+
+    private readonly LanePanel.Slot? _panelSlot; // f32 only: the batch layout's copy, shared by the matrix's views
 
     /// <summary>No rows: a layer input whose term comes from the model's input table.</summary>
     public static WeightRows Empty { get; } = FromFloats(Array.Empty<float>(), 0, 0);
@@ -68,7 +71,7 @@ internal readonly struct WeightRows
 
     /// <summary>An f32 matrix over <paramref name="values"/> (not copied).</summary>
     public static WeightRows FromFloats(ArraySegment<float> values, int rows, int columns)
-        => new(TensorDType.F32, values.Offset, 0, rows, columns, values.Array ?? Array.Empty<float>(), Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>());
+        => new(TensorDType.F32, values.Offset, 0, rows, columns, values.Array ?? Array.Empty<float>(), Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>(), panelSlot: new LanePanel.Slot());
 
     /// <summary>
     /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 quants in <paramref name="q8Layout"/>.
@@ -104,11 +107,20 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, Q8Layout, SymmetricQuants, HalfShift);
+        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, Q8Layout, SymmetricQuants, HalfShift, _panelSlot);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>
     public WeightRows Slice(int first) => Slice(first, Rows - first);
+
+    /// <summary>The whole matrix's <see cref="LanePanel"/> once <see cref="PrepareLanePanel"/> has made it; null before, and for f16 and q8.</summary>
+    public LanePanel? Panel => _panelSlot?.Panel;
+
+    /// <summary>Makes the whole f32 matrix's <see cref="LanePanel"/> (once; every view shares it); nothing for f16, q8 or an empty matrix.</summary>
+    public void PrepareLanePanel()
+    {
+        if (DType == TensorDType.F32 && FirstRow == 0) _panelSlot?.Fill(this);
+    }
 
     /// <summary>Where row <paramref name="row"/> of this view starts in the storage array (Floats, Halves or Quants).</summary>
     public int ElementStart(int row) => Origin + (FirstRow + row) * Columns;

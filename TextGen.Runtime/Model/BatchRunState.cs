@@ -1,4 +1,5 @@
 using TextGen.Runtime.Format;
+using TextGen.Runtime.Kernels;
 
 namespace TextGen.Runtime.Model;
 
@@ -8,7 +9,7 @@ namespace TextGen.Runtime.Model;
 /// </summary>
 internal sealed class BatchRunState
 {
-    public BatchRunState(ModelWeights model, int capacity)
+    public BatchRunState(ModelWeights model, int capacity, bool lanePanels)
     {
         int hidden = model.HiddenSize;
         int firstInput = model.InputTable.Length > 0 ? 0 : model.Architecture.EmbeddingSize;
@@ -21,6 +22,7 @@ internal sealed class BatchRunState
         Gates = new float[capacity * model.GateRows];
         Scratch = new float[model.Cell == CellKind.Gru ? capacity * hidden : 0];
         Logits = new float[capacity * model.HeadBias.Length];
+        PanelWorkspace = lanePanels ? AlignedArray.Create<float>(PanelWorkspaceFloats(model, capacity)) : default;
     }
 
     public RunState[] Sessions { get; }  // (capacity) the sessions of this step, the first Count of them in use
@@ -38,4 +40,19 @@ internal sealed class BatchRunState
     public float[] Scratch { get; }      // (capacity, H) GRU: each session's W_hn·h + b_hn; empty otherwise
 
     public float[] Logits { get; }       // (capacity, V) each session's next-character scores
+
+    public ArraySegment<float> PanelWorkspace { get; } // the lane-panel kernel's packed inputs and partial sums; empty when it is not used
+
+    /// <summary>The largest workspace any of a step's products needs: a layer's x and h blocks, or the head's h.</summary>
+    private static int PanelWorkspaceFloats(ModelWeights model, int capacity)
+    {
+#if NET8_0_OR_GREATER
+        static int Blocks(int columns) => (columns + FixedOrderSum.Lanes - 1) / FixedOrderSum.Lanes;
+        int blocks = Blocks(model.HiddenSize);
+        foreach (LayerWeights layer in model.Layers) blocks = Math.Max(blocks, Blocks(layer.InputWeights.Columns) + Blocks(layer.HiddenWeights.Columns));
+        return LanePanelMatrixVector.WorkspaceFloats(blocks, capacity);
+#else
+        return 0;
+#endif
+    }
 }

@@ -113,6 +113,31 @@ internal sealed class ModelWeights
         return weights;
     }
 
+    /// <summary>Whether a batched step of <paramref name="sessions"/> sessions in <paramref name="mode"/> reads lane panels: f32 weights on AVX-512.</summary>
+    public bool UsesLanePanels(KernelMode mode, int sessions)
+    {
+#if NET8_0_OR_GREATER
+        return HeadWeight.DType == TensorDType.F32 && LanePanelMatrixVector.Serves(mode, sessions);
+#else
+        return false;
+#endif
+    }
+
+    /// <summary>
+    /// Makes the <see cref="LanePanel"/> of every f32 matrix a batched step reads, once (later calls return at once):
+    /// a second copy of those weights, as large as the first, that <see cref="Generation.GeneratorBatch"/> asks for
+    /// where its kernels take the lane-panel tiles (f32 on AVX-512). Safe to call from several threads.
+    /// </summary>
+    public void PrepareLanePanels()
+    {
+        foreach (LayerWeights layer in Layers)
+        {
+            layer.InputWeights.PrepareLanePanel();
+            layer.HiddenWeights.PrepareLanePanel();
+        }
+        HeadWeight.PrepareLanePanel();
+    }
+
     /// <summary>Whether <paramref name="file"/>'s matrices fit <see cref="WidenedF16MaxBytes"/> as f32.</summary>
     public static bool FitsWidened(ModelFile file)
     {

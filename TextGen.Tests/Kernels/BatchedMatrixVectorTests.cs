@@ -10,7 +10,7 @@ internal sealed class BatchedMatrixVectorTests
     private static readonly int[] InputWidths = { 0, 7, 16, 33 };
     private static readonly int[] HiddenWidths = { 0, 5, 16, 23 };
     private static readonly int[] SessionCounts = { 1, 2, 3, 5, 8 };
-    private const float Gap = 12345f; // fills the output between sessions' rows, which the kernels must not touch
+    internal const float Gap = 12345f; // fills the output between sessions' rows, which the kernels must not touch
 
     private static IEnumerable<TestCaseData> ModesAndDTypes()
     {
@@ -130,11 +130,22 @@ internal sealed class BatchedMatrixVectorTests
         var actual = new float[sessions * yStride];
         actual.AsSpan().Fill(Gap);
         BatchedMatrixVector.MultiplyPair(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions);
+        AssertSingleSessionBits(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions, $"{mode.Path} {dtype}: {what}");
+    }
+
+    /// <summary>
+    /// Each session's rows of <paramref name="actual"/> against <see cref="MatrixVector"/>'s single-session kernel of the
+    /// same mode, bit for bit, and the two floats after each session's rows still <see cref="Gap"/>.
+    /// </summary>
+    internal static void AssertSingleSessionBits(KernelMode mode, in WeightRows w1, float[] xs, in WeightRows w2, float[] hs, float[] biases, int biasStride,
+        float[] actual, int yStride, int rows, int sessions, string what)
+    {
+        int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
         for (int s = 0; s < sessions; s++)
         {
             var expected = new float[rows];
             MatrixVector.MultiplyPair(mode, w1, xs.AsSpan(s * n1, n1), w2, hs.AsSpan(s * n2, n2), biases.AsSpan(s * biasStride, rows), expected);
-            Assert.That(actual.Skip(s * yStride).Take(rows).Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"{mode.Path} {dtype}: {what}, session {s}");
+            Assert.That(actual.Skip(s * yStride).Take(rows).Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"{what}, session {s}");
             Assert.That(actual.Skip(s * yStride + rows).Take(2), Is.All.EqualTo(Gap), $"{what}: the gap after session {s}");
         }
     }
