@@ -22,8 +22,9 @@ namespace TextGen.Runtime.Kernels;
 /// Order: for each tile of rows, for each lane, every group of 8 sessions in turn, so the tile's lane (12 KB at 1,024
 /// columns) comes from L3 for the first group and from L1 for the others, while each group hints the next lane's
 /// weights. The sessions' inputs are first packed column by column, 8 sessions side by side (<see cref="Pack"/>), and
-/// stay in L2. On the shipped model's products for 32 sessions this ran at 1.09–1.17× the column-vectorized 6 × 4
-/// tile when the host was quiet and 1.23–1.32× when it was busy (docs/performance-history.md).
+/// stay in L2. On the shipped model's two layers' products for 32 sessions, with the packing, this ran at 1.05–1.15×
+/// the column-vectorized 6 × 4 tile in the same process (seven runs, each the median of 9 alternating rounds;
+/// docs/performance-history.md).
 /// </para>
 /// </summary>
 internal static class LanePanelMatrixVector
@@ -34,8 +35,11 @@ internal static class LanePanelMatrixVector
     private const int TileAccumulators = TileRowVectors * GroupSessions;
     private const int PartialFloats = Lanes * TileAccumulators * Lanes; // one group's partial sums: 16 lanes × 24 vectors
 
-    /// <summary>Fewer sessions leave most of a tile's 8 idle; the column-vectorized tiles serve them.</summary>
-    public const int MinSessions = 4;
+    /// <summary>
+    /// Fewer sessions leave half a tile's 8 idle or more: 4 ran at 0.90 of the column-vectorized tiles, which serve
+    /// them; 5 ran at 1.06–1.11, 8 at 1.09 and 32 at 1.14 (docs/performance-history.md).
+    /// </summary>
+    public const int MinSessions = 5;
 
     /// <summary>
     /// The workspace floats a call needs for <paramref name="sessions"/> sessions over matrices whose columns take
