@@ -54,16 +54,25 @@ internal sealed class LanePanel
         if (w.FirstRow != 0) throw new ArgumentException("lane panels are made from a whole matrix, not a slice", nameof(w));
         int rows = w.Rows, columns = w.Columns;
         int blocks = (columns + Lanes - 1) / Lanes, rowVectors = (rows + Lanes - 1) / Lanes;
+        // Every element is written below, once: the padding's zeros too, so no clearing pass touches the fresh memory first.
         ArraySegment<float> values = AlignedArray.Create<float>(rowVectors * Lanes * blocks * Lanes);
         Span<float> panel = values.AsSpan();
-        panel.Clear();
         ReadOnlySpan<float> source = w.FloatSpan;
-        // Row by row, each row's columns go to their lane's run of the row vector: reads in order, writes 64 bytes apart.
-        for (int r = 0; r < rows; r++)
+        // A 16 × 16 square at a time (16 rows of one block): reads 16 runs of 16 floats, writes 16 lines, one per lane.
+        int laneFloats = blocks * Lanes;
+        for (int v = 0; v < rowVectors; v++)
         {
-            ReadOnlySpan<float> row = source.Slice(r * columns, columns);
-            int vectorStart = r / Lanes * Lanes * blocks * Lanes + r % Lanes;
-            for (int c = 0; c < columns; c++) panel[vectorStart + ((c % Lanes) * blocks + c / Lanes) * Lanes] = row[c];
+            Span<float> vector = panel.Slice(v * Lanes * laneFloats, Lanes * laneFloats);
+            for (int block = 0; block < blocks; block++)
+            {
+                for (int r = 0; r < Lanes; r++)
+                {
+                    int row = v * Lanes + r, first = block * Lanes;
+                    int present = row < rows ? Math.Min(Lanes, columns - first) : 0;
+                    ReadOnlySpan<float> run = present > 0 ? source.Slice(row * columns + first, present) : default;
+                    for (int lane = 0; lane < Lanes; lane++) vector[lane * laneFloats + block * Lanes + r] = lane < present ? run[lane] : 0f;
+                }
+            }
         }
         return new LanePanel(values, rows, columns, w.Floats, w.Origin);
     }
