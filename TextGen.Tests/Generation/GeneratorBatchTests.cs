@@ -133,13 +133,14 @@ internal sealed class GeneratorBatchTests
         Assert.That(string.Concat(texts).Any(char.IsSurrogate), "the test must produce surrogate pairs");
     }
 
-    [TestCase(CellKind.Rnn)]
-    [TestCase(CellKind.Gru)]
-    [TestCase(CellKind.Lstm)]
-    public void NextCharsAllocatesNothing(CellKind cell)
+    [TestCase(CellKind.Rnn, 8)]
+    [TestCase(CellKind.Gru, 8)]
+    [TestCase(CellKind.Lstm, 8)]
+    [TestCase(CellKind.Lstm, 1)] // one session takes the single-session kernels
+    public void NextCharsAllocatesNothing(CellKind cell, int generators)
     {
         TextModel model = TestModels.Create(cell, layers: 2, hidden: 48, vocab: 40);
-        var batch = new GeneratorBatch(model, Enumerable.Range(0, 8).Select(i => model.CreateGenerator(OptionsFor(i % Generators, strict: i % 3 == 0) with
+        var batch = new GeneratorBatch(model, Enumerable.Range(0, generators).Select(i => model.CreateGenerator(OptionsFor(i % Generators, strict: i % 3 == 0) with
         {
             MaxLength = null,
             StopStrings = new[] { "!!!!!!!!!!!!", "$%$%$%$%$%" }, // long enough to hold characters back now and then, unlikely to ever complete
@@ -153,7 +154,7 @@ internal sealed class GeneratorBatchTests
         Step(1_000);
         produced = 0;
         long allocated = ThreadAllocations.During(() => Step(1_500));
-        Assert.That(produced, Is.GreaterThan(1_500 * 4), "most generators keep producing");
+        Assert.That(produced, Is.GreaterThan(1_500 * generators / 2), "most generators keep producing");
         Assert.That(allocated, Is.Zero);
     }
 
