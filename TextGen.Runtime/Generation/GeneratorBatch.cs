@@ -21,11 +21,12 @@ namespace TextGen.Runtime.Generation;
 /// construction, <see cref="NextChars"/> allocates nothing.
 /// </para>
 /// <para>
-/// Memory: for an f32 model on a CPU with AVX-512, a batch of 5 or more generators reads a second copy of the model's
-/// weight matrices, laid out so that one vector holds 16 rows of a column (13.3 MB for the shipped model, as large as
-/// its f32 weights). The model's first such batch makes it in its constructor (7–22 ms for the shipped model on the
-/// 2-vCPU Xeon of docs/performance.md, mostly the first writes into the new memory); later batches of the model share
-/// it, and it lives as long as the model. f16 and q8 models, and other CPUs, have no second copy.
+/// Memory: for an f32 model on a CPU with AVX-512, a batch with 5 or more generators of one kernel setting reads a
+/// second copy of the model's weight matrices, laid out so that one vector holds 16 rows of a column (13.3 MB for the
+/// shipped model, as large as its f32 weights). The model's first such batch makes it in its constructor (7–22 ms for
+/// the shipped model on the 2-vCPU Xeon of docs/performance.md, mostly the first writes into the new memory); later
+/// batches of the model share it, and it lives as long as the model. f16 and q8 models, and other CPUs, have no
+/// second copy.
 /// </para>
 /// </summary>
 public sealed class GeneratorBatch
@@ -68,8 +69,12 @@ public sealed class GeneratorBatch
         _waiting = new int[_generators.Length];
         _stepping = new int[_generators.Length];
         _tokens = new int[_generators.Length];
-        // f32 on AVX-512: the batch reads a second copy of the weights, laid out for its tiles (made once per model).
-        bool lanePanels = Array.Exists(_modes, m => _weights.UsesLanePanels(m, _generators.Length));
+        // f32 on AVX-512: the batch reads a second copy of the weights, laid out for its tiles (made once per model),
+        // when a kernel setting has enough generators to step together; each setting steps its own.
+        var perMode = new int[_modes.Length];
+        foreach (int mode in _modeOf) perMode[mode]++;
+        bool lanePanels = false;
+        for (int mode = 0; mode < _modes.Length; mode++) lanePanels |= _weights.UsesLanePanels(_modes[mode], perMode[mode]);
         if (lanePanels) _weights.PrepareLanePanels();
         _batch = new BatchRunState(_weights, _generators.Length, lanePanels);
     }
