@@ -121,5 +121,21 @@ internal static class FixedOrderSum
         // Element 0 of each block. The indices are written here, not read from a static field, so the JIT folds them.
         return Avx512F.PermuteVar16x32(h, Vector512.Create(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12)).GetLower().GetLower();
     }
+
+    /// <summary>
+    /// The tree of 16 rows at once, each vector element a row: lane l of every row is the vector
+    /// <paramref name="laneStride"/>·l vectors after <paramref name="lane0"/>. The same additions of the same pairs as
+    /// <see cref="Tree(ReadOnlySpan{float})"/>, with no shuffle: the form of kernels that put rows in a vector's lanes.
+    /// </summary>
+    public static Vector512<float> Tree(ref Vector512<float> lane0, int laneStride)
+    {
+        Vector512<float> Lane(ref Vector512<float> first, int lane) => Unsafe.Add(ref first, lane * laneStride);
+        Vector512<float> e0 = Lane(ref lane0, 0) + Lane(ref lane0, 8), e1 = Lane(ref lane0, 1) + Lane(ref lane0, 9);
+        Vector512<float> e2 = Lane(ref lane0, 2) + Lane(ref lane0, 10), e3 = Lane(ref lane0, 3) + Lane(ref lane0, 11);
+        Vector512<float> e4 = Lane(ref lane0, 4) + Lane(ref lane0, 12), e5 = Lane(ref lane0, 5) + Lane(ref lane0, 13);
+        Vector512<float> e6 = Lane(ref lane0, 6) + Lane(ref lane0, 14), e7 = Lane(ref lane0, 7) + Lane(ref lane0, 15);
+        Vector512<float> f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7;
+        return (f0 + f2) + (f1 + f3);
+    }
 #endif
 }

@@ -37,9 +37,12 @@ internal sealed class LanePanel
     public int Columns { get; }
 
     /// <summary>16-column blocks per row: each lane has one column in each, the last block's missing ones zero.</summary>
-    public int Blocks => (Columns + Lanes - 1) / Lanes;
+    public int Blocks => BlocksOf(Columns);
 
-    public int RowVectors => (Rows + Lanes - 1) / Lanes;
+    public int RowVectors => BlocksOf(Rows);
+
+    /// <summary>Groups of 16 in <paramref name="count"/> elements, the last one possibly short: a row's column blocks, a matrix's row vectors.</summary>
+    public static int BlocksOf(int count) => (count + Lanes - 1) / Lanes;
 
     /// <summary>Floats from one lane of a row vector to the next: that lane's column in every block, 16 rows each.</summary>
     public int LaneFloats => Blocks * Lanes;
@@ -53,7 +56,7 @@ internal sealed class LanePanel
         if (w.DType != TensorDType.F32) throw new ArgumentException($"lane panels hold f32 weights, not {w.DType}", nameof(w));
         if (w.FirstRow != 0) throw new ArgumentException("lane panels are made from a whole matrix, not a slice", nameof(w));
         int rows = w.Rows, columns = w.Columns;
-        int blocks = (columns + Lanes - 1) / Lanes, rowVectors = (rows + Lanes - 1) / Lanes;
+        int blocks = BlocksOf(columns), rowVectors = BlocksOf(rows);
         // Every element is written below, once: the padding's zeros too, so no clearing pass touches the fresh memory first.
         ArraySegment<float> values = AlignedArray.Create<float>(rowVectors * Lanes * blocks * Lanes);
         Span<float> panel = values.AsSpan();

@@ -67,7 +67,7 @@ internal static class LanePanelMatrixVector
         int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
         LanePanel? p1 = n1 > 0 ? UsablePanel(w1) : null, p2 = n2 > 0 ? UsablePanel(w2) : null;
         if ((n1 > 0 && p1 is null) || (n2 > 0 && p2 is null) || n1 + n2 == 0) return false;
-        int blocks1 = (n1 + Lanes - 1) / Lanes, blocks2 = (n2 + Lanes - 1) / Lanes;
+        int blocks1 = LanePanel.BlocksOf(n1), blocks2 = LanePanel.BlocksOf(n2);
         if (workspace.Length < WorkspaceFloats(blocks1 + blocks2, sessions)) return false;
         int padded = PaddedSessions(sessions);
         Span<float> packed = workspace.Slice(0, (blocks1 + blocks2) * Lanes * padded);
@@ -91,12 +91,12 @@ internal static class LanePanelMatrixVector
     /// </summary>
     internal static void Pack(ReadOnlySpan<float> xs, int n1, ReadOnlySpan<float> hs, int n2, int sessions, int padded, Span<float> packed)
     {
-        int blocks1 = (n1 + Lanes - 1) / Lanes;
+        int blocks1 = LanePanel.BlocksOf(n1);
         for (int part = 0; part < 2; part++)
         {
             ReadOnlySpan<float> v = part == 0 ? xs : hs;
             int n = part == 0 ? n1 : n2, firstBlock = part == 0 ? 0 : blocks1;
-            for (int block = 0; block < (n + Lanes - 1) / Lanes; block++)
+            for (int block = 0; block < LanePanel.BlocksOf(n); block++)
             {
                 Span<float> column0 = packed.Slice((firstBlock + block) * Lanes * padded, Lanes * padded);
                 int start = block * Lanes;
@@ -164,7 +164,7 @@ internal static class LanePanelMatrixVector
         public void Run<TMultiplyAdd>(ReadOnlySpan<float> packed, Span<float> partials, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
             where TMultiplyAdd : struct, IMultiplyAdd
         {
-            int rowVectors = (rows + Lanes - 1) / Lanes, lastVector = rowVectors - 1, groups = _padded / GroupSessions;
+            int rowVectors = LanePanel.BlocksOf(rows), lastVector = rowVectors - 1, groups = _padded / GroupSessions;
             ref float x0 = ref MemoryMarshal.GetReference(packed);
             ref Vector512<float> partial0 = ref Unsafe.As<float, Vector512<float>>(ref MemoryMarshal.GetReference(partials));
             int columnFloats = Lanes * _padded; // packed floats from one block's lane to the next block's
@@ -190,7 +190,7 @@ internal static class LanePanelMatrixVector
                     {
                         int s = g * GroupSessions + k % GroupSessions;
                         int vector = k / GroupSessions == 0 ? v0 : k / GroupSessions == 1 ? v1 : v2;
-                        if (s < sessions) Store(LaneTree(ref Unsafe.Add(ref sums, k)), vector * Lanes, rows, biases.Slice(s * biasStride), ys.Slice(s * yStride));
+                        if (s < sessions) Store(FixedOrderSum.Tree(ref Unsafe.Add(ref sums, k), TileAccumulators), vector * Lanes, rows, biases.Slice(s * biasStride), ys.Slice(s * yStride));
                     }
                 }
             }
@@ -255,23 +255,6 @@ internal static class LanePanelMatrixVector
             Unsafe.Add(ref sums, 16) = a20; Unsafe.Add(ref sums, 17) = a21; Unsafe.Add(ref sums, 18) = a22; Unsafe.Add(ref sums, 19) = a23;
             Unsafe.Add(ref sums, 20) = a24; Unsafe.Add(ref sums, 21) = a25; Unsafe.Add(ref sums, 22) = a26; Unsafe.Add(ref sums, 23) = a27;
         }
-
-        /// <summary>
-        /// <see cref="FixedOrderSum.Tree(ReadOnlySpan{float})"/> of 16 rows at once: lane l of each row is the vector
-        /// <paramref name="lane0"/> + l·24 (the partial sums of one accumulator across the 16 lanes).
-        /// </summary>
-        private static Vector512<float> LaneTree(ref Vector512<float> lane0)
-        {
-            Vector512<float> e0 = Lane(ref lane0, 0) + Lane(ref lane0, 8), e1 = Lane(ref lane0, 1) + Lane(ref lane0, 9);
-            Vector512<float> e2 = Lane(ref lane0, 2) + Lane(ref lane0, 10), e3 = Lane(ref lane0, 3) + Lane(ref lane0, 11);
-            Vector512<float> e4 = Lane(ref lane0, 4) + Lane(ref lane0, 12), e5 = Lane(ref lane0, 5) + Lane(ref lane0, 13);
-            Vector512<float> e6 = Lane(ref lane0, 6) + Lane(ref lane0, 14), e7 = Lane(ref lane0, 7) + Lane(ref lane0, 15);
-            Vector512<float> f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7;
-            return (f0 + f2) + (f1 + f3);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Lane(ref Vector512<float> lane0, int lane) => Unsafe.Add(ref lane0, lane * TileAccumulators);
 
         /// <summary>Sums plus biases to rows <paramref name="firstRow"/>.. of one session's output, those below <paramref name="rows"/>.</summary>
         private static void Store(Vector512<float> sums, int firstRow, int rows, ReadOnlySpan<float> biases, Span<float> y)

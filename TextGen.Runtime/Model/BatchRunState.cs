@@ -47,9 +47,8 @@ internal sealed class BatchRunState
     private static int PanelWorkspaceFloats(ModelWeights model, int capacity)
     {
 #if NET8_0_OR_GREATER
-        static int Blocks(int columns) => (columns + FixedOrderSum.Lanes - 1) / FixedOrderSum.Lanes;
-        int blocks = Blocks(model.HiddenSize);
-        foreach (LayerWeights layer in model.Layers) blocks = Math.Max(blocks, Blocks(layer.InputWeights.Columns) + Blocks(layer.HiddenWeights.Columns));
+        int blocks = LanePanel.BlocksOf(model.HiddenSize);
+        foreach (LayerWeights layer in model.Layers) blocks = Math.Max(blocks, LanePanel.BlocksOf(layer.InputWeights.Columns) + LanePanel.BlocksOf(layer.HiddenWeights.Columns));
         return LanePanelMatrixVector.WorkspaceFloats(blocks, capacity);
 #else
         return 0;

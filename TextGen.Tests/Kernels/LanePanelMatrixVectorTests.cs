@@ -138,7 +138,7 @@ internal sealed class LanePanelMatrixVectorTests
         int yStride = rows + 2;
         var actual = new float[sessions * yStride];
         actual.AsSpan().Fill(Gap);
-        int blocks = (n1 + 15) / 16 + (n2 + 15) / 16;
+        int blocks = LanePanel.BlocksOf(n1) + LanePanel.BlocksOf(n2);
         float[] workspace = new float[LanePanelMatrixVector.WorkspaceFloats(blocks, sessions)];
         bool taken = LanePanelMatrixVector.TryMultiplyPair(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions, workspace);
         Assert.That(taken, Is.EqualTo(expectTaken), $"{what}: taken");

@@ -125,11 +125,16 @@ internal sealed class MatrixVectorTests
             Vector512<float>[] v = rows.Select(r => Vector512.Create(r)).ToArray();
             var eights = v.Select(x => x.GetLower() + x.GetUpper()).ToArray();
             Vector128<float> wide = FixedOrderSum.Trees(v[0], v[1], v[2], v[3]), half = FixedOrderSum.Trees(eights[0], eights[1], eights[2], eights[3]);
+            // Rows in a vector's elements, lane l three vectors after lane l-1 (a stride, as the lane-panel tiles keep them).
+            var byLane = new Vector512<float>[3 * FixedOrderSum.Lanes];
+            for (int l = 0; l < FixedOrderSum.Lanes; l++) byLane[3 * l] = Vector512.Create(rows[0][l], rows[1][l], rows[2][l], rows[3][l], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            Vector512<float> across = FixedOrderSum.Tree(ref byLane[0], laneStride: 3);
             for (int k = 0; k < 4; k++)
             {
                 int expected = BitConverter.SingleToInt32Bits(FixedOrderSum.Tree(rows[k]));
                 Assert.That(BitConverter.SingleToInt32Bits(wide.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, 512-bit");
                 Assert.That(BitConverter.SingleToInt32Bits(half.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, 256-bit");
+                Assert.That(BitConverter.SingleToInt32Bits(across.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, rows in lanes");
             }
         }
     }
