@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TextGen.Benchmarks;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
 using TextGen.Runtime.Model;
@@ -117,16 +118,12 @@ public sealed class ModelFileMutationTests
         Assert.That(loaded, Is.GreaterThan(Mutations / 400), "some mutants must load, so that models are compared too");
     }
 
-    /// <summary>What a load makes of a file: the refusal, or the first 20 chars the model writes with a fixed seed.</summary>
+    /// <summary>The fuzz target's judgement (<see cref="TgmFuzzing.Judge"/>), with any other exception as an outcome of its own.</summary>
     private static string Judge(Func<TextModel> load)
     {
         try
         {
-            return "text: " + load().CreateGenerator(new GeneratorOptions { Seed = 11 }).GenerateString(20);
-        }
-        catch (ModelFormatException e)
-        {
-            return "refused: " + e.Message;
+            return TgmFuzzing.Judge(load);
         }
         catch (Exception e)
         {
