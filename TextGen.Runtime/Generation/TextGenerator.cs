@@ -1,3 +1,4 @@
+using TextGen.Runtime.Format;
 using TextGen.Runtime.Kernels;
 using TextGen.Runtime.Model;
 using TextGen.Runtime.Sampling;
@@ -233,7 +234,7 @@ public sealed class TextGenerator
     /// Continues from a state saved by <see cref="SaveState()"/> of a generator on the same model (this one or
     /// another, e.g. after the game restarts). The bytes are checked completely before anything changes.
     /// </summary>
-    /// <exception cref="GeneratorStateException">The bytes are not a state, are corrupted or truncated, have another version, or were saved with a different model.</exception>
+    /// <exception cref="GeneratorStateException">The bytes are not a state, are corrupted or truncated, have another version, were saved with a different model, or hold a NaN or infinity in the recurrent state.</exception>
     public void RestoreState(ReadOnlySpan<byte> state)
     {
         var reader = new StateSnapshotReader(state);
@@ -247,6 +248,14 @@ public sealed class TextGenerator
             throw new GeneratorStateException($"the state holds {layers} layers × {perLayer} vectors × {hidden}, the model needs {_weights.Layers.Length} × {StateVectorsPerLayer} × {_weights.HiddenSize}");
         var vectors = new float[layers * perLayer * hidden];
         reader.ReadFloats(vectors);
+        // The checksum only proves the bytes are as written; a state edited and resealed could hold a NaN, which
+        // would silence the generator for good (it spreads through every later step), so it is refused here.
+        int nonFinite = LittleEndianFloat32.IndexOfNonFinite(vectors);
+        if (nonFinite >= 0)
+        {
+            int layer = nonFinite / (perLayer * hidden), vector = nonFinite / hidden % perLayer;
+            throw new GeneratorStateException($"the state's layer {layer} {(vector == 0 ? "h" : "c")}[{nonFinite % hidden}] is {LittleEndianFloat32.DescribeNonFinite(vectors[nonFinite])}; only a state of finite numbers can be continued");
+        }
         ulong randomState = reader.ReadUInt64(), randomIncrement = reader.ReadUInt64();
         int generated = reader.ReadInt32();
         byte finished = reader.ReadByte();

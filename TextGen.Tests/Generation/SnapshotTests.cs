@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
 using TextGen.Runtime.Model;
@@ -101,6 +102,26 @@ internal sealed class SnapshotTests
         byte[] corrupted = (byte[])state.Clone();
         corrupted[40] ^= 1;
         Assert.Throws<GeneratorStateException>(() => generator.RestoreState(corrupted));
+        Assert.That(generator.SaveState(), Is.EqualTo(state));
+    }
+
+    [TestCase(CellKind.Rnn, 0x7FC00000, "NaN")]
+    [TestCase(CellKind.Gru, 0x7F800000, "+Infinity")]
+    [TestCase(CellKind.Lstm, unchecked((int)0xFF800000), "-Infinity")]
+    public void AResealedStateWithANonFiniteNumberIsRefusedAndChangesNothing(CellKind cell, int bits, string described)
+    {
+        TextGenerator generator = TestModels.Create(cell, layers: 2, hidden: 24).CreateGenerator(Options);
+        generator.Prime("#$");
+        byte[] state = generator.SaveState();
+        // The last float of the state: layer 1's h for one vector per layer, layer 1's c for the LSTM's two.
+        const int header = 4 + 2 + 8 + 2 + 4 + 1;
+        int vectors = cell == CellKind.Lstm ? 2 : 1;
+        byte[] edited = (byte[])state.Clone();
+        BinaryPrimitives.WriteInt32LittleEndian(edited.AsSpan(header + 4 * (2 * vectors * 24 - 1)), bits);
+        BinaryPrimitives.WriteUInt64LittleEndian(edited.AsSpan(edited.Length - 8), StateSnapshotReader.Checksum(edited.AsSpan(0, edited.Length - 8)));
+
+        var e = Assert.Throws<GeneratorStateException>(() => generator.RestoreState(edited))!;
+        Assert.That(e.Message, Does.Contain($"layer 1 {(vectors == 2 ? "c" : "h")}[23] is {described}"));
         Assert.That(generator.SaveState(), Is.EqualTo(state));
     }
 
