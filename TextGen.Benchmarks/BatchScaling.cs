@@ -20,7 +20,9 @@ namespace TextGen.Benchmarks;
 /// of each round's own ratio to the one-session run of that round, which show how much the host moved the batch; also
 /// <c>chars_per_cpu_sec</c> and <c>cpu_speedup</c>, the same per
 /// second of the process's CPU time, which stay meaningful when other load takes most of the core, to within the
-/// 10 ms tick of the kernel's CPU accounting), then a <c>{"bound":…}</c> line with the arithmetic of the two
+/// 10 ms tick of the kernel's CPU accounting; with <c>--prime-chars N</c> also <c>prime_chars_per_sec</c> and
+/// <c>prime_speedup</c>, the cue characters per second that <see cref="GeneratorBatch.Prime"/> feeds, a cue of N
+/// characters per session, median round), then a <c>{"bound":…}</c> line with the arithmetic of the two
 /// ceilings: one session streams the weights from memory per char, a batch is limited by this core's multiply-adds,
 /// both as the nominal arithmetic (clock × units × lanes) and as measured (<see cref="MultiplyAddPeak"/>, the
 /// <c>measured_*</c> keys; the core may run above the clock Linux reports).
@@ -40,6 +42,8 @@ internal static class BatchScaling
         var chars = new Option<int>("--chars") { Description = "Characters per session per round", DefaultValueFactory = _ => 2_000 };
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
         var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
+        var primeChars = new Option<int>("--prime-chars") { Description = "Also time GeneratorBatch.Prime with a cue of this many characters per session (0: not measured)", DefaultValueFactory = _ => 0 };
+        primeChars.Validators.Add(result => { if (result.GetValueOrDefault<int>() < 0) result.AddError("--prime-chars must be 0 or more"); });
         dtype.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<string?>() is string name && !BenchmarkOptions.IsDTypeName(name)) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
@@ -51,7 +55,7 @@ internal static class BatchScaling
         hidden.Validators.Add(result => { if (result.GetValueOrDefault<int?>() is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}"); });
         chars.AtLeastOne();
         rounds.AtLeastOne();
-        var command = new Command("batch-scaling", "Aggregate chars/s of 1..N generators stepped together by a GeneratorBatch on one thread, and the compute bound") { model, hidden, sessions, chars, rounds, dtype };
+        var command = new Command("batch-scaling", "Aggregate chars/s of 1..N generators stepped together by a GeneratorBatch on one thread, and the compute bound") { model, hidden, sessions, chars, rounds, dtype, primeChars };
         command.Validators.Add(result =>
         {
             if ((result.GetValue(model) is null) == (result.GetValue(hidden) is null)) result.AddError("give either --model FILE or --hidden N");
@@ -72,7 +76,7 @@ internal static class BatchScaling
                 name = $"random lstm 2x{units}";
             }
             if (parse.GetValue(dtype) is string dtypeName) file = file.ConvertTo(BenchmarkOptions.ParseDType(dtypeName));
-            Measure(parse.InvocationConfiguration.Output, file, name, ParseSessions(parse.GetRequiredValue(sessions))!, parse.GetValue(chars), parse.GetValue(rounds));
+            Measure(parse.InvocationConfiguration.Output, file, name, ParseSessions(parse.GetRequiredValue(sessions))!, parse.GetValue(chars), parse.GetValue(rounds), parse.GetValue(primeChars));
             return 0;
         });
         return command;
@@ -91,17 +95,22 @@ internal static class BatchScaling
         return counts.ToArray();
     }
 
-    private static void Measure(TextWriter output, ModelFile file, string name, int[] sessionCounts, int chars, int rounds)
+    private static void Measure(TextWriter output, ModelFile file, string name, int[] sessionCounts, int chars, int rounds, int primeChars)
     {
         string dtype = BenchmarkOptions.DTypeNameOf(file);
         var model = TextModel.FromFile(file);
         var rates = sessionCounts.ToDictionary(n => n, _ => new List<double>());
         var cpuRates = sessionCounts.ToDictionary(n => n, _ => new List<double>());
         var perCount = sessionCounts.ToDictionary(n => n, _ => (Allocated: 0L, Chars: 0L));
+        var primeRates = sessionCounts.ToDictionary(n => n, _ => new List<double>());
         // JIT, type loading and caches, for every count measured: each takes its own code (one session steps through the
         // single-session kernels, larger batches through the batched tiles), so warming only the largest left the
         // one-session path's first-time work in its first timed round.
-        foreach (int n in sessionCounts) Round(model, n, Math.Min(chars, 200));
+        foreach (int n in sessionCounts)
+        {
+            Round(model, n, Math.Min(chars, 200));
+            if (primeChars > 0) PrimeRound(model, n, Math.Min(primeChars, 200));
+        }
         for (int round = 0; round < rounds; round++)
         {
             foreach (int n in sessionCounts)
@@ -110,6 +119,7 @@ internal static class BatchScaling
                 rates[n].Add(charsPerSecond);
                 cpuRates[n].Add(charsPerCpuSecond);
                 perCount[n] = (perCount[n].Allocated + bytes, perCount[n].Chars + count);
+                if (primeChars > 0) primeRates[n].Add(PrimeRound(model, n, primeChars));
             }
         }
 
@@ -124,7 +134,7 @@ internal static class BatchScaling
             best = Math.Max(best, median);
             // Round r's ratio pairs the two runs made back to back, so a slow phase of the host shows as a low ratio.
             double[] roundSpeedups = rates[n].Zip(rates[1], (batch, one) => batch / one).ToArray();
-            output.WriteLine(new JsonObject
+            var line = new JsonObject
             {
                 ["sessions"] = n,
                 ["dtype"] = dtype,
@@ -136,7 +146,13 @@ internal static class BatchScaling
                 ["alloc_bytes_per_char"] = Math.Round((double)perCount[n].Allocated / perCount[n].Chars, 3),
                 ["chars_per_cpu_sec"] = Math.Round(Median(cpuRates[n])),
                 ["cpu_speedup"] = Math.Round(Median(cpuRates[n]) / singleCpu, 3),
-            }.ToJsonString());
+            };
+            if (primeChars > 0)
+            {
+                line["prime_chars_per_sec"] = Math.Round(Median(primeRates[n]));
+                line["prime_speedup"] = Math.Round(Median(primeRates[n]) / Median(primeRates[1]), 3);
+            }
+            output.WriteLine(line.ToJsonString());
         }
 
         long macs = MultiplyAddsPerChar(model);
@@ -196,6 +212,22 @@ internal static class BatchScaling
         process.Refresh();
         double cpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
         return (produced / seconds, produced / Math.Max(cpuSeconds, 1e-6), allocated, produced);
+    }
+
+    // `count` sessions over one model, each primed together by GeneratorBatch.Prime with its own cue of `chars`
+    // characters of the vocabulary (drawn with a fixed seed); returns the cue characters fed per second.
+    private static double PrimeRound(TextModel model, int count, int chars)
+    {
+        var generators = Enumerable.Range(0, count).Select(i => model.CreateGenerator(new GeneratorOptions { Seed = (ulong)i + 1 })).ToArray();
+        var batch = new GeneratorBatch(model, generators);
+        IReadOnlyList<int> vocabulary = model.Architecture.Vocabulary;
+        var random = new Random(count);
+        string[] cues = Enumerable.Range(0, count)
+            .Select(_ => string.Concat(Enumerable.Range(0, chars).Select(_ => char.ConvertFromUtf32(vocabulary[random.Next(vocabulary.Count)]))))
+            .ToArray();
+        long begin = Stopwatch.GetTimestamp();
+        batch.Prime(cues);
+        return (double)count * chars / Stopwatch.GetElapsedTime(begin).TotalSeconds;
     }
 
     /// <summary>

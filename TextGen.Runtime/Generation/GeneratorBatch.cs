@@ -12,13 +12,14 @@ namespace TextGen.Runtime.Generation;
 /// <para>
 /// The generators stay ordinary generators: each keeps its own options (seed, sampling, stop strings, max length,
 /// determinism), and between calls to <see cref="NextChars"/> each can be primed, fed, reset, saved, restored or
-/// read on its own. A finished generator gives −1 until it is primed again. Sessions with different kernel
+/// read on its own, or all primed at once with <see cref="Prime"/>, which feeds their cues in batched steps too. A
+/// finished generator gives −1 until it is primed again. Sessions with different kernel
 /// settings (<see cref="GeneratorOptions.StrictDeterminism"/>) are stepped in one batched pass per setting.
 /// </para>
 /// <para>
 /// Threads: a batch, and the generators in it while <see cref="NextChars"/> runs, belong to one caller at a time.
 /// The model is shared: other batches and generators over it may run on other threads at the same time. After
-/// construction, <see cref="NextChars"/> allocates nothing.
+/// construction, <see cref="NextChars"/> and <see cref="Prime"/> allocate nothing.
 /// </para>
 /// <para>
 /// Memory: for an f32 model on a CPU with AVX-512, a batch with 5 or more generators of one kernel setting reads a
@@ -38,6 +39,8 @@ public sealed class GeneratorBatch
     private readonly int[] _waiting;            // (generators) generators still without a result in this call
     private readonly int[] _stepping;           // (generators) generators that drew a token this round
     private readonly int[] _tokens;             // (generators) the token each stepping generator drew
+    private readonly string[] _cues;            // (generators) the cues of a Prime call, held while it runs
+    private readonly int[] _cuePositions;       // (generators) how far Prime has fed each cue
     private readonly BatchRunState _batch;
 
     /// <summary>A batch of <paramref name="generators"/>, all created by <paramref name="model"/>, each at most once. The list is copied.</summary>
@@ -69,6 +72,8 @@ public sealed class GeneratorBatch
         _waiting = new int[_generators.Length];
         _stepping = new int[_generators.Length];
         _tokens = new int[_generators.Length];
+        _cues = new string[_generators.Length];
+        _cuePositions = new int[_generators.Length];
         // f32 on AVX-512: the batch reads a second copy of the weights, laid out for its tiles (made once per model),
         // when a kernel setting has enough generators to step together; each setting steps its own.
         var perMode = new int[_modes.Length];
@@ -129,6 +134,52 @@ public sealed class GeneratorBatch
             waiting = stillWaiting;
         }
         return produced;
+    }
+
+    /// <summary>
+    /// Primes every generator at once: generator i is fed <paramref name="cues"/>[i] exactly as its own
+    /// <see cref="TextGenerator.Prime(string)"/> would feed it, to the bit, and then starts a new generation. The cues'
+    /// characters are stepped together, one batched step per position, so a crowd's cues read the weights once per
+    /// character position instead of once per generator and character. An empty cue only starts a new generation.
+    /// When a generator's options say throw and its cue holds a character outside the vocabulary, no generator is fed
+    /// anything. Allocates nothing.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="cues"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="cues"/> does not hold exactly <see cref="Count"/> strings, or holds null.</exception>
+    /// <exception cref="UnknownCharacterException">A cue holds a character outside the vocabulary and its generator's options say throw; the message names the cue.</exception>
+    public void Prime(IReadOnlyList<string> cues)
+    {
+        if (cues is null) throw new ArgumentNullException(nameof(cues));
+        if (cues.Count != _generators.Length) throw new ArgumentException($"{cues.Count} cues for a batch of {_generators.Length} generators; give one per generator (an empty one to feed nothing)", nameof(cues));
+        try
+        {
+            // Every cue is read once and checked before anything is fed, so a refusal changes no generator.
+            for (int i = 0; i < _generators.Length; i++)
+            {
+                _cues[i] = cues[i] ?? throw new ArgumentException($"cue {i} is null; an empty cue feeds nothing", nameof(cues));
+                int unknownAt = _generators[i].IndexOfRefused(_cues[i].AsSpan(), out int scalar);
+                if (unknownAt >= 0) throw new UnknownCharacterException(scalar, unknownAt, i);
+                _cuePositions[i] = 0;
+            }
+            while (true)
+            {
+                int stepping = 0;
+                for (int i = 0; i < _generators.Length; i++)
+                {
+                    int token = _generators[i].NextPrimeToken(_cues[i].AsSpan(), ref _cuePositions[i]);
+                    if (token < 0) continue;
+                    _stepping[stepping] = i;
+                    _tokens[stepping++] = token;
+                }
+                if (stepping == 0) break;
+                Feed(stepping);
+            }
+            foreach (TextGenerator generator in _generators) generator.StartGeneration();
+        }
+        finally
+        {
+            Array.Clear(_cues, 0, _cues.Length); // the batch keeps no caller strings alive
+        }
     }
 
     /// <summary>One batched forward step per kernel setting for the first <paramref name="stepping"/> generators of <see cref="_stepping"/>.</summary>

@@ -84,23 +84,46 @@ public sealed class TextGenerator
     /// <exception cref="UnknownCharacterException">A character is not in the vocabulary and the options say throw.</exception>
     public void Prime(ReadOnlySpan<char> text)
     {
-        if (Options.UnknownCharacters == UnknownCharacterHandling.Throw)
-        {
-            for (int i = 0; i < text.Length;)
-            {
-                int scalar = Utf16.ReadScalar(text, i, out int length);
-                if (_vocabulary.IdOf(scalar) < 0) throw new UnknownCharacterException(scalar, i);
-                i += length;
-            }
-        }
+        int unknownAt = IndexOfRefused(text, out int scalar);
+        if (unknownAt >= 0) throw new UnknownCharacterException(scalar, unknownAt);
+        int position = 0, id;
+        while ((id = NextPrimeToken(text, ref position)) >= 0) ForwardPass.Step(_weights, _state, _mode, id);
+        StartGeneration();
+    }
+
+    /// <summary>
+    /// Where <see cref="Prime(ReadOnlySpan{char})"/> would refuse <paramref name="text"/>: the position of its first
+    /// character outside the vocabulary (that character in <paramref name="scalar"/>) when the options say throw; −1
+    /// when it would be fed.
+    /// </summary>
+    internal int IndexOfRefused(ReadOnlySpan<char> text, out int scalar)
+    {
+        scalar = 0;
+        if (Options.UnknownCharacters != UnknownCharacterHandling.Throw) return -1;
         for (int i = 0; i < text.Length;)
         {
-            int id = _vocabulary.IdOf(Utf16.ReadScalar(text, i, out int length));
-            if (id < 0) id = _replacementId;
-            if (id >= 0) ForwardPass.Step(_weights, _state, _mode, id);
+            scalar = Utf16.ReadScalar(text, i, out int length);
+            if (_vocabulary.IdOf(scalar) < 0) return i;
             i += length;
         }
-        StartGeneration();
+        return -1;
+    }
+
+    /// <summary>
+    /// The next token a prime feeds from <paramref name="text"/> at <paramref name="position"/>, which moves past it:
+    /// characters outside the vocabulary become the replacement character or are skipped, as the options say. −1 at
+    /// the end of the text.
+    /// </summary>
+    internal int NextPrimeToken(ReadOnlySpan<char> text, ref int position)
+    {
+        while (position < text.Length)
+        {
+            int id = _vocabulary.IdOf(Utf16.ReadScalar(text, position, out int length));
+            position += length;
+            if (id < 0) id = _replacementId;
+            if (id >= 0) return id;
+        }
+        return -1;
     }
 
     /// <summary>
@@ -282,7 +305,8 @@ public sealed class TextGenerator
 
     private int StateVectorsPerLayer => _weights.Architecture.StateVectorsPerLayer;
 
-    private void StartGeneration()
+    /// <summary>What ends every prime: the max-length count restarts, the generator may generate again, unread chars are dropped.</summary>
+    internal void StartGeneration()
     {
         _output.Clear();
         _generated = 0;

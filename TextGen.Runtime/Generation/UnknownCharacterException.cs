@@ -12,10 +12,18 @@ public sealed class UnknownCharacterException : Exception
         Position = position;
     }
 
+    /// <summary>The same, found in cue <paramref name="cue"/> of a <see cref="GeneratorBatch.Prime"/>, which the message names.</summary>
+    internal UnknownCharacterException(int codePoint, int position, int cue)
+        : base($"Cue {cue}: {Describe(codePoint, position)}")
+    {
+        CodePoint = codePoint;
+        Position = position;
+    }
+
     /// <summary>The character's Unicode code point (for a lone surrogate, the surrogate's code unit).</summary>
     public int CodePoint { get; }
 
-    /// <summary>Index of the character's first UTF-16 unit in the text.</summary>
+    /// <summary>Index of the character's first UTF-16 unit in the text (in a batch's prime, in its cue).</summary>
     public int Position { get; }
 
     private static string Describe(int codePoint, int position)

@@ -47,6 +47,22 @@ public sealed class BatchScalingCommandTests
     }
 
     [Test]
+    public void PrimeCharsAddsTheBatchedPrimesRateToEveryLine()
+    {
+        string model = Path.Combine(AppContext.BaseDirectory, "artifacts", "count123.tgm");
+        var (code, lines, error) = Run("--model", model, "--chars", "20", "--rounds", "2", "--sessions", "4", "--prime-chars", "30");
+
+        Assert.That(code, Is.EqualTo(0), error);
+        var json = lines.Skip(1).Take(2).Select(l => JsonNode.Parse(l)!).ToArray();
+        Assert.That(json.Select(j => (double)j["prime_chars_per_sec"]!), Is.All.GreaterThan(0));
+        Assert.That((double)json[0]["prime_speedup"]!, Is.EqualTo(1.0));
+        Assert.That((double)json[1]["prime_speedup"]!, Is.EqualTo((double)json[1]["prime_chars_per_sec"]! / (double)json[0]["prime_chars_per_sec"]!).Within(0.002));
+
+        var (_, plain, _) = Run("--model", model, "--chars", "20", "--rounds", "1", "--sessions", "4");
+        Assert.That(JsonNode.Parse(plain[1])!.AsObject().ContainsKey("prime_chars_per_sec"), Is.False, "not measured unless asked for");
+    }
+
+    [Test]
     public void AMissingModelFileIsNamed()
     {
         string path = Path.Combine(Path.GetTempPath(), $"textgen-batch-missing-{Guid.NewGuid():N}.tgm");
@@ -63,6 +79,7 @@ public sealed class BatchScalingCommandTests
     [TestCase("--rounds", "0")]
     [TestCase("--dtype", "q4")]
     [TestCase("--hidden", "0")]
+    [TestCase("--prime-chars", "-1")]
     public void NonsenseValuesAreUsageErrorsThatNameTheOption(string option, string value)
     {
         var (code, lines, error) = Run("--model", "unused.tgm", option, value);

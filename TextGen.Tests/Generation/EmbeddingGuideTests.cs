@@ -99,13 +99,15 @@ internal sealed class EmbeddingGuideTests
     {
         TextModel model = TextModel.Load(AssetBytes(), "shakespeare.bytes");
         string[] speakers = { "NURSE", "ROMEO", "MERCUTIO", "JULIET" };
+        string Cue(int i) => "\n\n" + speakers[i] + ":\n";
+        var batch = new GeneratorBatch(model, Enumerable.Range(0, speakers.Length).Select(i => model.CreateGenerator(Speaker((ulong)i + 1))));
+        batch.Prime(Enumerable.Range(0, speakers.Length).Select(Cue).ToArray());   // every speaker's cue fed together
         TextGenerator Speaking(int i)
         {
             TextGenerator generator = model.CreateGenerator(Speaker((ulong)i + 1));
-            generator.Prime("\n\n" + speakers[i] + ":\n");
+            generator.Prime(Cue(i));
             return generator;
         }
-        var batch = new GeneratorBatch(model, Enumerable.Range(0, speakers.Length).Select(Speaking));
         var next = new int[speakers.Length];
         var lines = speakers.Select(_ => new System.Text.StringBuilder()).ToArray();
         while (!batch.IsFinished)

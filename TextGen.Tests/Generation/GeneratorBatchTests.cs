@@ -66,6 +66,75 @@ internal sealed class GeneratorBatchTests
         }
     }
 
+    // Cues of every length from none to 38 chars, with characters outside the vocabulary (' ' to '=') for the
+    // generators whose options skip (1) or replace (2) them.
+    private static readonly string[] Cues = { "", "(z+,", "((z(+,y\U0001F600", "!\"#$%&'()*+,-./0123456789:;<=", "+", new string('(', 38) };
+
+    // Cues in order, then reversed; the unknown characters left only where the options skip or replace them.
+    private static string CueFor(int i, int round)
+    {
+        string cue = Cues[round == 0 ? i : Cues.Length - 1 - i];
+        return i is 1 or 2 ? cue : new string(cue.Where(c => c is >= ' ' and <= '=').ToArray());
+    }
+
+    private static GeneratorOptions PrimingOptionsFor(int i, bool strict) => OptionsFor(i, strict) with
+    {
+        UnknownCharacters = i == 1 ? UnknownCharacterHandling.Skip : i == 2 ? UnknownCharacterHandling.Replace : UnknownCharacterHandling.Throw,
+        ReplacementCharacter = ' ',
+    };
+
+    [TestCaseSource(nameof(Models))]
+    public void PrimeFeedsEveryGeneratorWhatItsOwnPrimeFeeds(CellKind cell, string input, int layers, TensorDType dtype)
+    {
+        TextModel model = Model(cell, input, layers, dtype);
+        foreach (bool strict in new[] { false, true })
+        {
+            TextGenerator[] alone = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(PrimingOptionsFor(i, strict))).ToArray();
+            TextGenerator[] batched = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(PrimingOptionsFor(i, strict))).ToArray();
+            var batch = new GeneratorBatch(model, batched);
+            // From the empty context, then again mid-text, where a prime continues from the state the text left.
+            for (int round = 0; round < 2; round++)
+            {
+                for (int i = 0; i < Generators; i++) alone[i].Prime(CueFor(i, round));
+                batch.Prime(Enumerable.Range(0, Generators).Select(i => CueFor(i, round)).ToArray());
+                for (int i = 0; i < Generators; i++) Assert.That(batched[i].SaveState(), Is.EqualTo(alone[i].SaveState()), $"{(strict ? "strict" : "fast")}, round {round}, generator {i}");
+                AssertSameAsOneByOne(batch, alone, 60, $"{(strict ? "strict" : "fast")}, round {round}");
+            }
+        }
+    }
+
+    [Test]
+    public void APrimeThatOneGeneratorRefusesFeedsNoGenerator()
+    {
+        TextModel model = TestModels.Create(CellKind.Lstm, hidden: 24, vocab: 30);
+        TextGenerator[] generators = Enumerable.Range(0, 4).Select(i => model.CreateGenerator(PrimingOptionsFor(i, strict: false))).ToArray();
+        var batch = new GeneratorBatch(model, generators);
+        batch.Prime(new[] { "((", "+", ",", "(" });
+        byte[][] before = generators.Select(g => g.SaveState()).ToArray();
+
+        // generator 3 throws on 'z'; generators 1 and 2 would skip or replace it
+        var e = Assert.Throws<UnknownCharacterException>(() => batch.Prime(new[] { "((((", "z", "z", "((z" }))!;
+        Assert.That(e.Message, Does.StartWith("Cue 3: The character 'z' (U+007A) at position 2 "));
+        Assert.That((e.CodePoint, e.Position), Is.EqualTo(((int)'z', 2)));
+        for (int i = 0; i < 4; i++) Assert.That(generators[i].SaveState(), Is.EqualTo(before[i]), $"generator {i}");
+    }
+
+    [Test]
+    public void BadCueListsAreRefusedAndChangeNothing()
+    {
+        TextModel model = TestModels.Create();
+        TextGenerator[] generators = { model.CreateGenerator(), model.CreateGenerator() };
+        var batch = new GeneratorBatch(model, generators);
+        byte[][] before = generators.Select(g => g.SaveState()).ToArray();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(() => batch.Prime(null!), Throws.ArgumentNullException);
+            Assert.That(() => batch.Prime(new[] { "(" }), Throws.ArgumentException.With.Message.Contains("1 cues for a batch of 2 generators"));
+            Assert.That(() => batch.Prime(new[] { "(", null! }), Throws.ArgumentException.With.Message.Contains("cue 1 is null"));
+        }
+        for (int i = 0; i < 2; i++) Assert.That(generators[i].SaveState(), Is.EqualTo(before[i]), $"generator {i}");
+    }
+
     [Test]
     public void GeneratorsOnEveryKernelPathAndModeShareABatch()
     {
@@ -174,6 +243,20 @@ internal sealed class GeneratorBatchTests
         produced = 0;
         long allocated = ThreadAllocations.During(() => Step(1_500));
         Assert.That(produced, Is.GreaterThan(1_500 * generators / 2), "most generators keep producing");
+        Assert.That(allocated, Is.Zero);
+    }
+
+    [Test]
+    public void PrimeAllocatesNothing()
+    {
+        TextModel model = TestModels.Create(CellKind.Lstm, layers: 2, hidden: 48, vocab: 40);
+        var batch = new GeneratorBatch(model, Enumerable.Range(0, 8).Select(i => model.CreateGenerator(PrimingOptionsFor(i % Generators, strict: i % 3 == 0))));
+        string[] cues = Enumerable.Range(0, 8).Select(i => CueFor(i % Generators, round: 0)).ToArray();
+        batch.Prime(cues);
+        long allocated = ThreadAllocations.During(() =>
+        {
+            for (int i = 0; i < 20; i++) batch.Prime(cues);
+        });
         Assert.That(allocated, Is.Zero);
     }
 
