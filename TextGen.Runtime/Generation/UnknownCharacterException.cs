@@ -6,15 +6,18 @@ namespace TextGen.Runtime.Generation;
 public sealed class UnknownCharacterException : Exception
 {
     internal UnknownCharacterException(int codePoint, int position)
-        : base(Describe(codePoint, position))
+        : this(Describe(codePoint, position), codePoint, position)
     {
-        CodePoint = codePoint;
-        Position = position;
     }
 
     /// <summary>The same, found in cue <paramref name="cue"/> of a <see cref="GeneratorBatch.Prime"/>, which the message names.</summary>
     internal UnknownCharacterException(int codePoint, int position, int cue)
-        : base($"Cue {cue}: {Describe(codePoint, position)}")
+        : this($"Cue {cue}: {Describe(codePoint, position)}", codePoint, position)
+    {
+    }
+
+    private UnknownCharacterException(string message, int codePoint, int position)
+        : base(message)
     {
         CodePoint = codePoint;
         Position = position;

@@ -75,13 +75,9 @@ public sealed class NetStandardTargetTests
     [TestCase(CellKind.Lstm)]
     public void StrictModeWritesTheTestedBuildsTextForEveryCell(CellKind cell)
     {
-        // Hidden 20, embedding 6 and vocabulary 37 leave a tail on every vector width and q8 block.
         foreach (var dtype in new[] { TensorDType.F32, TensorDType.F16, TensorDType.Q8 })
         {
-            string model = Path.Combine(_work, $"{cell}-{dtype}.tgm");
-            var architecture = new ModelArchitecture(cell, 2, 20, 6, Enumerable.Range(0, 37).Select(i => i == 0 ? '\n' : 'A' + i).ToArray());
-            RandomModels.Create(architecture, seed: 5, scale: 0.8f).ConvertTo(dtype).WriteFile(model);
-            AssertSameStrictText(model, seed: 3, "ROMEO\n");
+            AssertSameStrictText(WriteModelWithTails($"{cell}-{dtype}.tgm", cell, dtype, seed: 5), seed: 3, "ROMEO\n");
         }
     }
 
@@ -92,10 +88,20 @@ public sealed class NetStandardTargetTests
     {
         // Fast mode promises the same bits on one machine and path, not across paths; across the two builds on the
         // same path (Vector<T>, the only one the netstandard2.1 build has), it is the same code and must match too.
-        string model = Path.Combine(_work, $"lstm-fast-{dtype}.tgm");
-        var architecture = new ModelArchitecture(CellKind.Lstm, 2, 20, 6, Enumerable.Range(0, 37).Select(i => i == 0 ? '\n' : 'A' + i).ToArray());
-        RandomModels.Create(architecture, seed: 6, scale: 0.8f).ConvertTo(dtype).WriteFile(model);
+        string model = WriteModelWithTails($"lstm-fast-{dtype}.tgm", CellKind.Lstm, dtype, seed: 6);
         AssertSameText(model, seed: 4, "ROMEO\n", strict: false, Vector.IsHardwareAccelerated ? KernelPath.Vector : KernelPath.Scalar);
+    }
+
+    /// <summary>
+    /// A random 2-layer model whose hidden 20, embedding 6 and vocabulary 37 ('\n' and 'B'..'e') leave a tail on every
+    /// vector width and q8 block, written to <paramref name="name"/> in the work folder; returns its path.
+    /// </summary>
+    private string WriteModelWithTails(string name, CellKind cell, TensorDType dtype, int seed)
+    {
+        string path = Path.Combine(_work, name);
+        var architecture = new ModelArchitecture(cell, 2, 20, 6, Enumerable.Range(0, 37).Select(i => i == 0 ? '\n' : 'A' + i).ToArray());
+        RandomModels.Create(architecture, seed, scale: 0.8f).ConvertTo(dtype).WriteFile(path);
+        return path;
     }
 
     private void AssertSameStrictText(string model, ulong seed, string prime) => AssertSameText(model, seed, prime, strict: true, path: null);
