@@ -80,8 +80,11 @@ internal sealed class TensorDigest : IDisposable
     /// How many helpers a load of <paramref name="fileBytes"/> gets when it may use any: one per MiB of file, one fewer
     /// than the cores, at most <see cref="MaxHelperThreads"/>, and at most one for a format 1 digest.
     /// </summary>
-    public static int HelperThreadsFor(TensorDigestScheme scheme, int fileBytes)
-        => UsableHelpers(scheme, Math.Min(Math.Min(fileBytes / HelperThreadMinFileBytes, Environment.ProcessorCount - 1), MaxHelperThreads));
+    public static int HelperThreadsFor(TensorDigestScheme scheme, int fileBytes) => HelperThreadsFor(scheme, fileBytes, Environment.ProcessorCount);
+
+    /// <summary>As <see cref="HelperThreadsFor(TensorDigestScheme, int)"/> on a machine of <paramref name="processors"/> cores.</summary>
+    public static int HelperThreadsFor(TensorDigestScheme scheme, int fileBytes, int processors)
+        => UsableHelpers(scheme, Math.Min(Math.Min(fileBytes / HelperThreadMinFileBytes, processors - 1), MaxHelperThreads));
 
     // A format 1 digest is one chain, hashed one piece at a time: a second helper would only wait for the first.
     private static int UsableHelpers(TensorDigestScheme scheme, int helpers)

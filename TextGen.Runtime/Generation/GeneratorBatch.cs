@@ -26,8 +26,8 @@ namespace TextGen.Runtime.Generation;
 /// second copy of the model's weight matrices, laid out so that one vector holds 16 rows of a column (13.3 MB for the
 /// shipped model, as large as its f32 weights). The model's first such batch makes it in its constructor (7–22 ms for
 /// the shipped model on the 2-vCPU Xeon of docs/performance.md, mostly the first writes into the new memory); later
-/// batches of the model share it, and it lives as long as the model. f16 and q8 models, and other CPUs, have no
-/// second copy.
+/// batches of the model share it, and it lives as long as the model. Small f16 models, widened to f32 at load (at
+/// most 1 MiB of matrices), get one too; larger f16 models, q8 models, and other CPUs, have no second copy.
 /// </para>
 /// </summary>
 public sealed class GeneratorBatch

@@ -89,10 +89,12 @@ public sealed record GeneratorOptions
 
     /// <summary>
     /// Same text on every CPU, kernel path and target framework, not only on this machine: products are rounded
-    /// before they are summed (no fused multiply-add). Both modes already share the summation order (16 fixed lanes
-    /// and a fixed pairwise tree, whatever the vector width) and the project's own exp, sigmoid and tanh, so the
-    /// only difference is FMA, and the cost is small (within a few percent in our measurements). Default false:
-    /// the fast mode still gives the same text on every run on one machine.
+    /// before they are summed (no fused multiply-add), and every sum runs in one fixed order (16 fixed lanes and a
+    /// fixed pairwise tree, whatever the vector width). Both modes share the project's own exp, sigmoid and tanh. Fast
+    /// mode may fuse, and the AVX-512 q8 kernel adds the two blocks of each 64-byte load in separate lanes. The cost
+    /// is within run-to-run noise on the shipped model and about 30% for q8 at hidden 128, where the kernel's work
+    /// per row grows most (README, Determinism). Default false: the fast mode still gives the same text on every run
+    /// on one machine.
     /// </summary>
     /// <remarks>
     /// The guarantee assumes the runtime evaluates float operations in IEEE single precision without contracting a

@@ -52,6 +52,41 @@ public sealed class ShippedModelTests
         Assert.That(primes, Is.EqualTo(69));
     }
 
+    // Each "Sample (`command`…):" of the model card and the code block after it.
+    private static IEnumerable<TestCaseData> CardSamples()
+    {
+        string card = File.ReadAllText(Path.Combine(RepositoryRoot(), "artifacts", "README.md"));
+        var samples = Regex.Matches(card, @"^Sample \(`dotnet run --project TextGen\.Demo -- (?<args>[^`]+)`.*?^```\n(?<text>.*?)\n```", RegexOptions.Singleline | RegexOptions.Multiline);
+        foreach (Match sample in samples)
+        {
+            yield return new TestCaseData(sample.Groups["args"].Value, sample.Groups["text"].Value).SetArgDisplayNames(sample.Groups["args"].Value);
+        }
+    }
+
+    [Test]
+    public void TheCardShowsASampleOfEachModel()
+    {
+        Assert.That(CardSamples().Count(), Is.EqualTo(ShippedFiles.Length));
+    }
+
+    [TestCaseSource(nameof(CardSamples))]
+    public void TheCardsSampleIsWhatItsCommandWrites(string commandLine, string text)
+    {
+        // Strict mode's text is the same on every CPU, so the card's sample is what any reader's machine writes.
+        string[] args = Regex.Matches(commandLine, "\"([^\"]*)\"|(\\S+)")
+            .Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value)
+            .Select(arg => arg.StartsWith("artifacts/", StringComparison.Ordinal) ? ArtifactPath(arg["artifacts/".Length..]) : arg)
+            .ToArray();
+        Assert.That(args, Does.Contain("--strict"));
+
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = TextGen.Demo.DemoCommandLine.Run(args, TextReader.Null, output, error);
+
+        Assert.That(code, Is.Zero, error.ToString());
+        Assert.That(output.ToString().TrimEnd('\n'), Is.EqualTo(text));
+    }
+
     [Test]
     public void DemoSceneRunsHeadlessAndEndsCleanly()
     {

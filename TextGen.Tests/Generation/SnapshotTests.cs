@@ -38,10 +38,13 @@ internal sealed class SnapshotTests
         // stop strings sharing prefixes keep chars held back at many points of the text
         var options = new GeneratorOptions { Seed = 5, MaxLength = 300, StopStrings = new[] { "ab\U0001F600b", "a a a", "\U0001F642\U0001F642\U0001F642\U0001F642" } };
         string full = TestModels.Read(model.CreateGenerator(options));
+        int emptyWindowSize = model.CreateGenerator(options).StateSize; // the state grows by the chars held back or unread
+        int pointsWithCharsInTheWindow = 0;
         for (int k = 0; k <= full.Length; k++)
         {
             TextGenerator original = model.CreateGenerator(options);
             string head = k == 0 ? string.Empty : TestModels.Read(original, k);
+            if (original.StateSize > emptyWindowSize) pointsWithCharsInTheWindow++;
             var state = new byte[original.StateSize + 10];
             int written = original.SaveState(state);
             Assert.That(written, Is.EqualTo(original.StateSize));
@@ -50,6 +53,7 @@ internal sealed class SnapshotTests
             Assert.That(head + TestModels.Read(restored), Is.EqualTo(full), $"saved after {k} chars");
             Assert.That(restored.IsFinished, Is.True);
         }
+        Assert.That(pointsWithCharsInTheWindow, Is.GreaterThanOrEqualTo(10), "the stop strings held chars back at many of the points saved");
     }
 
     [Test]

@@ -13,7 +13,8 @@ internal static class UnusableFiles
         "directory" => directory,
         // chmod 000 does not stop root, and a FIFO without a writer would hang the test. Reading one's own memory at
         // address 0 fails with EIO for every user, so this file opens and then its read fails, as a bad disk's would.
-        "unreadable" => "/proc/self/mem",
+        // Elsewhere the path would not exist and the case would quietly test a missing file again, so it fails instead.
+        "unreadable" => OperatingSystem.IsLinux() ? "/proc/self/mem" : throw new PlatformNotSupportedException("an unreadable file is made from /proc/self/mem, which only Linux has"),
         "empty" => Empty(Path.Combine(directory, "empty.file")),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a kind of unusable file"),
     };

@@ -95,7 +95,8 @@ public sealed class WeightAverageTests : TinyTrainingFixture
             double best = averaged.Evaluations.Min(e => e.ValLoss);
             var bestState = Checkpoint.Open(Path.Combine(averagedDirectory, Checkpoint.BestName)).State;
             Assert.That(bestState.BestValLoss, Is.EqualTo(best));
-            if (bestState.AverageCount > 0) Assert.That(ValidationLossOf(Path.Combine(averagedDirectory, Checkpoint.BestName)), Is.EqualTo(best).Within(1e-12));
+            Assert.That(bestState.AverageCount > 0, Is.EqualTo(averaged.Evaluations.First(e => e.ValLoss == best).Averaged), "the best checkpoint holds a mean exactly when its score was the mean's");
+            Assert.That(ValidationLossOf(Path.Combine(averagedDirectory, Checkpoint.BestName)), Is.EqualTo(best).Within(1e-12));
 
             var lines = File.ReadAllLines(Path.Combine(averagedDirectory, MetricsLog.FileName));
             Assert.That(lines.Select(l => l.Contains("\"averaged\":true")), Is.EqualTo(new[] { false, true, true, true }));
