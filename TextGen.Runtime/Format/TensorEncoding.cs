@@ -67,16 +67,12 @@ internal static class TensorEncoding
         switch (dtype)
         {
             case TensorDType.F16:
-                for (int i = 0; i < data.Length / 2; i++)
-                {
-                    ushort bits = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(2 * i));
-                    if ((bits & Float16.ExponentMask) == Float16.ExponentMask)
-                    {
-                        offset = 2L * i;
-                        return $"element {i} of {name} is {((bits & 0x3FF) != 0 ? "NaN" : (bits & 0x8000) != 0 ? "-Infinity" : "+Infinity")}; weights must be finite";
-                    }
-                }
-                return null;
+                ReadOnlySpan<ushort> halves = BitConverter.IsLittleEndian ? MemoryMarshal.Cast<byte, ushort>(data) : HostOrderHalves(data);
+                int half = Float16.IndexOfNonFinite(halves);
+                if (half < 0) return null;
+                ushort bits = halves[half];
+                offset = 2L * half;
+                return $"element {half} of {name} is {((bits & 0x3FF) != 0 ? "NaN" : (bits & 0x8000) != 0 ? "-Infinity" : "+Infinity")}; weights must be finite";
             case TensorDType.Q8:
                 ReadOnlySpan<byte> scales = data.Slice(0, (int)(sizeof(float) * Q8ScaleCount(shape[0], shape[1])));
                 int nonFinite = LittleEndianFloat32.IndexOfNonFinite(scales);
@@ -179,10 +175,19 @@ internal static class TensorEncoding
         return data;
     }
 
-    /// <summary>The halves of f16 data into <paramref name="halves"/> (one per two bytes), in host order.</summary>
-    public static void ToHalves(ReadOnlySpan<byte> data, Span<ushort> halves)
+    // Big-endian hosts only: the file's little-endian halves, swapped into a copy.
+    private static ushort[] HostOrderHalves(ReadOnlySpan<byte> data)
+    {
+        var halves = new ushort[data.Length / 2];
+        ToHalves(data, halves);
+        return halves;
+    }
+
+    /// <summary>The halves of f16 data into <paramref name="halves"/> (one per two bytes), in host order; returns <paramref name="halves"/>.</summary>
+    public static Span<ushort> ToHalves(ReadOnlySpan<byte> data, Span<ushort> halves)
     {
         if (BitConverter.IsLittleEndian) data.CopyTo(MemoryMarshal.AsBytes(halves));
         else for (int i = 0; i < halves.Length; i++) halves[i] = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(2 * i));
+        return halves;
     }
 }

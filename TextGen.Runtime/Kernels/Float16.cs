@@ -114,13 +114,44 @@ internal static class Float16
     }
 
     /// <summary>
-    /// Multiplies every one of <paramref name="halves"/> by 2^<paramref name="shift"/> in place, exactly, as
-    /// <see cref="SubnormalFreeShift"/> allows: a normal half's exponent field grows by the shift, a zero stays, and a
-    /// subnormal is rounded through a float, which is exact because the product is a half.
+    /// Index of the first NaN or infinity (exponent field all ones) among <paramref name="halves"/>, or −1. The load
+    /// checks every weight of an f16 file this way: one vector compare per 16 or 32 halves, then the element by
+    /// element scan only within the vector that holds the first one (the per-element loop it replaces took 3 ms for
+    /// the shipped model's 3.3 million halves, a quarter of its f16 load).
     /// </summary>
-    public static void ScaleByPowerOfTwo(Span<ushort> halves, int shift)
+    public static int IndexOfNonFinite(ReadOnlySpan<ushort> halves)
     {
-        if (shift == 0) return;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var exponentMask = new Vector<ushort>(ExponentMask);
+            ReadOnlySpan<Vector<ushort>> vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(halves);
+            int v = 0;
+            while (v < vectors.Length && !Vector.EqualsAny(vectors[v] & exponentMask, exponentMask)) v++;
+            i = v * Vector<ushort>.Count;
+        }
+        for (; i < halves.Length; i++)
+        {
+            if ((halves[i] & ExponentMask) == ExponentMask) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Writes every one of <paramref name="source"/> times 2^<paramref name="shift"/> to <paramref name="destination"/>
+    /// (of the same length, or the same span to scale in place), exactly, as <see cref="SubnormalFreeShift"/> allows:
+    /// a normal half's exponent field grows by the shift, a zero stays, and a subnormal is rounded through a float,
+    /// which is exact because the product is a half. Copying and scaling in one pass spares the load a pass over the
+    /// weights.
+    /// </summary>
+    public static void ScaleByPowerOfTwo(ReadOnlySpan<ushort> source, Span<ushort> destination, int shift)
+    {
+        if (destination.Length != source.Length) throw new ArgumentException($"{destination.Length} halves for {source.Length}", nameof(destination));
+        if (shift == 0)
+        {
+            source.CopyTo(destination);
+            return;
+        }
         if (shift < 0 || shift > MantissaBits) throw new ArgumentOutOfRangeException(nameof(shift), $"{shift} is not 0..{MantissaBits}");
         float factor = PowerOfTwo(shift);
         int i = 0;
@@ -128,23 +159,26 @@ internal static class Float16
         {
             var exponentMask = new Vector<ushort>(ExponentMask);
             var increment = new Vector<ushort>((ushort)(shift << MantissaBits));
-            Span<Vector<ushort>> vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(halves);
-            for (int v = 0; v < vectors.Length; v++)
+            ReadOnlySpan<Vector<ushort>> sources = MemoryMarshal.Cast<ushort, Vector<ushort>>(source);
+            Span<Vector<ushort>> destinations = MemoryMarshal.Cast<ushort, Vector<ushort>>(destination);
+            for (int v = 0; v < sources.Length; v++)
             {
-                Vector<ushort> h = vectors[v];
+                Vector<ushort> h = sources[v];
                 Vector<ushort> notNormal = Vector.Equals(h & exponentMask, Vector<ushort>.Zero);
-                vectors[v] = Vector.ConditionalSelect(notNormal, h, h + increment);
+                destinations[v] = Vector.ConditionalSelect(notNormal, h, h + increment);
                 if (notNormal == Vector<ushort>.Zero) continue;
+                // Zeros and subnormals were copied as they were: only the subnormals need their product.
                 for (int k = v * Vector<ushort>.Count; k < (v + 1) * Vector<ushort>.Count; k++)
                 {
-                    if ((halves[k] & ExponentMask) == 0) halves[k] = FromSingle(ToSingle(halves[k]) * factor);
+                    if ((destination[k] & ExponentMask) == 0) destination[k] = FromSingle(ToSingle(destination[k]) * factor);
                 }
             }
-            i = vectors.Length * Vector<ushort>.Count;
+            i = sources.Length * Vector<ushort>.Count;
         }
-        for (; i < halves.Length; i++)
+        for (; i < source.Length; i++)
         {
-            halves[i] = (halves[i] & ExponentMask) != 0 ? (ushort)(halves[i] + (shift << MantissaBits)) : FromSingle(ToSingle(halves[i]) * factor);
+            ushort h = source[i];
+            destination[i] = (h & ExponentMask) != 0 ? (ushort)(h + (shift << MantissaBits)) : FromSingle(ToSingle(h) * factor);
         }
     }
 

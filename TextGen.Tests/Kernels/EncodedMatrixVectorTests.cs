@@ -131,7 +131,10 @@ internal sealed class EncodedMatrixVectorTests
         ushort[] stored = original.ToArray();
         int shift = Float16.SubnormalFreeShift(stored);
         Assert.That(shift, Is.EqualTo(10));
-        Float16.ScaleByPowerOfTwo(stored, shift);
+        var copied = new ushort[original.Length];
+        Float16.ScaleByPowerOfTwo(original, copied, shift); // into another array, as the load does
+        Float16.ScaleByPowerOfTwo(stored, stored, shift);   // in place
+        Assert.That(copied, Is.EqualTo(stored), "copying and scaling in one pass gives the in-place result");
         Assert.That(stored.Where(b => (b & 0x7C00) == 0 && (b & 0x3FF) != 0), Is.Empty, "no stored half is subnormal");
         Assert.That(stored.Select(b => BitConverter.SingleToInt32Bits(Float16.ToSingle(b) * Float16.PowerOfTwo(-shift))),
             Is.EqualTo(original.Select(b => BitConverter.SingleToInt32Bits((float)BitConverter.UInt16BitsToHalf(b)))), "each reads back as the file's value");
