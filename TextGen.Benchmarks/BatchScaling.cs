@@ -37,29 +37,22 @@ internal static class BatchScaling
     public static Command Command()
     {
         var model = new Option<string>("--model") { Description = "Weight file (*.tgm)" };
-        var hidden = new Option<int?>("--hidden") { Description = "Instead of --model: a random 2-layer LSTM (embedding 64, vocabulary 65) with this many hidden units, built in memory" };
+        var hidden = BenchmarkOptions.RandomModelHidden();
         var sessions = new Option<string>("--sessions") { Description = "Session counts to measure, comma-separated (1 is always measured: the speedup's base)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
         var chars = new Option<int>("--chars") { Description = "Characters per session per round", DefaultValueFactory = _ => 2_000 };
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
         var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
         var primeChars = new Option<int>("--prime-chars") { Description = "Also time GeneratorBatch.Prime with a cue of this many characters per session (0: not measured)", DefaultValueFactory = _ => 0 };
         primeChars.Validators.Add(result => { if (result.GetValueOrDefault<int>() < 0) result.AddError("--prime-chars must be 0 or more"); });
-        dtype.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is string name && !BenchmarkOptions.IsDTypeName(name)) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
-        });
+        dtype.OneDTypeName();
         sessions.Validators.Add(result =>
         {
             if (ParseSessions(result.GetValueOrDefault<string>()) is null) result.AddError($"--sessions must be positive whole numbers separated by commas (got \"{result.GetValueOrDefault<string>()}\")");
         });
-        hidden.Validators.Add(result => { if (result.GetValueOrDefault<int?>() is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}"); });
         chars.AtLeastOne();
         rounds.AtLeastOne();
         var command = new Command("batch-scaling", "Aggregate chars/s of 1..N generators stepped together by a GeneratorBatch on one thread, and the compute bound") { model, hidden, sessions, chars, rounds, dtype, primeChars };
-        command.Validators.Add(result =>
-        {
-            if ((result.GetValue(model) is null) == (result.GetValue(hidden) is null)) result.AddError("give either --model FILE or --hidden N");
-        });
+        BenchmarkOptions.RequireModelOrHidden(command, model, hidden);
         command.SetAction(parse =>
         {
             ModelFile file;
@@ -125,12 +118,11 @@ internal static class BatchScaling
 
         ModelArchitecture a = file.Architecture;
         output.WriteLine($"model {name}: {a.Cell} {a.Layers}x{a.HiddenSize} {dtype}, {chars} chars per session x {rounds} rounds, one thread");
-        double Median(List<double> values) => values.OrderBy(r => r).ElementAt(values.Count / 2);
-        double single = Median(rates[1]), singleCpu = Median(cpuRates[1]);
+        double single = Statistic.Median(rates[1]), singleCpu = Statistic.Median(cpuRates[1]);
         double best = 0;
         foreach (int n in sessionCounts)
         {
-            double median = Median(rates[n]);
+            double median = Statistic.Median(rates[n]);
             best = Math.Max(best, median);
             // Round r's ratio pairs the two runs made back to back, so a slow phase of the host shows as a low ratio.
             double[] roundSpeedups = rates[n].Zip(rates[1], (batch, one) => batch / one).ToArray();
@@ -144,23 +136,23 @@ internal static class BatchScaling
                 ["speedup_min"] = Math.Round(roundSpeedups.Min(), 3),
                 ["speedup_max"] = Math.Round(roundSpeedups.Max(), 3),
                 ["alloc_bytes_per_char"] = Math.Round((double)perCount[n].Allocated / perCount[n].Chars, 3),
-                ["chars_per_cpu_sec"] = Math.Round(Median(cpuRates[n])),
-                ["cpu_speedup"] = Math.Round(Median(cpuRates[n]) / singleCpu, 3),
+                ["chars_per_cpu_sec"] = Math.Round(Statistic.Median(cpuRates[n])),
+                ["cpu_speedup"] = Math.Round(Statistic.Median(cpuRates[n]) / singleCpu, 3),
             };
             if (primeChars > 0)
             {
-                line["prime_chars_per_sec"] = Math.Round(Median(primeRates[n]));
-                line["prime_speedup"] = Math.Round(Median(primeRates[n]) / Median(primeRates[1]), 3);
+                line["prime_chars_per_sec"] = Math.Round(Statistic.Median(primeRates[n]));
+                line["prime_speedup"] = Math.Round(Statistic.Median(primeRates[n]) / Statistic.Median(primeRates[1]), 3);
             }
             output.WriteLine(line.ToJsonString());
         }
 
-        long macs = MultiplyAddsPerChar(model);
+        long macs = WeightTraffic.MultiplyAddsPerChar(model);
         // Without a reported clock the arithmetic is shown for this project's measuring machine's 2.45 GHz, and says so.
         double? reported = ClockGhz();
         double ghz = reported ?? 2.45;
         double peakMacs = ghz * 1e9 * FmaUnits * MultiplyAddPeak.Lanes;
-        long weightBytes = WeightBytesPerChar(model, file);
+        long weightBytes = WeightTraffic.WeightBytesPerChar(model, file.MatrixDType);
         double bandwidth = new ReadBandwidth(weightBytes).MeasureBytesPerSecond(0.2);
         double measuredMacs = MultiplyAddPeak.Measure(0.2);
         double computeBound = peakMacs / macs, measuredBound = measuredMacs / macs, memoryBound = bandwidth / weightBytes;
@@ -228,35 +220,6 @@ internal static class BatchScaling
         long begin = Stopwatch.GetTimestamp();
         batch.Prime(cues);
         return (double)count * chars / Stopwatch.GetElapsedTime(begin).TotalSeconds;
-    }
-
-    /// <summary>
-    /// Multiply-adds of one session's character: every layer's W_hh, W_ih above the first layer (the first one's
-    /// product is a row of the input table, precomputed at load, when the model has the table) and the head.
-    /// </summary>
-    public static long MultiplyAddsPerChar(TextModel model)
-    {
-        ModelArchitecture a = model.Architecture;
-        long gateRows = (long)a.GateCount * a.HiddenSize;
-        long firstInput = model.Weights.InputTable.Length > 0 ? 0 : a.EmbeddingSize;
-        return gateRows * (firstInput + a.HiddenSize)
-            + (a.Layers - 1) * gateRows * 2 * a.HiddenSize
-            + (long)a.VocabularySize * a.HiddenSize;
-    }
-
-    /// <summary>Bytes one session reads per character: the matrices of <see cref="MultiplyAddsPerChar"/> in their dtype (q8 with its block scales), plus the f32 table row and biases.</summary>
-    private static long WeightBytesPerChar(TextModel model, ModelFile file)
-    {
-        ModelArchitecture a = model.Architecture;
-        double bytesPerWeight = file.Tensors.First(t => t.Shape.Count == 2).DType switch
-        {
-            TensorDType.F16 => 2,
-            TensorDType.Q8 => 1 + 4.0 / 32,
-            _ => 4,
-        };
-        long gateRows = (long)a.GateCount * a.HiddenSize;
-        long vectors = (model.Weights.InputTable.Length > 0 ? gateRows : 0) + a.Layers * gateRows + a.VocabularySize;
-        return (long)(MultiplyAddsPerChar(model) * bytesPerWeight) + vectors * sizeof(float);
     }
 
     /// <summary>The core clock Linux reports (<c>cpu MHz</c>); null where none is reported.</summary>

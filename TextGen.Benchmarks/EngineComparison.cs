@@ -25,17 +25,13 @@ internal static class EngineComparison
     public static Command Command()
     {
         var model = new Option<string>("--model") { Description = "Weight file (*.tgm)" };
-        var hidden = new Option<int?>("--hidden") { Description = "Instead of --model: a random 2-layer LSTM (embedding 64, vocabulary 65) with this many hidden units, built in memory" };
+        var hidden = BenchmarkOptions.RandomModelHidden();
         var chars = new Option<int>("--chars") { Description = "Characters per engine per round", DefaultValueFactory = _ => 20_000 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds; each reports its chars/s and the median is printed", DefaultValueFactory = _ => 5 };
         chars.AtLeastOne();
         rounds.AtLeastOne();
-        hidden.Validators.Add(result => { if (result.GetValueOrDefault<int?>() is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}"); });
         var command = new Command("compare", "Chars/s of TextGen.Runtime, ONNX Runtime and TorchSharp on one model, and the read-bandwidth roofline") { model, hidden, chars, rounds };
-        command.Validators.Add(result =>
-        {
-            if ((result.GetValue(model) is null) == (result.GetValue(hidden) is null)) result.AddError("give either --model FILE or --hidden N");
-        });
+        BenchmarkOptions.RequireModelOrHidden(command, model, hidden);
         command.SetAction(parse =>
         {
             TextWriter output = parse.InvocationConfiguration.Output;
@@ -80,7 +76,7 @@ internal static class EngineComparison
         foreach (var engine in engines) engine.Load(start);
         foreach (var engine in engines) engine.Generate(start, Math.Min(chars, 2_000), measured: false, record: false); // JIT and caches
 
-        long weightBytes = WeightBytesPerChar(f32.Architecture);
+        long weightBytes = WeightTraffic.WeightBytesPerChar(TextModel.FromFile(f32), TensorDType.F32);
         var bandwidth = new ReadBandwidth(weightBytes);
         var best = new ReadRates(0, 0);
         var roundBounds = new List<double>(); // chars/s each round's faster read loop allows
@@ -101,7 +97,7 @@ internal static class EngineComparison
             output.WriteLine(new JsonObject
             {
                 ["engine"] = engine.Name,
-                ["dtype"] = engine.DType.ToString().ToLowerInvariant(),
+                ["dtype"] = ModelFileSchema.DTypeName(engine.DType),
                 ["chars_per_sec"] = Math.Round(engine.MedianCharsPerSecond),
                 ["onnxruntime_ratio"] = Math.Round(engine.MedianRatioTo(onnxRuntime), 3),
                 ["alloc_bytes_per_char"] = Math.Round(engine.AllocatedBytesPerChar, 3),
@@ -140,22 +136,6 @@ internal static class EngineComparison
         }.ToJsonString());
     }
 
-    /// <summary>
-    /// f32 bytes the Runtime reads per character: every layer's W_hh and combined bias, W_ih of the layers above the
-    /// first, one row of the first layer's input table (W_ih·embedding + bias, precomputed per token at load, which
-    /// replaces the embedding row and W_ih_l0) and the head. The recurrent state is not counted: it is written as
-    /// well as read and is a rounding error next to the matrices.
-    /// </summary>
-    public static long WeightBytesPerChar(ModelArchitecture a)
-    {
-        long gateRows = (long)a.GateCount * a.HiddenSize;
-        long floats = gateRows                                        // input-table row of layer 0
-            + a.Layers * (gateRows * a.HiddenSize + gateRows)         // W_hh and bias of every layer
-            + (a.Layers - 1) * gateRows * a.HiddenSize                // W_ih of layers 1..
-            + (long)a.VocabularySize * a.HiddenSize + a.VocabularySize; // head weight and bias
-        return floats * sizeof(float);
-    }
-
     /// <summary>The first index of the largest logit: the same pick for every engine, so every engine does equal work.</summary>
     public static int Argmax(ReadOnlySpan<float> logits)
     {
@@ -181,14 +161,14 @@ internal static class EngineComparison
 
         public double FirstCharMilliseconds { get; private set; }
 
-        public double MedianCharsPerSecond => Median(_charsPerSecond);
+        public double MedianCharsPerSecond => Statistic.Median(_charsPerSecond);
 
         // Round by round, this engine's chars/s over `other`'s, then the median: both ran within the same round, seconds
         // apart, so a machine that drifts between rounds moves both. Steadier than the ratio of the two medians.
         public double MedianRatioTo(Contender other) => MedianRatioTo(other._charsPerSecond);
 
         // Round by round, this engine's chars/s over the given figure of the same round, then the median.
-        public double MedianRatioTo(IReadOnlyList<double> perRound) => Median(_charsPerSecond.Zip(perRound, (mine, theirs) => mine / theirs));
+        public double MedianRatioTo(IReadOnlyList<double> perRound) => Statistic.Median(_charsPerSecond.Zip(perRound, (mine, theirs) => mine / theirs));
 
         public double AllocatedBytesPerChar => (double)_allocatedBytes / _measuredChars;
 
@@ -235,11 +215,5 @@ internal static class EngineComparison
         }
 
         public void Dispose() => _engine?.Dispose();
-
-        private static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToList();
-            return sorted[sorted.Count / 2];
-        }
     }
 }

@@ -20,10 +20,7 @@ internal static class FreshMemory
     public static double? MedianTouchMilliseconds(long bytes, int rounds)
     {
         if (!OperatingSystem.IsLinux()) return null;
-        var times = new List<double>();
-        for (int round = 0; round < rounds; round++) times.Add(TouchMilliseconds(bytes));
-        times.Sort();
-        return times[times.Count / 2];
+        return Statistic.Median(Enumerable.Range(0, rounds).Select(_ => TouchMilliseconds(bytes)));
     }
 
     private static double TouchMilliseconds(long bytes)

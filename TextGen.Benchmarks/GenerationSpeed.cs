@@ -60,17 +60,16 @@ internal static class GenerationSpeed
         }
         var a = file.Architecture;
         output.WriteLine($"model {modelPath}: {a.Cell} {a.Layers}x{a.HiddenSize}, {chars} chars x {rounds} rounds, single thread");
-        double Median(List<double> values) => values.OrderBy(r => r).ElementAt(rounds / 2);
         foreach (var mode in modes)
         {
-            double median = Median(rates[mode]);
+            double median = Statistic.Median(rates[mode]);
             double allocPerChar = (double)allocations[mode] / ((long)chars * rounds);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"mode\":\"{mode.Name}\",\"dtype\":\"{mode.DType}\",\"chars_per_sec\":{median:F0},\"us_per_char\":{1e6 / median:F2},\"alloc_bytes_per_char\":{allocPerChar:F3}}}"));
         }
         foreach (string dtype in dtypes)
         {
-            double ratio = Median(rates[("strict", dtype, true)]) / Median(rates[("fast", dtype, false)]);
+            double ratio = Statistic.Median(rates[("strict", dtype, true)]) / Statistic.Median(rates[("fast", dtype, false)]);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{dtype} strict/fast speed: {ratio:F3}"));
         }
         return 0;

@@ -28,10 +28,7 @@ internal static class LoadTime
         var model = new Option<string>("--model") { Description = "Weight file (*.tgm)", Required = true };
         var rounds = new Option<int>("--rounds") { Description = "Warm loads after the cold one", DefaultValueFactory = _ => 30 };
         var dtype = new Option<string>("--dtype") { Description = "Convert the matrices to f32, f16 or q8 in memory first (the conversion reads the file, so no cold load is measured)" };
-        dtype.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is string name && !BenchmarkOptions.IsDTypeName(name)) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
-        });
+        dtype.OneDTypeName();
         var oneThread = new Option<bool>("--one-thread") { Description = "Load with ModelLoadOptions.UseHelperThread = false: hash the weights on the loading thread too" };
         rounds.AtLeastOne();
         var command = new Command("load-time", "Milliseconds of TextModel.Load from bytes in memory, cold and warm, phase by phase") { model, rounds, dtype, oneThread };
@@ -82,10 +79,10 @@ internal static class LoadTime
         total["file_bytes"] = bytes.Length;
         total["rounds"] = rounds;
         total["helper_thread"] = options.UseHelperThread;
-        total["warm_median_alloc_bytes"] = Median(warm.Select(s => (double)s.AllocatedBytes));
+        total["warm_median_alloc_bytes"] = Statistic.Median(warm.Select(s => (double)s.AllocatedBytes));
         total["warm_gcs"] = warm.Sum(s => s.Collections);
-        total["warm_median_minor_faults"] = warm.All(s => s.MinorFaults is not null) ? Median(warm.Select(s => (double)s.MinorFaults!.Value)) : null;
-        total["warm_median_minor_faults_from_file"] = fromFile?.All(s => s.MinorFaults is not null) == true ? Median(fromFile.Select(s => (double)s.MinorFaults!.Value)) : null;
+        total["warm_median_minor_faults"] = warm.All(s => s.MinorFaults is not null) ? Statistic.Median(warm.Select(s => (double)s.MinorFaults!.Value)) : null;
+        total["warm_median_minor_faults_from_file"] = fromFile?.All(s => s.MinorFaults is not null) == true ? Statistic.Median(fromFile.Select(s => (double)s.MinorFaults!.Value)) : null;
         total["warm_gc_pause_ms"] = Math.Round(warm.Sum(s => s.GcPauseMilliseconds), 3);
         total["warm_gcs_from_file"] = fromFile?.Sum(s => s.Collections);
         total["warm_gc_pause_from_file_ms"] = fromFile is null ? null : Math.Round(fromFile.Sum(s => s.GcPauseMilliseconds), 3);
@@ -130,10 +127,10 @@ internal static class LoadTime
         {
             ["phase"] = phase,
             ["cold_ms"] = cold is not null && milliseconds(cold) is double coldMilliseconds ? Math.Round(coldMilliseconds, 3) : null,
-            ["warm_median_ms"] = times.Count > 0 ? Math.Round(Median(times), 3) : null,
+            ["warm_median_ms"] = times.Count > 0 ? Math.Round(Statistic.Median(times), 3) : null,
             ["warm_min_ms"] = times.Count > 0 ? Math.Round(times.Min(), 3) : null,
             ["warm_loads"] = times.Count,
-            ["warm_median_from_file_ms"] = fileTimes.Count > 0 ? Math.Round(Median(fileTimes), 3) : null,
+            ["warm_median_from_file_ms"] = fileTimes.Count > 0 ? Math.Round(Statistic.Median(fileTimes), 3) : null,
             ["warm_min_from_file_ms"] = fileTimes.Count > 0 ? Math.Round(fileTimes.Min(), 3) : null,
         };
     }
@@ -146,11 +143,5 @@ internal static class LoadTime
         // Fields after the command name, which is in parentheses and may hold spaces; minflt is the 10th field overall.
         string[] fields = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ');
         return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
     }
 }

@@ -82,7 +82,7 @@ internal static class TgmFuzzing
             foreach (int embedding in new[] { 0, 2 })
             {
                 var model = RandomModels.Create(RandomModels.Architecture(cell, layers: embedding == 0 ? 1 : 2, hidden: 2, embedding: embedding, vocab: 4), seed: written);
-                model.WriteFile(Path.Combine(directory, $"{cell.ToString().ToLowerInvariant()}-{(embedding == 0 ? "onehot" : "embedding")}.tgm"));
+                model.WriteFile(Path.Combine(directory, $"{ModelFileSchema.CellName(cell)}-{(embedding == 0 ? "onehot" : "embedding")}.tgm"));
                 written++;
             }
         }

@@ -25,10 +25,7 @@ internal static class ThreadScaling
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "Most threads to measure (1 up to this)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
-        dtype.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is string name && !BenchmarkOptions.IsDTypeName(name)) result.AddError($"--dtype must be f32, f16 or q8 (got \"{name}\")");
-        });
+        dtype.OneDTypeName();
         chars.AtLeastOne();
         rounds.AtLeastOne();
         threads.AtLeastOne();
@@ -53,11 +50,10 @@ internal static class ThreadScaling
 
         var a = file.Architecture;
         output.WriteLine($"model {modelPath}: {a.Cell} {a.Layers}x{a.HiddenSize} {dtype}, {chars} chars per thread x {rounds} rounds, {Environment.ProcessorCount} logical CPUs");
-        double Median(List<double> values) => values.OrderBy(r => r).ElementAt(values.Count / 2);
-        double single = Median(rates[1]);
+        double single = Statistic.Median(rates[1]);
         foreach (var (n, values) in rates)
         {
-            double median = Median(values);
+            double median = Statistic.Median(values);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"threads\":{n},\"dtype\":\"{dtype}\",\"chars_per_sec\":{median:F0},\"scaling\":{median / single:F3}}}"));
         }

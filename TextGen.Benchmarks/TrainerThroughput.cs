@@ -54,7 +54,7 @@ internal static class TrainerThroughput
                 trainer.Add(TrainerLoop(corpus, hidden, steps, Path.Combine(work, $"run{round}")));
                 Console.WriteLine($"round {round + 1}: bare {bare[^1]:F0} chars/s, trainer {trainer[^1]:F0} chars/s");
             }
-            double bareMedian = Median(bare), trainerMedian = Median(trainer);
+            double bareMedian = Statistic.Median(bare), trainerMedian = Statistic.Median(trainer);
             Console.WriteLine($"median: bare {bareMedian:F0} chars/s, trainer {trainerMedian:F0} chars/s, ratio {trainerMedian / bareMedian:F3}");
             return 0;
         }
@@ -158,5 +158,4 @@ internal static class TrainerThroughput
         return path;
     }
 
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 }

@@ -18,7 +18,7 @@ internal static class StepEngines
     public sealed record Entry(string Name, TensorDType DType, Func<IStepEngine> Create)
     {
         /// <summary>"engine dtype", e.g. <c>runtime q8</c>.</summary>
-        public string Label => $"{Name} {DType.ToString().ToLowerInvariant()}";
+        public string Label => $"{Name} {ModelFileSchema.DTypeName(DType)}";
     }
 
     /// <summary>TextGen.Runtime in f32, f16 and q8, then ONNX Runtime and TorchSharp in f32, all over <paramref name="file"/>.</summary>

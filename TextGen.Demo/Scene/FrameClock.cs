@@ -41,5 +41,6 @@ internal sealed class FrameClock
         while (Stopwatch.GetTimestamp() < _deadline) Thread.SpinWait(20);
     }
 
-    private static TimeSpan Seconds(long ticks) => TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency);
+    /// <summary>A span of <see cref="Stopwatch"/> ticks as a <see cref="TimeSpan"/>.</summary>
+    public static TimeSpan Seconds(long ticks) => TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency);
 }

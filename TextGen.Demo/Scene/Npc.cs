@@ -16,15 +16,11 @@ internal sealed class Npc
     /// <param name="nameLine">How the name is shown above each speech (with colour codes on a terminal).</param>
     public Npc(string name, TextGenerator generator, string nameLine)
     {
-        Name = name;
         NameLine = nameLine;
         Line = new BudgetedLine(generator, (generator.Options.MaxLength ?? 256) * 2);
         // A play's speech starts with the speaker's name on a line of its own: priming with it makes the model talk as them.
         _cue = "\n\n" + name + ":\n";
     }
-
-    /// <summary>The speaker's name.</summary>
-    public string Name { get; }
 
     /// <summary>How the name is shown above each speech, built once so that showing it allocates nothing.</summary>
     public string NameLine { get; }

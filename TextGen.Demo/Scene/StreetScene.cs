@@ -106,8 +106,8 @@ internal sealed class StreetScene
         if (speaking) _output.Write(" —\n\n"); // the scene's time ran out mid-speech
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
 
-        return new SceneStats(lines, frames, clock.LateFrames, chars, Ticks(generationTicks), Ticks(worstFrame), clock.Period,
-            generationBudget, Ticks(Stopwatch.GetTimestamp() - sceneStart), allocated);
+        return new SceneStats(lines, frames, clock.LateFrames, chars, FrameClock.Seconds(generationTicks), FrameClock.Seconds(worstFrame), clock.Period,
+            generationBudget, FrameClock.Seconds(Stopwatch.GetTimestamp() - sceneStart), allocated);
     }
 
     private static GeneratorOptions OptionsFor(ulong seed, double temperature) => new()
@@ -131,5 +131,4 @@ internal sealed class StreetScene
     private string NameLine(string name, int ansiColor) =>
         _color ? $"\u001b[1;{ansiColor}m{name}:\u001b[0m\n" : $"{name}:\n";
 
-    private static TimeSpan Ticks(long ticks) => TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency);
 }

@@ -141,6 +141,9 @@ public sealed class ModelFile
     public static ModelFile ReadFile(string path)
         => ModelFileReader.Read(ModelFileStorage.ReadFile(path, MaxFileBytes), path, ownsBuffer: true);
 
+    /// <summary>The dtype all of the file's matrices are stored in (biases are always f32).</summary>
+    public TensorDType MatrixDType => Tensors.First(t => t.Shape.Count == 2).DType;
+
     /// <summary>
     /// These contents with every matrix stored as <paramref name="dtype"/> (see <see cref="ModelTensor.ConvertTo"/>;
     /// biases stay f32) and the same metadata: how <c>export --dtype</c> makes f16 and q8 files.

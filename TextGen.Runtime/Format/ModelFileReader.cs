@@ -53,29 +53,28 @@ internal ref struct ModelFileReader
         _problemPrefix = "";
     }
 
-    /// <summary>Reads a complete file.</summary>
+    /// <summary>
+    /// Reads a complete file into a <see cref="ModelFile"/>, as <c>ModelFile.Read</c> does: tensors keep their bytes,
+    /// and the loading thread hashes them itself.
+    /// </summary>
     /// <param name="bytes">The whole file.</param>
     /// <param name="source">Path or asset name for messages.</param>
     /// <param name="ownsBuffer">
     /// True when nobody else holds <paramref name="bytes"/> (the stream and file loaders' own buffer): tensors then
     /// keep slices of it instead of copies. False for caller memory, which the caller may later overwrite.
     /// </param>
-    /// <param name="decodeFloat32">
-    /// True for a model load: every f32 tensor is copied once into a float array that is checked as it is copied and
-    /// that the weights then adopt (<see cref="ModelTensor.Float32Values"/>). Its <see cref="ModelTensor.Data"/> stays
-    /// a slice of <paramref name="bytes"/> even when they are the caller's (empty when streamed), so the file must not outlive the load.
-    /// </param>
-    /// <param name="useHelperThread">Hash the tensor data on thread-pool threads while reading (<see cref="TensorDigest"/>).</param>
-    /// <param name="profile">Receives the time of each phase, for the load-time benchmark; null in normal use.</param>
-    public static ModelFile Read(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, bool decodeFloat32 = false, bool useHelperThread = false, LoadProfile? profile = null)
-        => Read(bytes, source, ownsBuffer, static file => file, decodeFloat32, useHelperThread, profile);
+    public static ModelFile Read(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer)
+        => Read(bytes, source, ownsBuffer, static file => file, decodeFloat32: false, useHelperThread: false, profile: null);
 
     /// <summary>
     /// Reads a complete file and builds <paramref name="build"/>'s result from it while a helper thread is still
     /// hashing the tensor data: everything is validated and <c>header_sha256</c> verified by then, only
     /// <c>tensor_sha256</c> is pending. The result is returned once the tensor digest matches and discarded when it
     /// does not, so a model load spends the hashing time building the model instead of waiting. Without a helper the
-    /// result is built after the digest matched.
+    /// result is built after the digest matched. With <paramref name="decodeFloat32"/> (a model load) every f32 tensor
+    /// is copied once into a float array that is checked as it is copied and that the weights then adopt
+    /// (<see cref="ModelTensor.Float32Values"/>); its <see cref="ModelTensor.Data"/> stays a slice of
+    /// <paramref name="bytes"/> even when they are the caller's, so the file must not outlive the load.
     /// </summary>
     public static T Read<T>(ReadOnlyMemory<byte> bytes, string source, bool ownsBuffer, Func<ModelFile, T> build, bool decodeFloat32, bool useHelperThread, LoadProfile? profile)
         => Read(bytes, incoming: null, source, ownsBuffer, build, decodeFloat32, useHelperThread, profile);

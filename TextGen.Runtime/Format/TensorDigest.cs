@@ -42,8 +42,6 @@ internal sealed class TensorDigest : IDisposable
     /// <summary>Phase name of the helpers' hashing in a <see cref="LoadProfile"/>, summed over helpers; it overlaps the loading thread's phases.</summary>
     public const string HelperPhase = "hash_tensors_on_helper_thread";
 
-    private const int DigestBytes = 32;
-
     private readonly (ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<float> Floats)[] _pieces;
     private readonly byte[]? _pieceDigests;   // format 2: each piece's SHA-256, in piece order
     private readonly IncrementalHash? _stream; // format 1: the one SHA-256 over all pieces in order
@@ -64,7 +62,7 @@ internal sealed class TensorDigest : IDisposable
     {
         _profile = profile;
         _pieces = new (ReadOnlyMemory<byte>, ReadOnlyMemory<float>)[maxPieces];
-        if (scheme == TensorDigestScheme.Pieces) _pieceDigests = new byte[maxPieces * DigestBytes];
+        if (scheme == TensorDigestScheme.Pieces) _pieceDigests = new byte[maxPieces * ModelFileSchema.Sha256Bytes];
         else _stream = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         HelperThreads = UsableHelpers(scheme, helperThreads);
         for (int i = 0; i < HelperThreads; i++) ThreadPool.QueueUserWorkItem(static digest => ((TensorDigest)digest!).Work(isHelper: true), this);
@@ -131,7 +129,7 @@ internal sealed class TensorDigest : IDisposable
 
         if (_stream is not null) return _stream.GetHashAndReset();
         using var root = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        root.AppendData(_pieceDigests.AsSpan(0, _added * DigestBytes));
+        root.AppendData(_pieceDigests.AsSpan(0, _added * ModelFileSchema.Sha256Bytes));
         return root.GetHashAndReset();
     }
 
@@ -176,7 +174,7 @@ internal sealed class TensorDigest : IDisposable
                     {
                         pieceHash ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                         pieceHash.AppendData(data);
-                        pieceHash.TryGetHashAndReset(_pieceDigests.AsSpan(index * DigestBytes, DigestBytes), out _);
+                        pieceHash.TryGetHashAndReset(_pieceDigests.AsSpan(index * ModelFileSchema.Sha256Bytes, ModelFileSchema.Sha256Bytes), out _);
                     }
                 }
                 catch (Exception e)

@@ -19,7 +19,7 @@ public sealed class ShippedModelTests
     {
         // Reading verifies both stored SHA-256 digests; the card's digest ties the file to the documented training run.
         ModelFile file = ModelFile.ReadFile(ArtifactPath(fileName));
-        string card = File.ReadAllText(Path.Combine(RepositoryRoot(), "artifacts", "README.md"));
+        string card = File.ReadAllText(Repository.PathOf("artifacts", "README.md"));
         var recorded = Regex.Match(card, $@"`{Regex.Escape(fileName)}`[^\n]*?tensor_sha256 `([0-9a-f]{{64}})`");
 
         Assert.That(recorded.Success, Is.True, $"artifacts/README.md records no tensor_sha256 for {fileName}");
@@ -55,7 +55,7 @@ public sealed class ShippedModelTests
     // Each "Sample (`command`…):" of the model card and the code block after it.
     private static IEnumerable<TestCaseData> CardSamples()
     {
-        string card = File.ReadAllText(Path.Combine(RepositoryRoot(), "artifacts", "README.md"));
+        string card = File.ReadAllText(Repository.PathOf("artifacts", "README.md"));
         var samples = Regex.Matches(card, @"^Sample \(`dotnet run --project TextGen\.Demo -- (?<args>[^`]+)`.*?^```\n(?<text>.*?)\n```", RegexOptions.Singleline | RegexOptions.Multiline);
         foreach (Match sample in samples)
         {
@@ -103,14 +103,5 @@ public sealed class ShippedModelTests
         Assert.That(output, Does.Match(@"generation speed:\s+\d+ chars/s \([1-9]\d* chars in"), "the NPCs spoke");
         Assert.That(output, Does.Match(@"worst frame time:\s+[\d.]+ ms"));
         Assert.That(output, Does.Match(@"bytes allocated:\s+\d+"));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "TextGen.sln"))) return directory.FullName;
-        }
-        throw new DirectoryNotFoundException("TextGen.sln not found above the test assembly");
     }
 }

@@ -26,6 +26,19 @@ public sealed class TextModelLoadTests
         Assert.That(TensorDigest.HelperThreadsFor(TensorDigestScheme.Pieces, LargeFile.Value.Length, processors: 8), Is.EqualTo(3));
     }
 
+    [Test]
+    public void TheModelKeepsTheFilesMetadata()
+    {
+        ModelFile random = ModelFile.Read(LargeFile.Value, "large");
+        var metadata = new Dictionary<string, MetadataValue> { ["corpus"] = MetadataValue.FromString("tiny.txt"), ["steps"] = MetadataValue.FromNumber(3400), ["val_loss"] = MetadataValue.FromNumber(1.4091) };
+        byte[] bytes = new ModelFile(random.Architecture, random.Tensors, metadata).ToBytes();
+
+        TextModel model = TextModel.Load(bytes, "large");
+
+        Assert.That(model.Metadata, Is.EquivalentTo(metadata));
+        Assert.That(model.Metadata.Keys, Is.EqualTo(new[] { "corpus", "steps", "val_loss" }), "in the file's (ordinal) order");
+    }
+
     [TestCase(TensorDType.F32, true)]
     [TestCase(TensorDType.F32, false)]
     [TestCase(TensorDType.F16, true)]

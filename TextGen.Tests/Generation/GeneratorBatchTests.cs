@@ -125,6 +125,7 @@ internal sealed class GeneratorBatchTests
         TextModel model = TestModels.Create();
         TextGenerator[] generators = { model.CreateGenerator(), model.CreateGenerator() };
         var batch = new GeneratorBatch(model, generators);
+        Assert.That(batch.Model, Is.SameAs(model));
         byte[][] before = generators.Select(g => g.SaveState()).ToArray();
         using (Assert.EnterMultipleScope())
         {

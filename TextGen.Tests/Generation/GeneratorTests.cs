@@ -28,6 +28,33 @@ internal sealed class GeneratorTests
     }
 
     [Test]
+    public void GeneratedLengthCountsCharactersSincePrimeOrReset()
+    {
+        TextModel model = TestModels.WithEmoji();
+        var options = new GeneratorOptions { Seed = 8, MaxLength = 400 };
+        TextGenerator generator = model.CreateGenerator(options);
+        Assert.That(generator.GeneratedLength, Is.Zero);
+
+        string text = TestModels.Read(generator, 151);
+        int scalars = text.EnumerateRunes().Count();
+        Assert.That(text.Any(char.IsHighSurrogate), Is.True, "the test needs pairs in the text");
+        Assert.That(generator.GeneratedLength, Is.EqualTo(scalars).Or.EqualTo(scalars + 1), "a pair split by the read is counted once generated");
+
+        byte[] state = generator.SaveState();
+        TextGenerator restored = model.CreateGenerator(options);
+        restored.RestoreState(state);
+        Assert.That(restored.GeneratedLength, Is.EqualTo(generator.GeneratedLength), "saved with the state");
+
+        TestModels.Read(generator);
+        Assert.That(generator.GeneratedLength, Is.EqualTo(400), "at the end, MaxLength characters");
+        generator.Prime("a");
+        Assert.That(generator.GeneratedLength, Is.Zero, "a prime starts a new text");
+        TestModels.Read(generator, 10);
+        generator.Reset();
+        Assert.That(generator.GeneratedLength, Is.Zero, "so does a reset");
+    }
+
+    [Test]
     public void CharactersOutsideTheBmpArriveAsWholeSurrogatePairs()
     {
         TextModel model = TestModels.WithEmoji();

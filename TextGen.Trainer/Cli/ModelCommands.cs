@@ -77,7 +77,7 @@ internal static class ModelCommands
             var file = ModelFile.ReadFile(parse.GetRequiredValue(modelPath));
             string? list = parse.GetValue(dtypes);
             var encodings = list is null
-                ? new[] { file.Tensors.First(t => t.Shape.Count == 2).DType }
+                ? new[] { file.MatrixDType }
                 : list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseDType).ToArray();
             if (encodings.Length == 0) throw new UsageException("--dtypes lists no dtype; give e.g. f32,f16,q8");
             var corpus = Corpus.Load(parse.GetRequiredValue(corpusPath));
@@ -96,10 +96,10 @@ internal static class ModelCommands
                 }
 
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{(all ? "all" : $"validation split (last {fraction:0.###})")} of {corpus.Name} as {DTypeName(encoding)}: {result.CharactersScored} characters scored, {result.UnknownCharactersSkipped} unknown skipped"));
+                    $"{(all ? "all" : $"validation split (last {fraction:0.###})")} of {corpus.Name} as {ModelFileSchema.DTypeName(encoding)}: {result.CharactersScored} characters scored, {result.UnknownCharactersSkipped} unknown skipped"));
                 output.WriteLine(Json(json =>
                 {
-                    json.WriteString("dtype", DTypeName(encoding));
+                    json.WriteString("dtype", ModelFileSchema.DTypeName(encoding));
                     json.WriteNumber("loss_nats", result.NatsPerCharacter);
                     json.WriteNumber("bits_per_char", result.BitsPerCharacter);
                     json.WriteNumber("chars", result.CharactersScored);
@@ -123,14 +123,14 @@ internal static class ModelCommands
             var model = ModelFile.ReadFile(file);
             var a = model.Architecture;
             string vocabulary = string.Concat(a.Vocabulary.Select(char.ConvertFromUtf32));
-            var dtypes = model.Tensors.GroupBy(t => t.DType.ToString().ToLowerInvariant()).OrderBy(g => g.Key).ToList();
+            var dtypes = model.Tensors.GroupBy(t => ModelFileSchema.DTypeName(t.DType)).OrderBy(g => g.Key).ToList();
             if (parse.GetValue(asJson))
             {
                 output.WriteLine(Json(json =>
                 {
                     json.WriteString("file", file);
                     json.WriteString("format_version", model.FormatVersion.ToString());
-                    json.WriteString("cell", a.Cell.ToString().ToLowerInvariant());
+                    json.WriteString("cell", ModelFileSchema.CellName(a.Cell));
                     json.WriteNumber("layers", a.Layers);
                     json.WriteNumber("hidden", a.HiddenSize);
                     json.WriteNumber("embedding", a.EmbeddingSize);
@@ -145,7 +145,7 @@ internal static class ModelCommands
                     {
                         json.WriteStartObject();
                         json.WriteString("name", tensor.Name);
-                        json.WriteString("dtype", tensor.DType.ToString().ToLowerInvariant());
+                        json.WriteString("dtype", ModelFileSchema.DTypeName(tensor.DType));
                         json.WriteStartArray("shape");
                         foreach (int d in tensor.Shape) json.WriteNumberValue(d);
                         json.WriteEndArray();
@@ -166,7 +166,7 @@ internal static class ModelCommands
 
             output.WriteLine(file);
             output.WriteLine($"  format        {model.FormatVersion}");
-            output.WriteLine($"  model         {a.Cell.ToString().ToLowerInvariant()}, {a.Layers} layer(s) x {a.HiddenSize} hidden, {(a.IsOneHot ? "one-hot input" : $"embedding {a.EmbeddingSize}")}");
+            output.WriteLine($"  model         {ModelFileSchema.CellName(a.Cell)}, {a.Layers} layer(s) x {a.HiddenSize} hidden, {(a.IsOneHot ? "one-hot input" : $"embedding {a.EmbeddingSize}")}");
             output.WriteLine($"  vocabulary    {a.VocabularySize} characters: {Printable(vocabulary)}");
             output.WriteLine($"  parameters    {a.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} in {model.Tensors.Count} tensors ({string.Join(", ", dtypes.Select(g => $"{g.Count()} {g.Key}"))})");
             output.WriteLine($"  tensor_sha256 {model.TensorSha256}");
@@ -229,8 +229,6 @@ internal static class ModelCommands
         "q8" => TensorDType.Q8,
         _ => throw new UsageException($"unknown dtype \"{name}\"; use f32, f16 or q8"),
     };
-
-    private static string DTypeName(TensorDType dtype) => dtype.ToString().ToLowerInvariant();
 
     // The run's config as the exporter stored it; null for files from elsewhere or with an unreadable config.
     private static TrainingConfig? TrainingConfigOf(IReadOnlyDictionary<string, MetadataValue> metadata)

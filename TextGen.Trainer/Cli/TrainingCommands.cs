@@ -128,7 +128,7 @@ internal static class TrainingCommands
         using (run)
         {
             if (config.RecreateOptimizerEvery is int every) output.WriteLine($"warning: --recreate-optimizer-every {every} discards Adam's moment estimates and step counts every {every} steps; this reproduces the blog's mistake");
-            output.WriteLine($"training {config.Arch.ToString().ToLowerInvariant()} {config.Layers}x{config.Hidden} on {corpus.Name} ({corpus.Scalars.Length} characters, {run.Model.Architecture.VocabularySize} symbols, {run.Model.Architecture.ParameterCount()} parameters) into {directory}");
+            output.WriteLine($"training {ModelFileSchema.CellName(config.Arch)} {config.Layers}x{config.Hidden} on {corpus.Name} ({corpus.Scalars.Length} characters, {run.Model.Architecture.VocabularySize} symbols, {run.Model.Architecture.ParameterCount()} parameters) into {directory}");
             return Finish(run, TrainingBudget.ForTrain(config), directory, output, cancel);
         }
     }
@@ -170,7 +170,7 @@ internal static class TrainingCommands
     {
         var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"learning-rate range test: {steps} steps from {LearningRateSweep.StartLr:G1} to {LearningRateSweep.EndLr:G1} on {corpus.Name}, {config.Arch.ToString().ToLowerInvariant()} {config.Layers}x{config.Hidden}"));
+            $"learning-rate range test: {steps} steps from {LearningRateSweep.StartLr:G1} to {LearningRateSweep.EndLr:G1} on {corpus.Name}, {ModelFileSchema.CellName(config.Arch)} {config.Layers}x{config.Hidden}"));
         int every = Math.Max(1, steps / 10);
         var sweep = LearningRateFinder.Run(config, data, steps, progress =>
         {

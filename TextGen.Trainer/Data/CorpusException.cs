@@ -7,9 +7,5 @@ internal sealed class CorpusException : Exception
     public CorpusException(string path, string problem, Exception? inner = null)
         : base($"{path}: {problem}", inner)
     {
-        Path = path;
     }
-
-    /// <summary>The corpus file the problem was found in.</summary>
-    public string Path { get; }
 }

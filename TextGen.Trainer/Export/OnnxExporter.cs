@@ -52,7 +52,7 @@ internal static class OnnxExporter
         bool lstm = a.Cell == CellKind.Lstm;
         float[] Values(string name) => file.GetTensor(name).ToFloat32Array();
 
-        var graph = new OnnxGraph($"textgen_{a.Cell.ToString().ToLowerInvariant()}_step");
+        var graph = new OnnxGraph($"textgen_{ModelFileSchema.CellName(a.Cell)}_step");
         graph.Input(TokenInput, TensorProto.DataTypeInt64, 1, 1);
         graph.Input(HiddenInput, TensorProto.DataTypeFloat, layers, 1, hidden);
         if (lstm) graph.Input(CellInput, TensorProto.DataTypeFloat, layers, 1, hidden);
@@ -105,7 +105,7 @@ internal static class OnnxExporter
         graph.Output(HiddenOutput, TensorProto.DataTypeFloat, layers, 1, hidden);
         if (lstm) graph.Output(CellOutput, TensorProto.DataTypeFloat, layers, 1, hidden);
 
-        string doc = $"TextGen {a.Cell.ToString().ToLowerInvariant()} character model, one step: feed {TokenInput} and the state " +
+        string doc = $"TextGen {ModelFileSchema.CellName(a.Cell)} character model, one step: feed {TokenInput} and the state " +
             $"({(lstm ? $"{HiddenInput}, {CellInput}" : HiddenInput)}, zeros to start); read {LogitsOutput} and feed " +
             $"{(lstm ? $"{HiddenOutput}, {CellOutput}" : HiddenOutput)} back. Token ids index the '{VocabularyKey}' metadata entry.";
         return graph.ToBytes(doc, Metadata(file));
@@ -200,7 +200,7 @@ internal static class OnnxExporter
         var entries = new List<KeyValuePair<string, string>>
         {
             new(VocabularyKey, $"[{string.Join(",", a.Vocabulary)}]"),
-            new("cell", a.Cell.ToString().ToLowerInvariant()),
+            new("cell", ModelFileSchema.CellName(a.Cell)),
             new("layers", a.Layers.ToString(CultureInfo.InvariantCulture)),
             new("hidden_size", a.HiddenSize.ToString(CultureInfo.InvariantCulture)),
             new("embedding_size", a.EmbeddingSize.ToString(CultureInfo.InvariantCulture)),

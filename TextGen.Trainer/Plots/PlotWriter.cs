@@ -1,4 +1,5 @@
 using ScottPlot;
+using TextGen.Runtime.Format;
 
 namespace TextGen.Trainer.Plots;
 
@@ -38,22 +39,15 @@ internal sealed class PlotWriter
             return false;
         }
 
-        string temp = path + ".tmp";
         try
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-            {
-                stream.Write(png);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
+            ModelFileStorage.WriteFileAtomically(path, png);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
         {
             // A full disk is an IOException, a file-size limit an ArgumentOutOfRangeException; either way the
-            // previous picture stays as it was and the half-written one goes.
-            File.Delete(temp);
+            // previous picture stays as it was and the half-written one is gone.
             note($"{path}: cannot be written: {e.Message}");
             return false;
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TextGen.Runtime.Format;
 
 namespace TextGen.Trainer.Training;
 
@@ -109,8 +110,6 @@ internal sealed class LearningRateSweep
     {
         var text = new StringBuilder("lr,loss,smoothed_loss\n");
         foreach (var p in _points) text.Append(CultureInfo.InvariantCulture, $"{p.Lr:R},{p.Loss:R},{p.SmoothedLoss:R}\n");
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text.ToString(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        File.Move(temp, path, overwrite: true);
+        ModelFileStorage.WriteFileAtomically(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text.ToString()));
     }
 }
