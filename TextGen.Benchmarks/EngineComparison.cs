@@ -7,6 +7,7 @@ using TextGen.Benchmarks.Engines;
 using TextGen.Benchmarks.Models;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Model;
+using TextGen.Runtime.Sampling;
 using TextGen.Trainer.Export;
 using TorchSharp;
 
@@ -16,7 +17,7 @@ namespace TextGen.Benchmarks;
 /// Issue #5 §2: TextGen.Runtime (f32, f16, q8), ONNX Runtime (f32) and TorchSharp (f32) generating from the same
 /// model in one process, single-threaded, each engine and dtype in turn within every round so that load from other
 /// processes hits all alike. Every engine does the same work per character: feed the previous token, take the
-/// logits, pick the next token by argmax (<see cref="Argmax"/>, one function for all). Prints one JSON line per
+/// logits, pick the next token by argmax (the Runtime's <see cref="Sampler.Argmax"/>, one function for all). Prints one JSON line per
 /// engine and dtype, then the roofline line.
 /// </summary>
 internal static class EngineComparison
@@ -136,14 +137,6 @@ internal static class EngineComparison
         }.ToJsonString());
     }
 
-    /// <summary>The first index of the largest logit: the same pick for every engine, so every engine does equal work.</summary>
-    public static int Argmax(ReadOnlySpan<float> logits)
-    {
-        int best = 0;
-        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
-        return best;
-    }
-
     // One engine at one dtype: how to load it, and what every round measured.
     private sealed class Contender(string name, TensorDType dtype, Func<IStepEngine> load) : IDisposable
     {
@@ -183,7 +176,7 @@ internal static class EngineComparison
             IStepEngine first = load();
             LoadMilliseconds = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
             begin = Stopwatch.GetTimestamp();
-            Argmax(first.Step(start));
+            Sampler.Argmax(first.Step(start));
             FirstCharMilliseconds = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
             first.Dispose();
             begin = Stopwatch.GetTimestamp();
@@ -203,7 +196,7 @@ internal static class EngineComparison
             long begin = Stopwatch.GetTimestamp();
             for (int i = 0; i < chars; i++)
             {
-                token = Argmax(engine.Step(token));
+                token = Sampler.Argmax(engine.Step(token));
                 if (record) Tokens[i] = token;
             }
             double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;

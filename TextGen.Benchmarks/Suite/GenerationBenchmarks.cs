@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using TextGen.Benchmarks.Engines;
+using TextGen.Runtime.Sampling;
 using TorchSharp;
 
 namespace TextGen.Benchmarks.Suite;
@@ -42,7 +43,7 @@ public class GenerationBenchmarks
     public int Generate()
     {
         int token = _token;
-        for (int i = 0; i < CharsPerInvoke; i++) token = EngineComparison.Argmax(_engine!.Step(token));
+        for (int i = 0; i < CharsPerInvoke; i++) token = Sampler.Argmax(_engine!.Step(token));
         return _token = token;
     }
 

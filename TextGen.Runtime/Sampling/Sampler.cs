@@ -76,8 +76,8 @@ internal sealed class Sampler
         return DrawFromCandidates(count, _random.NextFloat());
     }
 
-    /// <summary>The first id with the largest value.</summary>
-    private static int Argmax(ReadOnlySpan<float> values)
+    /// <summary>The first id with the largest value (the benchmarks pick every engine's next token with it too).</summary>
+    internal static int Argmax(ReadOnlySpan<float> values)
     {
         int best = 0;
         for (int i = 1; i < values.Length; i++)
