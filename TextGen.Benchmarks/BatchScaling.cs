@@ -147,12 +147,12 @@ internal static class BatchScaling
             output.WriteLine(line.ToJsonString());
         }
 
-        long macs = WeightTraffic.MultiplyAddsPerChar(model);
+        long macs = WeightTraffic.MultiplyAddsPerChar(model.Architecture);
         // Without a reported clock the arithmetic is shown for this project's measuring machine's 2.45 GHz, and says so.
         double? reported = ClockGhz();
         double ghz = reported ?? 2.45;
         double peakMacs = ghz * 1e9 * FmaUnits * MultiplyAddPeak.Lanes;
-        long weightBytes = WeightTraffic.WeightBytesPerChar(model, file.MatrixDType);
+        long weightBytes = WeightTraffic.WeightBytesPerChar(model.Architecture, file.MatrixDType);
         double bandwidth = new ReadBandwidth(weightBytes).MeasureBytesPerSecond(0.2);
         double measuredMacs = MultiplyAddPeak.Measure(0.2);
         double computeBound = peakMacs / macs, measuredBound = measuredMacs / macs, memoryBound = bandwidth / weightBytes;

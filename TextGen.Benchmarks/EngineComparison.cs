@@ -77,7 +77,7 @@ internal static class EngineComparison
         foreach (var engine in engines) engine.Load(start);
         foreach (var engine in engines) engine.Generate(start, Math.Min(chars, 2_000), measured: false, record: false); // JIT and caches
 
-        long weightBytes = WeightTraffic.WeightBytesPerChar(TextModel.FromFile(f32), TensorDType.F32);
+        long weightBytes = WeightTraffic.WeightBytesPerChar(f32.Architecture, TensorDType.F32);
         var bandwidth = new ReadBandwidth(weightBytes);
         var best = new ReadRates(0, 0);
         var roundBounds = new List<double>(); // chars/s each round's faster read loop allows

@@ -10,14 +10,14 @@ namespace TextGen.Benchmarks;
 internal static class WeightTraffic
 {
     /// <summary>
-    /// Multiply-adds of one session's character: every layer's W_hh, W_ih above the first layer (the first one's
-    /// product is a row of the input table, precomputed at load, when the model has the table) and the head.
+    /// Multiply-adds of one session's character with a model of architecture <paramref name="a"/> loaded as
+    /// <c>TextModel.Load</c> loads it: every layer's W_hh, W_ih above the first layer (the first one's product is a
+    /// row of the input table, precomputed at load, when the model has the table) and the head.
     /// </summary>
-    public static long MultiplyAddsPerChar(TextModel model)
+    public static long MultiplyAddsPerChar(ModelArchitecture a)
     {
-        ModelArchitecture a = model.Architecture;
         long gateRows = (long)a.GateCount * a.HiddenSize;
-        long firstInput = model.Weights.InputTable.Length > 0 ? 0 : a.EmbeddingSize;
+        long firstInput = HasInputTable(a) ? 0 : a.EmbeddingSize;
         return gateRows * (firstInput + a.HiddenSize)
             + (a.Layers - 1) * gateRows * 2 * a.HiddenSize
             + (long)a.VocabularySize * a.HiddenSize;
@@ -28,9 +28,8 @@ internal static class WeightTraffic
     /// <paramref name="dtype"/> (q8 with its block scales), plus the f32 input-table row and biases. The recurrent
     /// state is not counted: it is written as well as read and is a rounding error next to the matrices.
     /// </summary>
-    public static long WeightBytesPerChar(TextModel model, TensorDType dtype)
+    public static long WeightBytesPerChar(ModelArchitecture a, TensorDType dtype)
     {
-        ModelArchitecture a = model.Architecture;
         double bytesPerWeight = dtype switch
         {
             TensorDType.F16 => 2,
@@ -38,7 +37,9 @@ internal static class WeightTraffic
             _ => 4,
         };
         long gateRows = (long)a.GateCount * a.HiddenSize;
-        long vectors = (model.Weights.InputTable.Length > 0 ? gateRows : 0) + a.Layers * gateRows + a.VocabularySize;
-        return (long)(MultiplyAddsPerChar(model) * bytesPerWeight) + vectors * sizeof(float);
+        long vectors = (HasInputTable(a) ? gateRows : 0) + a.Layers * gateRows + a.VocabularySize;
+        return (long)(MultiplyAddsPerChar(a) * bytesPerWeight) + vectors * sizeof(float);
     }
+
+    private static bool HasInputTable(ModelArchitecture a) => ModelWeights.HasInputTable(a, ModelWeights.DefaultMaxInputTableFloats);
 }

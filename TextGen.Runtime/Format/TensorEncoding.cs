@@ -67,7 +67,7 @@ internal static class TensorEncoding
         switch (dtype)
         {
             case TensorDType.F16:
-                ReadOnlySpan<ushort> halves = BitConverter.IsLittleEndian ? MemoryMarshal.Cast<byte, ushort>(data) : HostOrderHalves(data);
+                ReadOnlySpan<ushort> halves = HostOrderHalves(data);
                 int half = Float16.IndexOfNonFinite(halves);
                 if (half < 0) return null;
                 ushort bits = halves[half];
@@ -175,19 +175,15 @@ internal static class TensorEncoding
         return data;
     }
 
-    // Big-endian hosts only: the file's little-endian halves, swapped into a copy.
-    private static ushort[] HostOrderHalves(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// f16 data as halves in host order: on little-endian hosts the data itself, read in place; on big-endian ones a
+    /// swapped copy.
+    /// </summary>
+    public static ReadOnlySpan<ushort> HostOrderHalves(ReadOnlySpan<byte> data)
     {
+        if (BitConverter.IsLittleEndian) return MemoryMarshal.Cast<byte, ushort>(data);
         var halves = new ushort[data.Length / 2];
-        ToHalves(data, halves);
-        return halves;
-    }
-
-    /// <summary>The halves of f16 data into <paramref name="halves"/> (one per two bytes), in host order; returns <paramref name="halves"/>.</summary>
-    public static Span<ushort> ToHalves(ReadOnlySpan<byte> data, Span<ushort> halves)
-    {
-        if (BitConverter.IsLittleEndian) data.CopyTo(MemoryMarshal.AsBytes(halves));
-        else for (int i = 0; i < halves.Length; i++) halves[i] = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(2 * i));
+        for (int i = 0; i < halves.Length; i++) halves[i] = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(2 * i));
         return halves;
     }
 }

@@ -84,8 +84,8 @@ internal readonly struct WeightRows
         {
             case TensorDType.F16:
                 ArraySegment<ushort> halves = AlignedArray.Create<ushort>(data.Length / 2);
-                // Little-endian hosts read the file's halves where they are and scale them as they copy them.
-                ReadOnlySpan<ushort> fileHalves = BitConverter.IsLittleEndian ? MemoryMarshal.Cast<byte, ushort>(data) : TensorEncoding.ToHalves(data, halves);
+                // The file's halves, scaled as they are copied.
+                ReadOnlySpan<ushort> fileHalves = TensorEncoding.HostOrderHalves(data);
                 int shift = Float16.SubnormalFreeShift(fileHalves);
                 Float16.ScaleByPowerOfTwo(fileHalves, halves, shift);
                 return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>(), halfShift: shift);

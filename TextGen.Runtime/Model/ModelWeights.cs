@@ -99,8 +99,7 @@ internal sealed class ModelWeights
 
         float[] embedding = a.IsOneHot ? Array.Empty<float>() : Values(ModelArchitecture.EmbeddingName);
         float[] inputTable = Array.Empty<float>();
-        long tableFloats = (long)a.VocabularySize * gateRows;
-        if (a.IsOneHot || tableFloats <= maxInputTableFloats)
+        if (HasInputTable(a, maxInputTableFloats))
         {
             phaseStart = profile.Lap("decode_tensors", phaseStart);
             inputTable = BuildInputTable(a, embedding, layers[0]);
@@ -137,6 +136,13 @@ internal sealed class ModelWeights
         }
         HeadWeight.PrepareLanePanel();
     }
+
+    /// <summary>
+    /// Whether a model of architecture <paramref name="a"/> replaces layer 0's input product by a table of one row per
+    /// token: always for one-hot input, else when the table holds at most <paramref name="maxInputTableFloats"/> floats.
+    /// </summary>
+    public static bool HasInputTable(ModelArchitecture a, int maxInputTableFloats)
+        => a.IsOneHot || (long)a.VocabularySize * a.GateCount * a.HiddenSize <= maxInputTableFloats;
 
     /// <summary>Whether <paramref name="file"/>'s matrices fit <see cref="WidenedF16MaxBytes"/> as f32.</summary>
     public static bool FitsWidened(ModelFile file)

@@ -54,8 +54,7 @@ internal sealed class GeneratorBatchTests
         TextModel model = Model(cell, input, layers, dtype);
         foreach (bool strict in new[] { false, true })
         {
-            TextGenerator[] alone = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(OptionsFor(i, strict))).ToArray();
-            TextGenerator[] batched = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(OptionsFor(i, strict))).ToArray();
+            var (alone, batched) = Twins(model, Generators, i => OptionsFor(i, strict));
             for (int i = 0; i < Generators; i += 2)
             {
                 // some primed with cues of different lengths, the others starting from the empty context
@@ -89,8 +88,7 @@ internal sealed class GeneratorBatchTests
         TextModel model = Model(cell, input, layers, dtype);
         foreach (bool strict in new[] { false, true })
         {
-            TextGenerator[] alone = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(PrimingOptionsFor(i, strict))).ToArray();
-            TextGenerator[] batched = Enumerable.Range(0, Generators).Select(i => model.CreateGenerator(PrimingOptionsFor(i, strict))).ToArray();
+            var (alone, batched) = Twins(model, Generators, i => PrimingOptionsFor(i, strict));
             var batch = new GeneratorBatch(model, batched);
             // From the empty context, then again mid-text, where a prime continues from the state the text left.
             for (int round = 0; round < 2; round++)
@@ -142,8 +140,7 @@ internal sealed class GeneratorBatchTests
         TextModel model = TestModels.Create(CellKind.Lstm, layers: 2, hidden: 20, embedding: 6, vocab: 37);
         var modes = AllKernelPaths.Modes().Select(c => (KernelMode)c.Arguments[0]!).ToArray();
         GeneratorOptions Options(int i) => OptionsFor(i % Generators, modes[i % modes.Length].Strict) with { KernelPath = modes[i % modes.Length].Path };
-        TextGenerator[] alone = Enumerable.Range(0, 2 * modes.Length).Select(i => model.CreateGenerator(Options(i))).ToArray();
-        TextGenerator[] batched = Enumerable.Range(0, 2 * modes.Length).Select(i => model.CreateGenerator(Options(i))).ToArray();
+        var (alone, batched) = Twins(model, 2 * modes.Length, Options);
         AssertSameAsOneByOne(new GeneratorBatch(model, batched), alone, Calls, "every mode");
     }
 
@@ -197,8 +194,7 @@ internal sealed class GeneratorBatchTests
     public void CharactersOutsideTheBmpArriveAsSurrogatePairsOverTwoCalls()
     {
         TextModel model = TestModels.WithEmoji();
-        TextGenerator[] alone = Enumerable.Range(0, 3).Select(i => model.CreateGenerator(new GeneratorOptions { Seed = (ulong)i, StopStrings = new[] { "\U0001F600\U0001F600" } })).ToArray();
-        TextGenerator[] batched = Enumerable.Range(0, 3).Select(i => model.CreateGenerator(new GeneratorOptions { Seed = (ulong)i, StopStrings = new[] { "\U0001F600\U0001F600" } })).ToArray();
+        var (alone, batched) = Twins(model, 3, i => new GeneratorOptions { Seed = (ulong)i, StopStrings = new[] { "\U0001F600\U0001F600" } });
         string[] texts = AssertSameAsOneByOne(new GeneratorBatch(model, batched), alone, 200, "emoji");
         Assert.That(string.Concat(texts).Any(char.IsSurrogate), "the test must produce surrogate pairs");
     }
@@ -295,6 +291,13 @@ internal sealed class GeneratorBatchTests
     }
 
     // Runs the batch and each twin's NextChar call for call, comparing every result, then the texts' state bytes.
+    // Two sets of generators with the same options, one to step alone and one to batch: twins must stay identical.
+    private static (TextGenerator[] Alone, TextGenerator[] Batched) Twins(TextModel model, int count, Func<int, GeneratorOptions> options)
+    {
+        TextGenerator[] Create() => Enumerable.Range(0, count).Select(i => model.CreateGenerator(options(i))).ToArray();
+        return (Create(), Create());
+    }
+
     private static string[] AssertSameAsOneByOne(GeneratorBatch batch, TextGenerator[] alone, int calls, string what)
     {
         var results = new int[batch.Count];
