@@ -20,13 +20,14 @@ internal static class DemoCommandLine
     /// <summary>Parses <paramref name="args"/> and runs the command.</summary>
     public static int Run(string[] args, TextReader input, TextWriter output, TextWriter error)
     {
+        // One set of generation options, given before or after `generate` alike: the root shares them with it.
         var scene = new GenerationOptionSet();
         var interactive = new Option<bool>("--interactive") { Description = "Type a prime, get a continuation, repeat (until end of input)" };
         var duration = new Option<double>("--duration") { Description = "Longest the scene may run, in seconds", HelpName = "SECONDS", DefaultValueFactory = _ => 15 };
         var budget = new Option<double>("--budget-ms") { Description = "Model time allowed per 60 fps frame, in milliseconds", HelpName = "MS", DefaultValueFactory = _ => 4 };
         var root = new RootCommand("TextGen demo: NPCs speak generated lines in a game-like scene, or generate text for scripts.")
         {
-            interactive, duration, budget, GenerateCommand(output),
+            interactive, duration, budget, GenerateCommand(scene, output, interactive, duration, budget),
         };
         scene.AddTo(root);
         root.SetAction(parse =>
@@ -43,8 +44,7 @@ internal static class DemoCommandLine
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var e in parsed.Errors) error.WriteLine(e.Message);
-            error.WriteLine("Run with --help for usage.");
+            error.WriteLine(string.Join(" ", parsed.Errors.Select(e => e.Message)) + " Run with --help for usage.");
             return Usage;
         }
         try
@@ -68,24 +68,29 @@ internal static class DemoCommandLine
         }
     }
 
-    private static Command GenerateCommand(TextWriter output)
+    private static Command GenerateCommand(GenerationOptionSet options, TextWriter output, params Option[] sceneOnly)
     {
-        var options = new GenerationOptionSet();
-        var prime = new Option<string>("--prime") { Description = "Text the model continues", HelpName = "TEXT", DefaultValueFactory = _ => "\n" };
+        var prime = new Option<string>("--prime") { Description = "Text the model continues [default: a line break, if the model knows it; else nothing]", HelpName = "TEXT" };
         var command = new Command("generate", "Print only the generated text. The same arguments always give the same text.") { prime };
-        options.AddTo(command);
         command.SetAction(parse =>
         {
+            // Given before `generate` these would parse, and be silently ignored: name the mistake instead.
+            Option? misplaced = sceneOnly.FirstOrDefault(option => parse.GetResult(option) is { Implicit: false });
+            if (misplaced is not null) throw new UsageException($"{misplaced.Name} is an option of the scene, not of generate");
             var settings = options.Build(parse);
             string modelPath = parse.GetRequiredValue(options.Model);
-            var generator = Load(modelPath).CreateGenerator(settings);
-            Prime(generator, parse.GetRequiredValue(prime), modelPath);
+            var model = Load(modelPath);
+            var generator = model.CreateGenerator(settings);
+            Prime(generator, parse.GetValue(prime) ?? DefaultPrime(model), modelPath);
             WriteAll(generator, output);
             output.Flush();
             return Ok;
         });
         return command;
     }
+
+    // A line break starts a speech in the shipped Shakespeare model; a model without one (count123) starts from nothing.
+    private static string DefaultPrime(TextModel model) => model.TryGetTokenId('\n', out _) ? "\n" : string.Empty;
 
     private static int PlayScene(TextModel model, TimeSpan duration, TimeSpan budget, TextWriter output)
     {

@@ -4,7 +4,7 @@ using TextGen.Runtime.Sampling;
 
 namespace TextGen.Demo;
 
-/// <summary>The options that shape generated text, shared by <c>generate</c> and <c>--interactive</c>.</summary>
+/// <summary>The options that shape generated text, shared by the root command (<c>--interactive</c>) and <c>generate</c>.</summary>
 internal sealed class GenerationOptionSet
 {
     public Option<string> Model { get; } = new("--model") { Description = "Weight file (*.tgm)", HelpName = "FILE", DefaultValueFactory = _ => ShippedModels.Shakespeare };
@@ -13,13 +13,17 @@ internal sealed class GenerationOptionSet
     public Option<int> TopK { get; } = new("--top-k") { Description = "Sample among the K likeliest characters; 0 = all", HelpName = "K" };
     public Option<double> TopP { get; } = new("--top-p") { Description = "Sample among the likeliest characters holding probability P", HelpName = "P", DefaultValueFactory = _ => 1.0 };
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed: the same arguments give the same text", HelpName = "S" };
-    public Option<string[]> Stop { get; } = new("--stop") { Description = "End the text where this string would appear (repeatable)", HelpName = "STR" };
+    public Option<string[]> Stop { get; } = new("--stop") { Description = "End the text where this string would appear (repeatable; taken literally, so a line break in bash is $'\\n')", HelpName = "STR" };
     public Option<bool> Strict { get; } = new("--strict") { Description = "Strict determinism: identical text on every CPU and target, a little slower" };
 
-    /// <summary>Adds every option to <paramref name="command"/>.</summary>
+    /// <summary>Adds every option to <paramref name="command"/> and, recursively, to its subcommands.</summary>
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Length, Temperature, TopK, TopP, Seed, Stop, Strict }) command.Options.Add(option);
+        foreach (var option in new Option[] { Model, Length, Temperature, TopK, TopP, Seed, Stop, Strict })
+        {
+            option.Recursive = true;
+            command.Options.Add(option);
+        }
     }
 
     /// <summary>The generator options the parsed values ask for.</summary>

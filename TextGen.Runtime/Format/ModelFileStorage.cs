@@ -57,13 +57,20 @@ internal static class ModelFileStorage
         return ReadStream(stream, path, maxBytes);
     }
 
-    /// <summary>Opens the file at <paramref name="path"/> for unbuffered sequential reading.</summary>
+    /// <summary>
+    /// Opens the file at <paramref name="path"/> for unbuffered sequential reading. A path whose size is 0 is refused
+    /// before it is opened: an empty file holds no model, and a FIFO (which also shows size 0) would block the open
+    /// until some other process wrote to it, so the load would hang instead of failing.
+    /// </summary>
     public static FileStream OpenFile(string path)
     {
         if (path is null) throw new ArgumentNullException(nameof(path));
+        if (path.Length == 0) throw new ModelFormatException("(empty path)", "no model file was named: the path is an empty string");
         try
         {
             if (Directory.Exists(path)) throw new ModelFormatException(path, "the path is a directory, not a model file");
+            var file = new FileInfo(path);
+            if (file.Exists && file.Length == 0) throw new ModelFormatException(path, "the file's size is 0 bytes: it is empty, or a pipe or device, not a model file");
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         }
         catch (FileNotFoundException e)

@@ -51,12 +51,19 @@ public sealed class BudgetedLine
 
     /// <summary>
     /// Starts a new line: <paramref name="cue"/> is fed first, one character per step (so a long cue is spread over
-    /// frames too), continuing from the generator's current state, then the line is generated.
+    /// frames too), continuing from the generator's current state, then the line is generated. Characters outside the
+    /// vocabulary are handled as the generator's <see cref="GeneratorOptions.UnknownCharacters"/> says; when it says
+    /// throw, the whole cue is checked here, before any of it is fed, so a refused cue changes neither the generator
+    /// nor this line.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="cue"/> is null.</exception>
+    /// <exception cref="UnknownCharacterException">The cue holds a character the model does not know and the generator's options say throw.</exception>
     public void Begin(string cue)
     {
-        _cue = cue ?? throw new ArgumentNullException(nameof(cue));
+        if (cue is null) throw new ArgumentNullException(nameof(cue));
+        int unknownAt = Generator.IndexOfRefused(cue.AsSpan(), out int scalar);
+        if (unknownAt >= 0) throw new UnknownCharacterException(scalar, unknownAt);
+        _cue = cue;
         _cueFed = 0;
         _length = 0;
         _ended = false;
@@ -67,7 +74,6 @@ public sealed class BudgetedLine
     /// One unit of model work: feeds the next character of the cue, or generates the next char of the line.
     /// Returns false, doing nothing, once the line is complete.
     /// </summary>
-    /// <exception cref="UnknownCharacterException">The cue holds a character the model does not know and the generator's options say throw.</exception>
     public bool Step()
     {
         if (_ended) return false;

@@ -112,6 +112,66 @@ public sealed class DemoCommandLineTests
     }
 
     [Test]
+    public void GenerationOptionsMayComeBeforeGenerate()
+    {
+        var before = Run("--model", _model, "--seed", "42", "--length", "200", "--temperature", "1", "generate", "--prime", "ABC");
+        var after = Run("generate", "--model", _model, "--prime", "ABC", "--length", "200", "--seed", "42", "--temperature", "1");
+        var otherSeed = Run("--seed", "43", "generate", "--model", _model, "--prime", "ABC", "--length", "200", "--temperature", "1");
+
+        Assert.That(before.Code, Is.EqualTo(DemoCommandLine.Ok), before.Error);
+        Assert.That(before.Output, Has.Length.EqualTo(200));
+        Assert.That(before.Output, Is.EqualTo(after.Output));
+        Assert.That(otherSeed.Output, Is.Not.EqualTo(after.Output), "the seed given before generate was ignored");
+    }
+
+    [TestCase("--duration", "5")]
+    [TestCase("--budget-ms", "2")]
+    [TestCase("--interactive", null)]
+    public void SceneOptionsBeforeGenerateAreAUsageError(string option, string? value)
+    {
+        var args = new List<string> { option };
+        if (value is not null) args.Add(value);
+        args.AddRange(["generate", "--model", _model, "--prime", "A"]);
+
+        var result = Run(args.ToArray());
+
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
+        Assert.That(result.Error.TrimEnd(), Is.EqualTo($"{option} is an option of the scene, not of generate"));
+        Assert.That(result.Output, Is.Empty);
+    }
+
+    [Test]
+    public void WithoutAPrimeGenerateStartsFromALineBreakOnlyWhenTheModelKnowsOne()
+    {
+        string withLineBreak = Path.Combine(_directory, "lines.tgm");
+        RandomModels.Create(new ModelArchitecture(CellKind.Lstm, 1, 16, 4, [10, 'A', 'B', 'C', ' ']), seed: 3, scale: 1.5f).WriteFile(withLineBreak);
+
+        var lines = Run("generate", "--model", withLineBreak, "--length", "100", "--seed", "5");
+        var lineBreak = Run("generate", "--model", withLineBreak, "--length", "100", "--seed", "5", "--prime", "\n");
+        var nothing = Run("generate", "--model", withLineBreak, "--length", "100", "--seed", "5", "--prime", "");
+        var noLines = Run("generate", "--model", _model, "--length", "100", "--seed", "5");
+        var noLinesNothing = Run("generate", "--model", _model, "--length", "100", "--seed", "5", "--prime", "");
+
+        Assert.That(lines.Code, Is.EqualTo(DemoCommandLine.Ok), lines.Error);
+        Assert.That(lines.Output, Is.EqualTo(lineBreak.Output));
+        Assert.That(lines.Output, Is.Not.EqualTo(nothing.Output), "the line break made no difference, so the case shows nothing");
+        Assert.That(noLines.Code, Is.EqualTo(DemoCommandLine.Ok), noLines.Error);
+        Assert.That(noLines.Output, Has.Length.EqualTo(100));
+        Assert.That(noLines.Output, Is.EqualTo(noLinesNothing.Output));
+    }
+
+    [TestCase("generate", "--bogus")]
+    [TestCase("--interactive", "--prime", "x")]
+    public void AParseErrorIsOneLine(params string[] args)
+    {
+        var result = Run(args);
+
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
+        Assert.That(result.Error.TrimEnd(), Does.Not.Contain('\n'));
+        Assert.That(result.Error, Does.Contain(args[^1]).And.EndWith("Run with --help for usage." + Environment.NewLine));
+    }
+
+    [Test]
     public void InteractiveContinuesEachPrimeAndReportsUnknownCharacters()
     {
         var result = Run(new StringReader("ABC\nA\u00e9\nABC\n"), "--interactive", "--model", _model, "--length", "50", "--seed", "9");

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
+using TextGen.Runtime.Model;
 using TextGen.Tests.Support;
 
 namespace TextGen.Tests.Format;
@@ -50,8 +52,59 @@ public sealed class ModelFileStorageTests
     {
         var e = Assert.Throws<ModelFormatException>(() => ModelFile.ReadFile(""))!;
 
-        Assert.That(e.Problem, Does.StartWith("cannot open the file"));
+        Assert.That(e.Message, Is.EqualTo("(empty path): no model file was named: the path is an empty string"));
     }
+
+    [Test]
+    public void EmptyFileIsRefusedBeforeItIsOpened()
+    {
+        string path = Path.Combine(_directory, "empty.tgm");
+        File.WriteAllBytes(path, []);
+
+        var e = Assert.Throws<ModelFormatException>(() => TextModel.Load(path))!;
+
+        Assert.That(e.Message, Is.EqualTo($"{path}: the file's size is 0 bytes: it is empty, or a pipe or device, not a model file"));
+    }
+
+    /// <summary>
+    /// Files that are not regular files show a size of 0. Opening a FIFO blocks until a writer comes, so without the
+    /// size check the load hangs; each must fail at once instead, with the same message as an empty file.
+    /// </summary>
+    [TestCase("fifo")]
+    [TestCase("/dev/zero")]
+    [TestCase("/dev/urandom")]
+    [TestCase("/proc/self/status")]
+    public void PipesAndDevicesAreRefusedWithoutWaiting(string kind)
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the pipes and devices are Linux paths");
+        string path = kind == "fifo" ? Fifo(Path.Combine(_directory, "model.tgm")) : kind;
+
+        var load = Task.Run(() => TextModel.Load(path));
+        bool ended = Ends(load) || Unblock(path, load);
+
+        Assert.That(ended, Is.True, "the load was still waiting after 30 s");
+        var e = (ModelFormatException)load.Exception!.InnerException!;
+        Assert.That(e.Message, Is.EqualTo($"{path}: the file's size is 0 bytes: it is empty, or a pipe or device, not a model file"));
+    }
+
+    private static string Fifo(string path)
+    {
+        if (MakeFifo(path, Convert.ToUInt32("600", 8)) != 0) throw new IOException($"mkfifo {path} failed: errno {Marshal.GetLastPInvokeError()}");
+        return path;
+    }
+
+    // A load blocked opening a FIFO ends once a writer opens it; then the test fails on its result, not by hanging.
+    private static bool Unblock(string path, Task load)
+    {
+        if (File.Exists(path)) File.WriteAllBytes(path, []);
+        Ends(load);
+        return false;
+    }
+
+    private static bool Ends(Task task) => Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))).Result == task;
+
+    [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int MakeFifo(string path, uint mode);
 
     [Test]
     public void MalformedFileOnDiskIsNamedByItsPath()

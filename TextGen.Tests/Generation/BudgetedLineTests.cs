@@ -124,12 +124,41 @@ internal sealed class BudgetedLineTests
     }
 
     [Test]
-    public void AnUnknownCueCharacterThrowsWhenTheOptionsSaySo()
+    public void ACueWithAnUnknownCharacterIsRefusedWholeBeforeAnythingIsFed()
     {
-        var line = new BudgetedLine(TestModels.Create().CreateGenerator(Options), 64);
-        line.Begin("1~");
-        Assert.That(line.Step(), Is.True);
-        Assert.Throws<UnknownCharacterException>(() => line.Step());
+        TextModel model = TestModels.Create();
+        var line = new BudgetedLine(model.CreateGenerator(Options), 64);
+        line.Begin(Cue);
+        while (!line.IsComplete) line.Advance(TimeSpan.FromMinutes(1));
+        string previousLine = line.Text.ToString();
+        byte[] before = line.Generator.SaveState();
+
+        var refused = Assert.Throws<UnknownCharacterException>(() => line.Begin("12~3"))!;
+
+        Assert.That(refused.Position, Is.EqualTo(2));
+        Assert.That(refused.CodePoint, Is.EqualTo('~'));
+        Assert.That(refused.Message, Does.Contain("'~' (U+007E) at position 2"));
+        Assert.That(line.Generator.SaveState(), Is.EqualTo(before), "the cue's first characters were fed");
+        Assert.That(line.IsComplete, Is.True);
+        Assert.That(line.Text.ToString(), Is.EqualTo(previousLine));
+        Assert.That(line.Step(), Is.False, "the refused cue was kept and would be fed on the next frame");
+    }
+
+    [TestCase(UnknownCharacterHandling.Skip)]
+    [TestCase(UnknownCharacterHandling.Replace)]
+    public void ACueWithAnUnknownCharacterIsFedAsPrimeFeedsIt(UnknownCharacterHandling handling)
+    {
+        TextModel model = TestModels.Create();
+        var options = Options with { UnknownCharacters = handling };
+        const string cue = "1~2\U0001F600 ";
+        string expected = WrittenAtOnce(model, options, cue);
+
+        var line = new BudgetedLine(model.CreateGenerator(options), 256);
+        line.Begin(cue);
+        while (!line.IsComplete) line.Advance(TimeSpan.Zero);
+
+        Assert.That(expected, Is.Not.Empty);
+        Assert.That(line.Text.ToString(), Is.EqualTo(expected));
     }
 
     [Test]
