@@ -52,6 +52,16 @@ public sealed class CorpusTests
         Assert.That(e.Message, Does.StartWith($"{path}: looks binary: NUL byte at byte offset 1"));
     }
 
+    [TestCase("utf-16")]
+    [TestCase("utf-16BE")]
+    public void AUtf16FileWithItsByteOrderMarkIsNamedAsUtf16(string encoding)
+    {
+        var utf16 = Encoding.GetEncoding(encoding);
+        string path = _sandbox.WriteBytes("utf16.txt", [.. utf16.GetPreamble(), .. utf16.GetBytes("hello")]);
+        var e = Assert.Throws<CorpusException>(() => Corpus.Load(path))!;
+        Assert.That(e.Message, Is.EqualTo($"{path}: is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8"));
+    }
+
     [TestCase(new byte[] { (byte)'a', (byte)'b', 0xFF, (byte)'c' }, 2, TestName = "InvalidUtf8_StrayByte")]
     [TestCase(new byte[] { (byte)'a', 0xC3 }, 1, TestName = "InvalidUtf8_TruncatedSequence")]
     [TestCase(new byte[] { (byte)'x', (byte)'y', (byte)'z', 0xED, 0xA0, 0x80 }, 3, TestName = "InvalidUtf8_EncodedSurrogate")]

@@ -115,7 +115,35 @@ public sealed class ModelCommandsTests
             Assert.That(lines[0].GetProperty("loss_nats").GetDouble(), Is.Not.EqualTo(f32));
             Assert.That(lines[1].GetProperty("loss_nats").GetDouble(), Is.Not.EqualTo(f32));
         }
-        Assert.That(Run("eval", "--model", _model, "--corpus", _config.Corpus, "--dtypes", "f8").Error, Does.Contain("unknown dtype \"f8\"; use f32, f16 or q8"));
+    }
+
+    [TestCase("f8", "--dtypes: unknown dtype \"f8\"; use f32, f16 or q8")]
+    [TestCase("f32,,q8", "--dtypes \"f32,,q8\" has an empty entry; give e.g. f32,f16,q8")]
+    [TestCase("", "--dtypes \"\" has an empty entry; give e.g. f32,f16,q8")]
+    public void EvalRefusesABadDTypeListNamingTheOption(string list, string message)
+    {
+        var (code, output, error) = Run("eval", "--model", _model, "--corpus", _config.Corpus, "--dtypes", list);
+        Assert.That(code, Is.EqualTo(TrainerCommandLine.Usage));
+        Assert.That(error.TrimEnd(), Is.EqualTo(message));
+        Assert.That(output, Is.Empty);
+    }
+
+    [Test]
+    public void ExportRefusesOneFileForBothOutputsAndEmptyNames()
+    {
+        string same = _sandbox.PathOf("same");
+        var both = Run("export", _run, "--out", same, "--onnx", Path.Combine(_sandbox.PathOf("."), "same"));
+        var emptyOut = Run("export", _run, "--out", "");
+        var emptyOnnx = Run("export", _run, "--onnx", "");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(both.ExitCode, Is.EqualTo(TrainerCommandLine.Usage));
+            Assert.That(both.Error.TrimEnd(), Is.EqualTo($"--out and --onnx both name {same}; the ONNX file would replace the weight file"));
+            Assert.That(File.Exists(same), Is.False, "something was written");
+            Assert.That((emptyOut.ExitCode, emptyOut.Error.TrimEnd()), Is.EqualTo((TrainerCommandLine.Usage, "--out must name a file, not an empty string")));
+            Assert.That((emptyOnnx.ExitCode, emptyOnnx.Error.TrimEnd()), Is.EqualTo((TrainerCommandLine.Usage, "--onnx must name a file, not an empty string")));
+        }
     }
 
     [Test]

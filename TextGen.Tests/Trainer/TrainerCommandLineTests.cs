@@ -98,6 +98,30 @@ public sealed class TrainerCommandLineTests
         }
     }
 
+    [TestCase("--steps", "0", "--steps must be between 1 and 4611686018427387903 (got 0)")]
+    [TestCase("--steps", "-1", "--steps must be between 1 and 4611686018427387903 (got -1)")]
+    [TestCase("--warmup", "10", "--warmup must be below --steps (10 >= 10)")]
+    [TestCase("--average-from", "10", "--average-from 10 is not below --steps 10, so no step would be averaged")]
+    [TestCase("--out", "", "--out must name a directory, not an empty string")]
+    public void AnOptionThatCannotWorkIsTheOneLineOfTheError(string option, string value, string message)
+    {
+        var (code, output, error) = Train(option, value);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.EqualTo(TrainerCommandLine.Usage));
+            Assert.That(error.TrimEnd(), Is.EqualTo(message));
+            Assert.That(output, Is.Empty);
+            Assert.That(Directory.Exists(_out), Is.False);
+        }
+    }
+
+    [Test]
+    public void LearningRateFinderRefusesAnEmptyOut()
+    {
+        var (code, _, error) = Run("lr-find", "--corpus", _corpus, "--out", "");
+        Assert.That((code, error.TrimEnd()), Is.EqualTo((TrainerCommandLine.Usage, "--out must name a directory, not an empty string")));
+    }
+
     [Test]
     public void CosineWithMinutesIsAUsageError()
     {

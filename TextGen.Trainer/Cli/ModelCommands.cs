@@ -34,6 +34,11 @@ internal static class ModelCommands
             string? tgmPath = parse.GetValue(file);
             string? onnxPath = parse.GetValue(onnx);
             if (tgmPath is null && onnxPath is null) throw new UsageException("export needs --out FILE, --onnx FILE or both");
+            if (tgmPath is "" || onnxPath is "") throw new UsageException($"{(tgmPath is "" ? "--out" : "--onnx")} must name a file, not an empty string");
+            if (tgmPath is not null && onnxPath is not null && Path.GetFullPath(tgmPath) == Path.GetFullPath(onnxPath))
+            {
+                throw new UsageException($"--out and --onnx both name {tgmPath}; the ONNX file would replace the weight file");
+            }
             if (tgmPath is not null && Directory.Exists(tgmPath)) throw new UsageException($"--out {tgmPath} is a directory; give a file name such as model.tgm");
             if (onnxPath is not null && Directory.Exists(onnxPath)) throw new UsageException($"--onnx {onnxPath} is a directory; give a file name such as model.onnx");
 
@@ -46,7 +51,7 @@ internal static class ModelCommands
             if (tgmPath is not null)
             {
                 string encoding = parse.GetRequiredValue(dtype);
-                var encoded = model.ConvertTo(ParseDType(encoding));
+                var encoded = model.ConvertTo(ParseDType(encoding, "--dtype"));
                 TrainerCommandLine.WriteOutput(tgmPath, encoded.WriteFile);
                 output.WriteLine($"wrote {tgmPath} ({model.Architecture.ParameterCount()} parameters{steps}, {encoding}, {new FileInfo(tgmPath).Length} bytes)");
             }
@@ -78,8 +83,7 @@ internal static class ModelCommands
             string? list = parse.GetValue(dtypes);
             var encodings = list is null
                 ? new[] { file.MatrixDType }
-                : list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseDType).ToArray();
-            if (encodings.Length == 0) throw new UsageException("--dtypes lists no dtype; give e.g. f32,f16,q8");
+                : ParseDTypes(list);
             var corpus = Corpus.Load(parse.GetRequiredValue(corpusPath));
             bool all = parse.GetRequiredValue(split) == "all";
             double fraction = TrainingConfigOf(file.Metadata)?.ValFraction ?? TrainingConfig.Defaults.ValFraction;
@@ -221,14 +225,22 @@ internal static class ModelCommands
         return command;
     }
 
-    /// <summary>f32, f16 or q8 as the CLI spells them (the enum names, lower case).</summary>
-    private static TensorDType ParseDType(string name) => name.ToLowerInvariant() switch
+    /// <summary>f32, f16 or q8 as the CLI spells them (the enum names, lower case); <paramref name="option"/> names the option in an error.</summary>
+    private static TensorDType ParseDType(string name, string option) => name.ToLowerInvariant() switch
     {
         "f32" => TensorDType.F32,
         "f16" => TensorDType.F16,
         "q8" => TensorDType.Q8,
-        _ => throw new UsageException($"unknown dtype \"{name}\"; use f32, f16 or q8"),
+        _ => throw new UsageException($"{option}: unknown dtype \"{name}\"; use f32, f16 or q8"),
     };
+
+    /// <summary><c>--dtypes</c>' comma-separated list, in its order.</summary>
+    private static TensorDType[] ParseDTypes(string list)
+    {
+        string[] names = list.Split(',', StringSplitOptions.TrimEntries);
+        if (names.Any(name => name.Length == 0)) throw new UsageException($"--dtypes \"{list}\" has an empty entry; give e.g. f32,f16,q8");
+        return names.Select(name => ParseDType(name, "--dtypes")).ToArray();
+    }
 
     // The run's config as the exporter stored it; null for files from elsewhere or with an unreadable config.
     private static TrainingConfig? TrainingConfigOf(IReadOnlyDictionary<string, MetadataValue> metadata)

@@ -34,6 +34,14 @@ internal sealed class ModelOptions
     /// <summary><c>--out DIR</c>.</summary>
     public Option<string> Out { get; }
 
+    /// <summary>The <c>--out</c> directory given.</summary>
+    /// <exception cref="UsageException">It is an empty string.</exception>
+    public string ReadOut(ParseResult parse)
+    {
+        string directory = parse.GetRequiredValue(Out);
+        return string.IsNullOrWhiteSpace(directory) ? throw new UsageException("--out must name a directory, not an empty string") : directory;
+    }
+
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {

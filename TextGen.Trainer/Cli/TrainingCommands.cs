@@ -81,7 +81,11 @@ internal static class TrainingCommands
             };
             var problems = config.Problems();
             if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
-            return Start(config, auto, parse.GetRequiredValue(model.Out), output, cancel);
+            if (config.AverageFrom is long from && config.Steps is long total && from >= total)
+            {
+                throw new UsageException($"--average-from {from} is not below --steps {total}, so no step would be averaged");
+            }
+            return Start(config, auto, model.ReadOut(parse), output, cancel);
         });
         return command;
     }
@@ -99,6 +103,8 @@ internal static class TrainingCommands
             throw new UsageException($"--out {directory} already exists and is not empty; continue it with `resume {directory}` or choose a new directory");
         }
         var corpus = Corpus.Load(config.Corpus);
+        // Recorded whole, so that `resume` finds the text from any working directory.
+        config = config with { Corpus = Path.GetFullPath(config.Corpus) };
 
         bool created = !Directory.Exists(directory);
         var plots = new PlotWriter();
@@ -148,7 +154,7 @@ internal static class TrainingCommands
             var config = model.Read(parse);
             var problems = config.Problems();
             if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
-            string directory = parse.GetRequiredValue(model.Out);
+            string directory = model.ReadOut(parse);
             if (File.Exists(directory)) throw new UsageException($"--out {directory} is a file; give a directory");
 
             var corpus = Corpus.Load(config.Corpus);
@@ -198,7 +204,12 @@ internal static class TrainingCommands
         {
             Description = "Start a fresh Adam instead of restoring its state. This is the blog's mistake, kept only to demonstrate it: expect a worse model.",
         };
-        var command = new Command("resume", "Continue a run from its latest checkpoint, bit-identically.") { directory, steps, minutes, resetOptimizer };
+        var corpus = new Option<string>("--corpus")
+        {
+            Description = "The run's corpus, moved since train read it; it must be the same text (its sha256 is checked) [default: where train read it]",
+            HelpName = "PATH",
+        };
+        var command = new Command("resume", "Continue a run from its latest checkpoint, bit-identically.") { directory, steps, minutes, resetOptimizer, corpus };
         command.SetAction(parse =>
         {
             long? more = parse.GetValue(steps);
@@ -209,7 +220,7 @@ internal static class TrainingCommands
 
             string dir = parse.GetRequiredValue(directory);
             bool reset = parse.GetValue(resetOptimizer);
-            using var run = TrainingRun.Resume(dir, reset);
+            using var run = TrainingRun.Resume(dir, reset, parse.GetValue(corpus));
             if (reset) output.WriteLine("warning: --reset-optimizer discards Adam's moment estimates and step counts; this reproduces the blog's mistake");
             output.WriteLine($"resuming {dir} at step {run.Step}");
             return Finish(run, TrainingBudget.ForResume(run.Config, run.Step, run.ElapsedSeconds, more, extra), dir, output, cancel);

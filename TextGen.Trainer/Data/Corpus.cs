@@ -52,6 +52,11 @@ internal sealed class Corpus
     private static Corpus FromBytes(string path, byte[] bytes)
     {
         if (bytes.Length == 0) throw new CorpusException(path, "is empty");
+        // FF FE and FE FF never begin UTF-8, so a UTF-16 byte order mark is named as such, not as binary.
+        if (bytes.Length >= 2 && (bytes[0], bytes[1]) is (0xFF, 0xFE) or (0xFE, 0xFF))
+        {
+            throw new CorpusException(path, "is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8");
+        }
 
         // A NUL never occurs in text; checking it first also names UTF-16 files, which are full of them.
         int nul = Array.IndexOf(bytes, (byte)0);

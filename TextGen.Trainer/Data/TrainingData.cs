@@ -34,7 +34,7 @@ internal sealed class TrainingData
         if (trainLength < needed)
         {
             throw new CorpusException(corpus.Path,
-                $"is too short: it has {total} characters, so its training part (the first {1 - validationFraction:P0}) has {trainLength}, " +
+                $"is too short: it has {total} characters, so its training part (the first {1 - validationFraction:0.##%}) has {trainLength}, " +
                 $"but one batch needs {needed} (--batch {batch} × --seq-len {seqLen} + 1); use a longer text or smaller --batch/--seq-len");
         }
         if (total - trainLength < 2)

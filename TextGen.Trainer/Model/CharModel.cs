@@ -26,11 +26,13 @@ internal sealed class CharModel : nn.Module<Tensor, RecurrentState, (Tensor Logi
         Architecture = architecture;
         int input = architecture.InputSize, hidden = architecture.HiddenSize, layers = architecture.Layers;
         embedding = architecture.IsOneHot ? null : nn.Embedding(architecture.VocabularySize, architecture.EmbeddingSize);
+        // A single layer has nothing between layers to drop, and libtorch warns on every run when asked to.
+        double between = layers > 1 ? dropout : 0;
         rnn = architecture.Cell switch
         {
-            CellKind.Rnn => nn.RNN(input, hidden, layers, dropout: dropout),
-            CellKind.Gru => nn.GRU(input, hidden, layers, dropout: dropout),
-            _ => nn.LSTM(input, hidden, layers, dropout: dropout),
+            CellKind.Rnn => nn.RNN(input, hidden, layers, dropout: between),
+            CellKind.Gru => nn.GRU(input, hidden, layers, dropout: between),
+            _ => nn.LSTM(input, hidden, layers, dropout: between),
         };
         top = nn.Dropout(dropout);
         head = nn.Linear(hidden, architecture.VocabularySize);

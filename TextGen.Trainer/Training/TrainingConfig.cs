@@ -165,7 +165,7 @@ internal sealed record TrainingConfig
         if (Steps is long steps) Range("--steps", steps, 1, long.MaxValue / 2);
         if (Minutes is double minutes) Positive("--minutes", minutes, 1e6);
         if (Schedule == ScheduleKind.Cosine && Steps is null) problems.Add("--schedule cosine needs --steps, because the cosine's length must be known; with --minutes use --schedule constant or step");
-        if (Schedule == ScheduleKind.Cosine && Steps is long total && WarmupSteps() >= total) problems.Add($"--warmup must be below --steps ({Warmup} >= {total})");
+        if (Schedule == ScheduleKind.Cosine && Steps is long total && total >= 1 && WarmupSteps() >= total) problems.Add($"--warmup must be below --steps ({WarmupSteps()} >= {total})");
         Range("--eval-every", EvalEvery, 1, int.MaxValue);
         Range("--checkpoint-every", CheckpointEvery, 1, int.MaxValue);
         Range("--threads", Threads, 0, 1024);

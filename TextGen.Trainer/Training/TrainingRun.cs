@@ -117,19 +117,25 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Reopens the run in <paramref name="directory"/> at its latest checkpoint.</summary>
     /// <param name="directory">The run directory.</param>
     /// <param name="resetOptimizer">Start Adam from scratch instead of restoring it: the blog's mistake, kept only to demonstrate it.</param>
+    /// <param name="movedCorpus">The run's corpus at a new place (the same text, which its SHA-256 proves); null to read it where the run recorded it.</param>
     /// <exception cref="CheckpointException">The checkpoint is missing or unreadable.</exception>
     /// <exception cref="CorpusException">The corpus is missing or changed since the checkpoint.</exception>
-    public static TrainingRun Resume(string directory, bool resetOptimizer)
+    public static TrainingRun Resume(string directory, bool resetOptimizer, string? movedCorpus = null)
     {
         var checkpoint = Checkpoint.Open(directory);
         var state = checkpoint.State;
-        var corpus = Corpus.Load(state.Config.Corpus);
+        var config = movedCorpus is null ? state.Config : state.Config with { Corpus = Path.GetFullPath(movedCorpus) };
+        if (movedCorpus is null && !File.Exists(config.Corpus) && !Directory.Exists(config.Corpus))
+        {
+            throw new CorpusException(config.Corpus, $"no such file: the run in {directory} trained on it; if it has moved, give its new place with resume --corpus FILE");
+        }
+        var corpus = Corpus.Load(movedCorpus ?? config.Corpus);
         if (corpus.Sha256 != state.CorpusSha256)
         {
             throw new CorpusException(corpus.Path, $"changed since the checkpoint was written (sha256 {corpus.Sha256}, the run trained on {state.CorpusSha256}); a resume needs the same text");
         }
-        var data = TrainingData.Split(corpus, state.Config.ValFraction, state.Config.Batch, state.Config.SeqLen, new Vocabulary(state.Vocabulary));
-        var run = new TrainingRun(directory, state.Config, corpus, data, plots: null);
+        var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen, new Vocabulary(state.Vocabulary));
+        var run = new TrainingRun(directory, config, corpus, data, plots: null);
         run.Restore(checkpoint, restoreOptimizer: !resetOptimizer);
         run._elapsedBefore = state.ElapsedSeconds;
         run._metrics.TruncateAfter(state.Step);
@@ -229,7 +235,7 @@ internal sealed class TrainingRun : IDisposable
     {
         string retry = _config.OnDivergence == DivergenceAction.Rollback
             ? $"it diverged again after {_rollbacks} rollbacks that halved the rate each time"
-            : $"try --lr {_config.Lr / 10:G3}, or --on-divergence rollback to retry from the last checkpoint at half the rate";
+            : $"train again into a new --out directory with --lr {_config.Lr / 10:G3}, or with --on-divergence rollback, which reloads the last checkpoint and halves the rate each time the loss diverges";
         var last = Checkpoint.Open(_directory).State.Step;
         return new TrainingOutcome(TrainingEnd.Diverged, _step,
             $"training diverged at step {_step + 1}: {divergence}. The learning rate ({lr:G3}) is the likely cause; {retry}. " +
