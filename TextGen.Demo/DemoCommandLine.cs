@@ -106,6 +106,8 @@ internal static class DemoCommandLine
     private static int Interactive(GeneratorOptions settings, TextModel model, TextReader input, TextWriter output)
     {
         var generator = model.CreateGenerator(settings);
+        // A terminal already shows what was typed; piped input is shown, so the output reads as prime + continuation.
+        bool echo = !ReferenceEquals(input, Console.In) || Console.IsInputRedirected;
         output.WriteLine("Type a prime and press Enter; end of input (Ctrl+D) quits.");
         while (true)
         {
@@ -124,7 +126,7 @@ internal static class DemoCommandLine
                 output.WriteLine(e.Message);
                 continue;
             }
-            output.Write(line);
+            if (echo) output.Write(line);
             WriteAll(generator, output);
             output.WriteLine();
         }
