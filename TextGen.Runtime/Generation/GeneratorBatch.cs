@@ -105,6 +105,19 @@ public sealed class GeneratorBatch
     public int NextChars(Span<int> results)
     {
         if (results.Length != _generators.Length) throw new ArgumentException($"results hold {results.Length} ints; the batch has {_generators.Length} generators", nameof(results));
+        ClaimAll();
+        try
+        {
+            return Step(results);
+        }
+        finally
+        {
+            ReleaseAll();
+        }
+    }
+
+    private int Step(Span<int> results)
+    {
         int produced = 0;
         int waiting = _generators.Length;
         for (int i = 0; i < waiting; i++) _waiting[i] = i;
@@ -151,6 +164,7 @@ public sealed class GeneratorBatch
     {
         if (cues is null) throw new ArgumentNullException(nameof(cues));
         if (cues.Count != _generators.Length) throw new ArgumentException($"{cues.Count} cues for a batch of {_generators.Length} generators; give one per generator (an empty one to feed nothing)", nameof(cues));
+        ClaimAll();
         try
         {
             // Every cue is read once and checked before anything is fed, so a refusal changes no generator.
@@ -179,7 +193,29 @@ public sealed class GeneratorBatch
         finally
         {
             Array.Clear(_cues, 0, _cues.Length); // the batch keeps no caller strings alive
+            ReleaseAll();
         }
+    }
+
+    // Every generator is claimed for the whole call, as its own calls claim it (TextGenerator.Claim); if one is busy
+    // on another thread, those already claimed are released and nothing has changed.
+    private void ClaimAll()
+    {
+        int claimed = 0;
+        try
+        {
+            for (; claimed < _generators.Length; claimed++) _generators[claimed].Claim();
+        }
+        catch
+        {
+            for (int i = 0; i < claimed; i++) _generators[i].Release();
+            throw;
+        }
+    }
+
+    private void ReleaseAll()
+    {
+        foreach (TextGenerator generator in _generators) generator.Release();
     }
 
     /// <summary>One batched forward step per kernel setting for the first <paramref name="stepping"/> generators of <see cref="_stepping"/>.</summary>

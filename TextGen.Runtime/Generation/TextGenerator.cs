@@ -8,8 +8,10 @@ namespace TextGen.Runtime.Generation;
 /// <summary>
 /// One caller's generation session over a shared <see cref="TextModel"/>: its recurrent state, random generator,
 /// stop-string window and counters. Create one per NPC, thread or text box with
-/// <see cref="TextModel.CreateGenerator"/>; a generator is not thread-safe, but any number of generators can run at
-/// once on one model. After construction, generating allocates nothing.
+/// <see cref="TextModel.CreateGenerator"/>; a generator serves one caller at a time, but any number of generators can
+/// run at once on one model. A call that arrives while another is still running on the same generator (from another
+/// thread) throws <see cref="InvalidOperationException"/> instead of corrupting the text of both. After construction,
+/// generating allocates nothing.
 /// <para>
 /// Text comes out as UTF-16: a character outside the BMP (the vocabulary holds Unicode scalars) arrives as a
 /// surrogate pair, through <see cref="NextChar"/> as two consecutive calls, like <see cref="TextReader.Read()"/>.
@@ -31,6 +33,7 @@ public sealed class TextGenerator
     private readonly int _replacementId;
     private int _generated;  // characters sampled since the last prime or reset
     private bool _finished;  // a stop string or MaxLength ended generation
+    private int _inUse;      // 1 while a call (or a batch) is using the state, else 0; see Claim
 
     internal TextGenerator(TextModel model, GeneratorOptions options)
     {
@@ -86,9 +89,17 @@ public sealed class TextGenerator
     {
         int unknownAt = IndexOfRefused(text, out int scalar);
         if (unknownAt >= 0) throw new UnknownCharacterException(scalar, unknownAt);
-        int position = 0, id;
-        while ((id = NextPrimeToken(text, ref position)) >= 0) ForwardPass.Step(_weights, _state, _mode, id);
-        StartGeneration();
+        Claim();
+        try
+        {
+            int position = 0, id;
+            while ((id = NextPrimeToken(text, ref position)) >= 0) ForwardPass.Step(_weights, _state, _mode, id);
+            StartGeneration();
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     /// <summary>
@@ -134,8 +145,16 @@ public sealed class TextGenerator
     public void FeedToken(int tokenId)
     {
         if ((uint)tokenId >= (uint)_vocabulary.Count) throw new ArgumentOutOfRangeException(nameof(tokenId), tokenId, $"token ids run from 0 to {_vocabulary.Count - 1}");
-        ForwardPass.Step(_weights, _state, _mode, tokenId);
-        StartGeneration();
+        Claim();
+        try
+        {
+            ForwardPass.Step(_weights, _state, _mode, tokenId);
+            StartGeneration();
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     /// <summary>
@@ -145,9 +164,17 @@ public sealed class TextGenerator
     /// </summary>
     public int NextChar()
     {
-        int unit;
-        while (!TryNextReady(out unit)) SampleNext();
-        return unit;
+        Claim();
+        try
+        {
+            int unit;
+            while (!TryNextReady(out unit)) SampleNext();
+            return unit;
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     /// <summary>
@@ -157,20 +184,28 @@ public sealed class TextGenerator
     /// </summary>
     public int Generate(Span<char> destination)
     {
-        int written = 0;
-        while (written < destination.Length)
+        Claim();
+        try
         {
-            if (!_output.TryPeek(out char unit))
+            int written = 0;
+            while (written < destination.Length)
             {
-                if (_finished) break;
-                SampleNext();
-                continue;
+                if (!_output.TryPeek(out char unit))
+                {
+                    if (_finished) break;
+                    SampleNext();
+                    continue;
+                }
+                if (char.IsHighSurrogate(unit) && written == destination.Length - 1 && written > 0) break;
+                _output.TryRead(out unit);
+                destination[written++] = unit;
             }
-            if (char.IsHighSurrogate(unit) && written == destination.Length - 1 && written > 0) break;
-            _output.TryRead(out unit);
-            destination[written++] = unit;
+            return written;
         }
-        return written;
+        finally
+        {
+            Release();
+        }
     }
 
     /// <summary>Generates up to <paramref name="maxChars"/> UTF-16 chars into a new string (shorter when generation ends).</summary>
@@ -195,9 +230,17 @@ public sealed class TextGenerator
     /// <summary>Back to the state right after creation: zero recurrent state, the seed's first random number, no pending output.</summary>
     public void Reset()
     {
-        ForwardPass.Reset(_weights, _state, _mode);
-        _sampler.Random = Pcg32.Seeded(Options.Seed, RandomStream);
-        StartGeneration();
+        Claim();
+        try
+        {
+            ForwardPass.Reset(_weights, _state, _mode);
+            _sampler.Random = Pcg32.Seeded(Options.Seed, RandomStream);
+            StartGeneration();
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     /// <summary>Size in bytes of <see cref="SaveState()"/>'s result right now.</summary>
@@ -232,6 +275,19 @@ public sealed class TextGenerator
     {
         int size = StateSize;
         if (destination.Length < size) throw new ArgumentException($"the state needs {size} bytes, the destination holds {destination.Length}", nameof(destination));
+        Claim();
+        try
+        {
+            return WriteState(destination);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private int WriteState(Span<byte> destination)
+    {
         var writer = new StateSnapshotWriter(destination);
         writer.WriteInt32(unchecked((int)SnapshotMagic));
         writer.WriteUInt16(SnapshotVersion);
@@ -288,20 +344,45 @@ public sealed class TextGenerator
         if (reader.Remaining != 0) throw new GeneratorStateException($"{reader.Remaining} bytes follow the state");
 
         // Everything checked: apply.
-        int offset = 0;
-        for (int l = 0; l < layers; l++)
+        Claim();
+        try
         {
-            vectors.AsSpan(offset, hidden).CopyTo(_state.Hidden[l]);
-            offset += hidden;
-            vectors.AsSpan(offset, _state.Cell[l].Length).CopyTo(_state.Cell[l]);
-            offset += _state.Cell[l].Length;
+            int offset = 0;
+            for (int l = 0; l < layers; l++)
+            {
+                vectors.AsSpan(offset, hidden).CopyTo(_state.Hidden[l]);
+                offset += hidden;
+                vectors.AsSpan(offset, _state.Cell[l].Length).CopyTo(_state.Cell[l]);
+                offset += _state.Cell[l].Length;
+            }
+            ForwardPass.Head(_weights, _state, _mode);
+            _sampler.Random = Pcg32.FromState(randomState, randomIncrement);
+            _generated = generated;
+            _finished = finished == 1;
+            _output.Restore(held, ready);
         }
-        ForwardPass.Head(_weights, _state, _mode);
-        _sampler.Random = Pcg32.FromState(randomState, randomIncrement);
-        _generated = generated;
-        _finished = finished == 1;
-        _output.Restore(held, ready);
+        finally
+        {
+            Release();
+        }
     }
+
+    /// <summary>
+    /// Marks the state in use by the calling operation until <see cref="Release"/>. A second caller arriving meanwhile,
+    /// which can only be another thread, is refused before it reads or writes anything, so the running call finishes
+    /// as if alone; two threads taking turns are not caught, and need no catching as long as they do take turns.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another call is using this generator.</exception>
+    internal void Claim()
+    {
+        if (Interlocked.Exchange(ref _inUse, 1) != 0)
+        {
+            throw new InvalidOperationException("This TextGenerator is being used by another call on another thread; a generator serves one caller at a time. Give each thread its own (TextModel.CreateGenerator).");
+        }
+    }
+
+    /// <summary>Ends the use <see cref="Claim"/> began.</summary>
+    internal void Release() => Volatile.Write(ref _inUse, 0);
 
     private int StateVectorsPerLayer => _weights.Architecture.StateVectorsPerLayer;
 
