@@ -30,7 +30,8 @@ internal static class ModelExporter
     /// <summary>
     /// The weight file of <paramref name="model"/>: every tensor of <see cref="ModelArchitecture.ExpectedTensors"/>
     /// taken by name from the state_dict, and metadata: corpus name and sha256, steps, best and current validation
-    /// loss, the full config as JSON, the trainer version, and for averaged weights how many steps they average.
+    /// loss, the full config as JSON (the corpus by file name only), the trainer version, and for averaged weights how
+    /// many steps they average.
     /// </summary>
     public static ModelFile FromModel(CharModel model, CheckpointState state)
     {
@@ -51,7 +52,9 @@ internal static class ModelExporter
             ["corpus_name"] = state.CorpusName,
             ["corpus_sha256"] = state.CorpusSha256,
             ["steps"] = state.Step,
-            [ConfigKey] = JsonSerializer.Serialize(state.Config, TrainerJson.Default.TrainingConfig),
+            // A weight file ships inside games, so its config names the corpus by file name, never by the trainer's
+            // local path (the checkpoint keeps that, for resume).
+            [ConfigKey] = JsonSerializer.Serialize(state.Config with { Corpus = state.CorpusName }, TrainerJson.Default.TrainingConfig),
             ["trainer_version"] = state.TrainerVersion,
         };
         if (double.IsFinite(state.BestValLoss)) metadata["best_validation_loss"] = state.BestValLoss;
