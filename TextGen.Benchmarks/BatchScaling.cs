@@ -43,14 +43,17 @@ internal static class BatchScaling
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
         var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
         var primeChars = new Option<int>("--prime-chars") { Description = "Also time GeneratorBatch.Prime with a cue of this many characters per session (0: not measured)", DefaultValueFactory = _ => 0 };
-        primeChars.Validators.Add(result => { if (result.GetValueOrDefault<int>() < 0) result.AddError("--prime-chars must be 0 or more"); });
+        primeChars.Validators.Add(result =>
+        {
+            if (result.TryGetValue(out int value) && (value < 0 || value > BenchmarkOptions.MaxChars)) result.AddError($"--prime-chars must be 0 to {BenchmarkOptions.MaxChars} (got {value})");
+        });
         dtype.OneDTypeName();
         sessions.Validators.Add(result =>
         {
-            if (ParseSessions(result.GetValueOrDefault<string>()) is null) result.AddError($"--sessions must be positive whole numbers separated by commas (got \"{result.GetValueOrDefault<string>()}\")");
+            if (result.TryGetValue(out string? list) && ParseSessions(list) is null) result.AddError($"--sessions must be whole numbers from 1 to {BenchmarkOptions.MaxThreads} separated by commas (got \"{list}\")");
         });
-        chars.AtLeastOne();
-        rounds.AtLeastOne();
+        chars.AtLeastOne(BenchmarkOptions.MaxChars);
+        rounds.AtLeastOne(BenchmarkOptions.MaxRounds);
         var command = new Command("batch-scaling", "Aggregate chars/s of 1..N generators stepped together by a GeneratorBatch on one thread, and the compute bound") { model, hidden, sessions, chars, rounds, dtype, primeChars };
         BenchmarkOptions.RequireModelOrHidden(command, model, hidden);
         command.SetAction(parse =>
@@ -82,7 +85,7 @@ internal static class BatchScaling
         var counts = new SortedSet<int> { 1 };
         foreach (string item in list.Split(','))
         {
-            if (!int.TryParse(item.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1) return null;
+            if (!int.TryParse(item.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1 || count > BenchmarkOptions.MaxThreads) return null;
             counts.Add(count);
         }
         return counts.ToArray();

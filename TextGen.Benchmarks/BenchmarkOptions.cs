@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using TextGen.Runtime.Format;
 
 namespace TextGen.Benchmarks;
@@ -9,12 +10,21 @@ internal static class BenchmarkOptions
     /// <summary>The dtype names the commands accept, as the trainer's <c>export --dtype</c> writes them.</summary>
     public static readonly string[] DTypeNames = ["f32", "f16", "q8"];
 
-    /// <summary>Adds a check that <paramref name="option"/> is at least 1, naming it.</summary>
-    public static Option<int> AtLeastOne(this Option<int> option)
+    /// <summary>Most characters a measurement generates per round and engine: minutes of work, and memory to spare.</summary>
+    public const int MaxChars = 10_000_000;
+
+    /// <summary>Most rounds (or warm loads) of one measurement.</summary>
+    public const int MaxRounds = 10_000;
+
+    /// <summary>Most threads or sessions a measurement starts: far beyond any core count, short of exhausting memory.</summary>
+    public const int MaxThreads = 1024;
+
+    /// <summary>Adds a check that <paramref name="option"/> is at least 1 and at most <paramref name="max"/>, naming it.</summary>
+    public static Option<int> AtLeastOne(this Option<int> option, int max)
     {
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < 1) result.AddError($"{option.Name} must be at least 1");
+            if (result.TryGetValue(out int value) && (value < 1 || value > max)) result.AddError($"{option.Name} must be 1 to {max} (got {value})");
         });
         return option;
     }
@@ -24,9 +34,27 @@ internal static class BenchmarkOptions
     {
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<string?>() is string name && !IsDTypeName(name)) result.AddError($"{option.Name} must be f32, f16 or q8 (got \"{name}\")");
+            if (result.TryGetValue(out string? name) && name is not null && !IsDTypeName(name)) result.AddError($"{option.Name} must be f32, f16 or q8 (got \"{name}\")");
         });
         return option;
+    }
+
+    /// <summary>
+    /// The option's value, for a validator; false when the text did not convert. The parser has already reported that
+    /// text, and reading the value again would throw out of the validator and abort the process.
+    /// </summary>
+    public static bool TryGetValue<T>(this OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
     }
 
     /// <summary>
@@ -38,7 +66,7 @@ internal static class BenchmarkOptions
         var hidden = new Option<int?>("--hidden") { Description = "Instead of --model: a random 2-layer LSTM (embedding 64, vocabulary 65) with this many hidden units, built in memory" };
         hidden.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int?>() is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}");
+            if (result.TryGetValue(out int? value) && value is < 1 or > ModelArchitecture.MaxHiddenSize) result.AddError($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}");
         });
         return hidden;
     }
@@ -48,7 +76,8 @@ internal static class BenchmarkOptions
     {
         command.Validators.Add(result =>
         {
-            if ((result.GetValue(model) is null) == (result.GetValue(hidden) is null)) result.AddError("give either --model FILE or --hidden N");
+            // Whether each was given, not its value: a value that did not convert has its own error, and reading it would throw.
+            if ((result.GetResult(model) is null) == (result.GetResult(hidden) is null)) result.AddError("give either --model FILE or --hidden N");
         });
     }
 

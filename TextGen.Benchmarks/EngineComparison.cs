@@ -29,8 +29,8 @@ internal static class EngineComparison
         var hidden = BenchmarkOptions.RandomModelHidden();
         var chars = new Option<int>("--chars") { Description = "Characters per engine per round", DefaultValueFactory = _ => 20_000 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds; each reports its chars/s and the median is printed", DefaultValueFactory = _ => 5 };
-        chars.AtLeastOne();
-        rounds.AtLeastOne();
+        chars.AtLeastOne(BenchmarkOptions.MaxChars);
+        rounds.AtLeastOne(BenchmarkOptions.MaxRounds);
         var command = new Command("compare", "Chars/s of TextGen.Runtime, ONNX Runtime and TorchSharp on one model, and the read-bandwidth roofline") { model, hidden, chars, rounds };
         BenchmarkOptions.RequireModelOrHidden(command, model, hidden);
         command.SetAction(parse =>

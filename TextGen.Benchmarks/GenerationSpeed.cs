@@ -26,12 +26,15 @@ internal static class GenerationSpeed
         var dtype = new Option<string>("--dtypes") { Description = "Comma-separated dtypes (f32, f16, q8) to run the model's matrices in, converted in memory and interleaved round by round; default: the file's own" };
         dtype.Validators.Add(result =>
         {
-            string? list = result.GetValueOrDefault<string?>();
-            if (list is not null && list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is var names && (names.Length == 0 || names.Any(n => !BenchmarkOptions.IsDTypeName(n))))
+            if (result.TryGetValue(out string? list) && list is not null
+                && list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is var names
+                && (names.Length == 0 || names.Any(n => !BenchmarkOptions.IsDTypeName(n)) || names.Distinct().Count() != names.Length))
             {
-                result.AddError($"--dtypes must list f32, f16 or q8 (got \"{list}\")");
+                result.AddError($"--dtypes must list f32, f16 or q8, each once (got \"{list}\")");
             }
         });
+        chars.AtLeastOne(BenchmarkOptions.MaxChars);
+        rounds.AtLeastOne(BenchmarkOptions.MaxRounds);
         var command = new Command("generation-speed", "Runtime chars/s, fast against strict mode") { model, chars, rounds, dtype };
         command.SetAction(parse => Measure(parse.InvocationConfiguration, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds)));
         return command;

@@ -30,7 +30,7 @@ internal static class LoadTime
         var dtype = new Option<string>("--dtype") { Description = "Convert the matrices to f32, f16 or q8 in memory first (the conversion reads the file, so no cold load is measured)" };
         dtype.OneDTypeName();
         var oneThread = new Option<bool>("--one-thread") { Description = "Load with ModelLoadOptions.UseHelperThread = false: hash the weights on the loading thread too" };
-        rounds.AtLeastOne();
+        rounds.AtLeastOne(BenchmarkOptions.MaxRounds);
         var command = new Command("load-time", "Milliseconds of TextModel.Load from bytes in memory, cold and warm, phase by phase") { model, rounds, dtype, oneThread };
         command.SetAction(parse => Measure(parse.InvocationConfiguration, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(rounds), new ModelLoadOptions { UseHelperThread = !parse.GetValue(oneThread) }));
         return command;
@@ -38,14 +38,15 @@ internal static class LoadTime
 
     private static int Measure(InvocationConfiguration console, string path, string? dtypeName, int rounds, ModelLoadOptions options)
     {
-        byte[] bytes;
+        ReadOnlyMemory<byte> bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            // The Runtime's own read: a directory, a pipe, a device or an oversized file is refused by name, as Load(path) refuses it.
+            bytes = ModelFileStorage.ReadFile(path, ModelFile.MaxFileBytes);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (ModelFormatException e)
         {
-            console.Error.WriteLine($"{path}: {e.Message}");
+            console.Error.WriteLine(e.Message);
             return 1;
         }
 

@@ -22,18 +22,31 @@ internal static class SampleWords
         var samples = new Option<int>("--samples") { DefaultValueFactory = _ => 10 };
         var length = new Option<int>("--length") { Description = "Characters per sample", DefaultValueFactory = _ => 300 };
         var temperature = new Option<double>("--temperature") { DefaultValueFactory = _ => 0.8 };
-        var prime = new Option<string>("--prime") { DefaultValueFactory = _ => "\n" };
+        var prime = new Option<string>("--prime") { Description = "Text each sample continues [default: a line break, if the model knows it; else nothing]" };
+        samples.AtLeastOne(BenchmarkOptions.MaxRounds);
+        length.AtLeastOne(BenchmarkOptions.MaxChars);
+        temperature.Validators.Add(result =>
+        {
+            if (result.TryGetValue(out double value) && !(value >= 0 && double.IsFinite(value))) result.AddError($"--temperature must be a finite number of at least 0 (got {value})");
+        });
         var command = new Command("sample-words", "Share of generated words that occur in the corpus") { model, corpus, samples, length, temperature, prime };
         command.SetAction(parse => Measure(
-            parse.GetRequiredValue(model), parse.GetRequiredValue(corpus), parse.GetValue(samples), parse.GetValue(length),
-            parse.GetValue(temperature), parse.GetRequiredValue(prime)));
+            parse.InvocationConfiguration.Error, parse.GetRequiredValue(model), parse.GetRequiredValue(corpus), parse.GetValue(samples), parse.GetValue(length),
+            parse.GetValue(temperature), parse.GetValue(prime)));
         return command;
     }
 
-    private static int Measure(string modelPath, string corpusPath, int samples, int length, double temperature, string prime)
+    private static int Measure(TextWriter error, string modelPath, string corpusPath, int samples, int length, double temperature, string? prime)
     {
+        if (!BenchmarkOptions.TryReadModel(modelPath, error, out var file)) return 1;
+        var model = TextModel.FromFile(file);
+        prime ??= model.TryGetTokenId('\n', out _) ? "\n" : string.Empty;
+        if (model.CreateGenerator().IndexOfRefused(prime.AsSpan(), out int scalar) is int at and >= 0)
+        {
+            error.WriteLine($"--prime: {new UnknownCharacterException(scalar, at).Message} ({modelPath})");
+            return 1;
+        }
         var vocabulary = new HashSet<string>(Words(File.ReadAllText(corpusPath)), StringComparer.Ordinal);
-        var model = TextModel.Load(modelPath);
         int words = 0, known = 0;
         for (int seed = 1; seed <= samples; seed++)
         {

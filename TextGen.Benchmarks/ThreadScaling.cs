@@ -26,9 +26,9 @@ internal static class ThreadScaling
         var threads = new Option<int>("--threads") { Description = "Most threads to measure (1 up to this)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var dtype = new Option<string>("--dtype") { Description = "Run the model's matrices as f32, f16 or q8 (converted in memory); default: the file's own" };
         dtype.OneDTypeName();
-        chars.AtLeastOne();
-        rounds.AtLeastOne();
-        threads.AtLeastOne();
+        chars.AtLeastOne(BenchmarkOptions.MaxChars);
+        rounds.AtLeastOne(BenchmarkOptions.MaxRounds);
+        threads.AtLeastOne(BenchmarkOptions.MaxThreads);
         var command = new Command("thread-scaling", "Aggregate chars/s of independent generators on 1..N threads over one shared model") { model, chars, rounds, threads, dtype };
         command.SetAction(parse => Measure(parse.InvocationConfiguration, parse.GetRequiredValue(model), parse.GetValue(dtype), parse.GetValue(chars), parse.GetValue(rounds), parse.GetValue(threads)));
         return command;

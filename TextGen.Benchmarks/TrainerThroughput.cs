@@ -28,6 +28,13 @@ internal static class TrainerThroughput
         var stepsOption = new Option<int>("--steps") { Description = "Timed steps per round", DefaultValueFactory = _ => 40 };
         var roundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
         var threadsOption = new Option<int>("--threads") { Description = "libtorch threads; 0 keeps its default", DefaultValueFactory = _ => 0 };
+        hiddenOption.AtLeastOne(ModelArchitecture.MaxHiddenSize);
+        stepsOption.AtLeastOne(100_000);
+        roundsOption.AtLeastOne(BenchmarkOptions.MaxRounds);
+        threadsOption.Validators.Add(result =>
+        {
+            if (result.TryGetValue(out int value) && (value < 0 || value > BenchmarkOptions.MaxThreads)) result.AddError($"--threads must be 0 to {BenchmarkOptions.MaxThreads} (got {value})");
+        });
         var command = new Command("trainer-throughput", "Trainer chars/s against a bare TorchSharp loop") { corpusOption, hiddenOption, stepsOption, roundsOption, threadsOption };
         command.SetAction(parse => Measure(
             parse.GetValue(corpusOption), parse.GetValue(hiddenOption), parse.GetValue(stepsOption), parse.GetValue(roundsOption), parse.GetValue(threadsOption)));

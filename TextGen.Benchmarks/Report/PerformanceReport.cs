@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Model;
+using TextGen.Trainer.Data;
 
 namespace TextGen.Benchmarks.Report;
 
@@ -27,12 +28,12 @@ internal static class PerformanceReport
         var chars = new Option<int>("--chars") { Description = $"Characters per engine and round (5x at hidden <= {ReportPlan.SmallHidden})", DefaultValueFactory = _ => 2_000 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds of each speed measurement", DefaultValueFactory = _ => 9 };
         var loadRounds = new Option<int>("--load-rounds") { Description = "Warm loads of the load-time measurement", DefaultValueFactory = _ => 40 };
-        chars.AtLeastOne();
-        rounds.AtLeastOne();
-        loadRounds.AtLeastOne();
+        chars.AtLeastOne(BenchmarkOptions.MaxChars);
+        rounds.AtLeastOne(BenchmarkOptions.MaxRounds);
+        loadRounds.AtLeastOne(BenchmarkOptions.MaxRounds);
         hidden.Validators.Add(result =>
         {
-            if (ParseHidden(result.GetValueOrDefault<string>()) is null) result.AddError($"--hidden must list hidden sizes from 1 to {ModelArchitecture.MaxHiddenSize}, comma-separated (got \"{result.GetValueOrDefault<string>()}\")");
+            if (result.TryGetValue(out string? list) && ParseHidden(list) is null) result.AddError($"--hidden must list hidden sizes from 1 to {ModelArchitecture.MaxHiddenSize}, comma-separated (got \"{list}\")");
         });
         var command = new Command("report", "Run every issue #5 measurement and write the results, the targets table and the commands into docs/performance.md")
         {
@@ -72,12 +73,8 @@ internal static class PerformanceReport
         TextWriter output = console.Output, error = console.Error;
         // Everything that can be refused is checked before the measurements, which take minutes.
         if (!TryReadFileSizes(settings.ModelPath, error, out long f32Bytes, out long q8Bytes)) return 1;
-        if (settings.CorpusPath is not null && !File.Exists(settings.CorpusPath))
-        {
-            error.WriteLine($"{settings.CorpusPath}: the corpus file does not exist");
-            return 1;
-        }
-        if (outPath is not null && !TryReadDocument(outPath, error, out _)) return 1;
+        if (settings.CorpusPath is not null && !CanReadCorpus(settings.CorpusPath, error)) return 1;
+        if (outPath is not null && !(TryReadDocument(outPath, error, out _) && CanWrite(outPath, error))) return 1;
 
         DateTime started = DateTime.UtcNow;
         long begin = Stopwatch.GetTimestamp();
@@ -142,6 +139,11 @@ internal static class PerformanceReport
     private static bool TryReadDocument(string path, TextWriter error, out string? document)
     {
         document = null;
+        if (path.Length == 0 || Directory.Exists(path))
+        {
+            error.WriteLine($"--out \"{path}\": give the Markdown file that holds the report:begin and report:end lines");
+            return false;
+        }
         try
         {
             document = File.ReadAllText(path);
@@ -157,6 +159,36 @@ internal static class PerformanceReport
             error.WriteLine($"{path}: cannot read the report's file: {e.Message}");
         }
         return false;
+    }
+
+    // The trainer's eval reads the corpus last, after minutes of measuring: a missing, empty or binary one is named now.
+    private static bool CanReadCorpus(string path, TextWriter error)
+    {
+        try
+        {
+            Corpus.Load(path);
+            return true;
+        }
+        catch (CorpusException e)
+        {
+            error.WriteLine(e.Message);
+            return false;
+        }
+    }
+
+    // The document is replaced at the end, after minutes of measuring: a file that cannot be written is named now.
+    private static bool CanWrite(string path, TextWriter error)
+    {
+        try
+        {
+            using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite)) { }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"{path}: cannot write the report: {e.Message}");
+            return false;
+        }
     }
 
     private static string CommandLine(ReportSettings s, string? outPath)

@@ -45,7 +45,7 @@ public sealed class CompareCommandTests
 
     [TestCase(new string[0], "give either --model FILE or --hidden N")]
     [TestCase(new[] { "--model", "x.tgm", "--hidden", "8" }, "give either --model FILE or --hidden N")]
-    [TestCase(new[] { "--hidden", "8", "--chars", "0" }, "--chars must be at least 1")]
+    [TestCase(new[] { "--hidden", "8", "--chars", "0" }, "--chars must be 1 to 10000000 (got 0)")]
     public void UsageErrorsAreNamed(string[] args, string message)
     {
         var (code, _, error) = Compare(args);

@@ -99,8 +99,29 @@ public sealed class ReportCommandTests
         Assert.That(Report("--model", CountModel, "--out", missing + ".md").Error, Does.Contain(missing + ".md"));
         var (code, lines, error) = Report("--model", CountModel, "--out", doc, "--corpus", missing + ".txt");
         Assert.That(code, Is.EqualTo(1));
-        Assert.That(error, Does.Contain(missing + ".txt").And.Contain("does not exist"));
+        Assert.That(error.TrimEnd(), Is.EqualTo($"{missing}.txt: no such file"));
         Assert.That(lines, Is.Empty);
+    }
+
+    [Test]
+    public void AnUnusableCorpusOrOutputIsRefusedBeforeMeasuring()
+    {
+        string doc = Document($"{ReportDocument.Begin}\n{ReportDocument.End}");
+        string binary = Path.Combine(_directory, "binary.txt");
+        File.WriteAllBytes(binary, [0x41, 0x00, 0x42]);
+
+        var binaryCorpus = Report("--model", CountModel, "--out", doc, "--corpus", binary);
+        var directoryOut = Report("--model", CountModel, "--out", _directory);
+        var emptyOut = Report("--model", CountModel, "--out", "");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((binaryCorpus.Code, binaryCorpus.Lines), Is.EqualTo((1, Array.Empty<string>())));
+            Assert.That(binaryCorpus.Error, Does.StartWith($"{binary}: looks binary"));
+            Assert.That((directoryOut.Code, directoryOut.Lines), Is.EqualTo((1, Array.Empty<string>())));
+            Assert.That(directoryOut.Error.TrimEnd(), Is.EqualTo($"--out \"{_directory}\": give the Markdown file that holds the report:begin and report:end lines"));
+            Assert.That((emptyOut.Code, emptyOut.Error.TrimEnd()), Is.EqualTo((1, "--out \"\": give the Markdown file that holds the report:begin and report:end lines")));
+        }
     }
 
     [TestCase("512,x")]
