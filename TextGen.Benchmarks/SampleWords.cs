@@ -41,11 +41,6 @@ internal static class SampleWords
         if (!BenchmarkOptions.TryReadModel(modelPath, error, out var file)) return 1;
         var model = TextModel.FromFile(file);
         prime ??= model.TryGetTokenId('\n', out _) ? "\n" : string.Empty;
-        if (model.CreateGenerator().IndexOfRefused(prime.AsSpan(), out int scalar) is int at and >= 0)
-        {
-            error.WriteLine($"--prime: {new UnknownCharacterException(scalar, at).Message} ({modelPath})");
-            return 1;
-        }
         var vocabulary = new HashSet<string>(Words(File.ReadAllText(corpusPath)), StringComparer.Ordinal);
         int words = 0, known = 0;
         for (int seed = 1; seed <= samples; seed++)
@@ -56,7 +51,15 @@ internal static class SampleWords
                 MaxLength = length,
                 Sampling = new SamplingOptions { Temperature = temperature },
             });
-            generator.Prime(prime);
+            try
+            {
+                generator.Prime(prime);
+            }
+            catch (UnknownCharacterException e)
+            {
+                error.WriteLine($"--prime: {e.Message} ({modelPath})");
+                return 1;
+            }
             string text = generator.GenerateString(2 * length);
             Console.WriteLine($"--- sample {seed} ---");
             Console.WriteLine(text);

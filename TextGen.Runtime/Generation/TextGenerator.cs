@@ -89,17 +89,10 @@ public sealed class TextGenerator
     {
         int unknownAt = IndexOfRefused(text, out int scalar);
         if (unknownAt >= 0) throw new UnknownCharacterException(scalar, unknownAt);
-        Claim();
-        try
-        {
-            int position = 0, id;
-            while ((id = NextPrimeToken(text, ref position)) >= 0) ForwardPass.Step(_weights, _state, _mode, id);
-            StartGeneration();
-        }
-        finally
-        {
-            Release();
-        }
+        using var claim = Claim();
+        int position = 0, id;
+        while ((id = NextPrimeToken(text, ref position)) >= 0) ForwardPass.Step(_weights, _state, _mode, id);
+        StartGeneration();
     }
 
     /// <summary>
@@ -145,16 +138,9 @@ public sealed class TextGenerator
     public void FeedToken(int tokenId)
     {
         if ((uint)tokenId >= (uint)_vocabulary.Count) throw new ArgumentOutOfRangeException(nameof(tokenId), tokenId, $"token ids run from 0 to {_vocabulary.Count - 1}");
-        Claim();
-        try
-        {
-            ForwardPass.Step(_weights, _state, _mode, tokenId);
-            StartGeneration();
-        }
-        finally
-        {
-            Release();
-        }
+        using var claim = Claim();
+        ForwardPass.Step(_weights, _state, _mode, tokenId);
+        StartGeneration();
     }
 
     /// <summary>
@@ -164,17 +150,10 @@ public sealed class TextGenerator
     /// </summary>
     public int NextChar()
     {
-        Claim();
-        try
-        {
-            int unit;
-            while (!TryNextReady(out unit)) SampleNext();
-            return unit;
-        }
-        finally
-        {
-            Release();
-        }
+        using var claim = Claim();
+        int unit;
+        while (!TryNextReady(out unit)) SampleNext();
+        return unit;
     }
 
     /// <summary>
@@ -184,28 +163,21 @@ public sealed class TextGenerator
     /// </summary>
     public int Generate(Span<char> destination)
     {
-        Claim();
-        try
+        using var claim = Claim();
+        int written = 0;
+        while (written < destination.Length)
         {
-            int written = 0;
-            while (written < destination.Length)
+            if (!_output.TryPeek(out char unit))
             {
-                if (!_output.TryPeek(out char unit))
-                {
-                    if (_finished) break;
-                    SampleNext();
-                    continue;
-                }
-                if (char.IsHighSurrogate(unit) && written == destination.Length - 1 && written > 0) break;
-                _output.TryRead(out unit);
-                destination[written++] = unit;
+                if (_finished) break;
+                SampleNext();
+                continue;
             }
-            return written;
+            if (char.IsHighSurrogate(unit) && written == destination.Length - 1 && written > 0) break;
+            _output.TryRead(out unit);
+            destination[written++] = unit;
         }
-        finally
-        {
-            Release();
-        }
+        return written;
     }
 
     /// <summary>Generates up to <paramref name="maxChars"/> UTF-16 chars into a new string (shorter when generation ends).</summary>
@@ -230,17 +202,10 @@ public sealed class TextGenerator
     /// <summary>Back to the state right after creation: zero recurrent state, the seed's first random number, no pending output.</summary>
     public void Reset()
     {
-        Claim();
-        try
-        {
-            ForwardPass.Reset(_weights, _state, _mode);
-            _sampler.Random = Pcg32.Seeded(Options.Seed, RandomStream);
-            StartGeneration();
-        }
-        finally
-        {
-            Release();
-        }
+        using var claim = Claim();
+        ForwardPass.Reset(_weights, _state, _mode);
+        _sampler.Random = Pcg32.Seeded(Options.Seed, RandomStream);
+        StartGeneration();
     }
 
     /// <summary>Size in bytes of <see cref="SaveState()"/>'s result right now.</summary>
@@ -275,19 +240,7 @@ public sealed class TextGenerator
     {
         int size = StateSize;
         if (destination.Length < size) throw new ArgumentException($"the state needs {size} bytes, the destination holds {destination.Length}", nameof(destination));
-        Claim();
-        try
-        {
-            return WriteState(destination);
-        }
-        finally
-        {
-            Release();
-        }
-    }
-
-    private int WriteState(Span<byte> destination)
-    {
+        using var claim = Claim();
         var writer = new StateSnapshotWriter(destination);
         writer.WriteInt32(unchecked((int)SnapshotMagic));
         writer.WriteUInt16(SnapshotVersion);
@@ -344,45 +297,50 @@ public sealed class TextGenerator
         if (reader.Remaining != 0) throw new GeneratorStateException($"{reader.Remaining} bytes follow the state");
 
         // Everything checked: apply.
-        Claim();
-        try
+        using var claim = Claim();
+        int offset = 0;
+        for (int l = 0; l < layers; l++)
         {
-            int offset = 0;
-            for (int l = 0; l < layers; l++)
-            {
-                vectors.AsSpan(offset, hidden).CopyTo(_state.Hidden[l]);
-                offset += hidden;
-                vectors.AsSpan(offset, _state.Cell[l].Length).CopyTo(_state.Cell[l]);
-                offset += _state.Cell[l].Length;
-            }
-            ForwardPass.Head(_weights, _state, _mode);
-            _sampler.Random = Pcg32.FromState(randomState, randomIncrement);
-            _generated = generated;
-            _finished = finished == 1;
-            _output.Restore(held, ready);
+            vectors.AsSpan(offset, hidden).CopyTo(_state.Hidden[l]);
+            offset += hidden;
+            vectors.AsSpan(offset, _state.Cell[l].Length).CopyTo(_state.Cell[l]);
+            offset += _state.Cell[l].Length;
         }
-        finally
-        {
-            Release();
-        }
+        ForwardPass.Head(_weights, _state, _mode);
+        _sampler.Random = Pcg32.FromState(randomState, randomIncrement);
+        _generated = generated;
+        _finished = finished == 1;
+        _output.Restore(held, ready);
     }
 
     /// <summary>
-    /// Marks the state in use by the calling operation until <see cref="Release"/>. A second caller arriving meanwhile,
-    /// which can only be another thread, is refused before it reads or writes anything, so the running call finishes
-    /// as if alone; two threads taking turns are not caught, and need no catching as long as they do take turns.
+    /// Marks the state in use by the calling operation until the returned scope is disposed (or <see cref="Release"/>
+    /// is called). A second caller arriving meanwhile, which can only be another thread, is refused before it reads or
+    /// writes anything, so the running call finishes as if alone; two threads taking turns are not caught, and need no
+    /// catching as long as they do take turns.
     /// </summary>
     /// <exception cref="InvalidOperationException">Another call is using this generator.</exception>
-    internal void Claim()
+    internal ClaimScope Claim()
     {
         if (Interlocked.Exchange(ref _inUse, 1) != 0)
         {
             throw new InvalidOperationException("This TextGenerator is being used by another call on another thread; a generator serves one caller at a time. Give each thread its own (TextModel.CreateGenerator).");
         }
+        return new ClaimScope(this);
     }
 
     /// <summary>Ends the use <see cref="Claim"/> began.</summary>
     internal void Release() => Volatile.Write(ref _inUse, 0);
+
+    /// <summary>A claim held for one call: <c>using var claim = Claim();</c> releases it however the call ends.</summary>
+    internal readonly ref struct ClaimScope
+    {
+        private readonly TextGenerator _generator;
+
+        public ClaimScope(TextGenerator generator) => _generator = generator;
+
+        public void Dispose() => _generator.Release();
+    }
 
     private int StateVectorsPerLayer => _weights.Architecture.StateVectorsPerLayer;
 
