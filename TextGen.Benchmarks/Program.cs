@@ -1,11 +1,19 @@
 using System.CommandLine;
 using TextGen.Benchmarks;
+using TextGen.CommandLine;
 using TextGen.Runtime.Format;
 using TextGen.Trainer.Data;
 
+ParseResult parse = BenchmarkCommandLine.Root().Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine(ParseErrorText.Describe(error));
+    Console.Error.WriteLine("Run with --help for usage.");
+    return 1;
+}
 try
 {
-    return BenchmarkCommandLine.Root().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (e is ModelFormatException or CorpusException or IOException or UnauthorizedAccessException or OutOfMemoryException)
 {

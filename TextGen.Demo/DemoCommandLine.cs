@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TextGen.CommandLine;
 using TextGen.Demo.Scene;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Generation;
@@ -44,7 +45,7 @@ internal static class DemoCommandLine
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            error.WriteLine(string.Join(" ", parsed.Errors.Select(e => e.Message)) + " Run with --help for usage.");
+            error.WriteLine(string.Join(" ", parsed.Errors.Select(e => ParseErrorText.Describe(e).TrimEnd('.') + ".")) + " Run with --help for usage.");
             return Usage;
         }
         try

@@ -50,7 +50,8 @@ internal static class PerformanceReport
 
     private static int[]? ParseHidden(string? list)
     {
-        var sizes = (list ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        // An empty entry ("512,,128") is a typo, not a size to skip.
+        var sizes = (list ?? "").Split(',', StringSplitOptions.TrimEntries)
             .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= ModelArchitecture.MaxHiddenSize ? n : (int?)null).ToArray();
         return sizes.Any(n => n is null) ? null : sizes.Select(n => n!.Value).ToArray();
     }

@@ -34,8 +34,8 @@ public sealed class BenchmarkProcessTests
     private static IEnumerable<TestCaseData> BadInputs()
     {
         // {model}, {corpus} and {dir} stand for the test's files; each case names the fragment its message must hold.
-        yield return Case("a value that does not convert, in a checked option", "--threads' as expected type", "thread-scaling", "--model", "{model}", "--chars", "50", "--rounds", "1", "--threads", "abc");
-        yield return Case("a value that does not convert, in an option read by a command check", "option '--hidden'", "compare", "--hidden", "abc");
+        yield return Case("a value that does not convert, in a checked option", "--threads takes a whole number up to 2147483647, not 'abc'", "thread-scaling", "--model", "{model}", "--chars", "50", "--rounds", "1", "--threads", "abc");
+        yield return Case("a value that does not convert, in an option read by a command check", "--hidden takes a whole number up to 2147483647, not 'abc'", "compare", "--hidden", "abc");
         yield return Case("too many threads", "--threads must be 1 to 1024 (got 100000)", "thread-scaling", "--model", "{model}", "--threads", "100000");
         yield return Case("too many characters", "--chars must be 1 to 10000000 (got 2147483647)", "compare", "--hidden", "8", "--chars", "2147483647");
         yield return Case("no rounds", "--rounds must be 1 to 10000 (got 0)", "generation-speed", "--model", "{model}", "--rounds", "0");
@@ -47,6 +47,7 @@ public sealed class BenchmarkProcessTests
         yield return Case("a temperature that is not a number", "--temperature must be a finite number of at least 0 (got NaN)", "sample-words", "--model", "{model}", "--corpus", "{corpus}", "--temperature", "NaN");
         yield return Case("a missing corpus for the trainer", "absent.txt: no such file", "trainer-throughput", "--corpus", "{dir}/absent.txt", "--hidden", "8", "--steps", "1", "--rounds", "1");
         yield return Case("no hidden units for the trainer", "--hidden must be 1 to 8192 (got 0)", "trainer-throughput", "--hidden", "0");
+        yield return Case("an empty hidden size", "--hidden must list hidden sizes from 1 to 8192, comma-separated (got \"16,,32\")", "report", "--model", "{model}", "--hidden", "16,,32", "--out", "{dir}/absent.md");
         yield return Case("an empty report file name", "give the Markdown file", "report", "--model", "{model}", "--out", "");
         yield return Case("a directory as the report's corpus", "is a directory, not a text file", "report", "--model", "{model}", "--corpus", "{dir}", "--out", "{dir}/absent.md");
         yield return Case("a corpus folder that cannot be made", "/proc/textgen", "fuzz-tgm", "--write-corpus", "/proc/textgen");

@@ -162,6 +162,7 @@ public sealed class DemoCommandLineTests
 
     [TestCase("generate", "--bogus")]
     [TestCase("--interactive", "--prime", "x")]
+    [TestCase("generate", "--seed", "-1")]
     public void AParseErrorIsOneLine(params string[] args)
     {
         var result = Run(args);
@@ -169,6 +170,18 @@ public sealed class DemoCommandLineTests
         Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
         Assert.That(result.Error.TrimEnd(), Does.Not.Contain('\n'));
         Assert.That(result.Error, Does.Contain(args[^1]).And.EndWith("Run with --help for usage." + Environment.NewLine));
+    }
+
+    // System.CommandLine's own text names .NET types ("as expected type 'System.UInt64'"); the user typed an option.
+    [TestCase("--seed", "abc", "--seed takes a whole number from 0 to 18446744073709551615, not 'abc'.")]
+    [TestCase("--length", "ten", "--length takes a whole number up to 2147483647, not 'ten'.")]
+    [TestCase("--top-p", "most", "--top-p takes a number, not 'most'.")]
+    public void AValueThatIsNotANumberIsNamedWithWhatTheOptionTakes(string option, string value, string message)
+    {
+        var result = Run("generate", "--model", _model, option, value);
+
+        Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Usage));
+        Assert.That(result.Error, Is.EqualTo(message + " Run with --help for usage." + Environment.NewLine));
     }
 
     [Test]

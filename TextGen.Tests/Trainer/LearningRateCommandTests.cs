@@ -70,8 +70,13 @@ public sealed class LearningRateCommandTests
         var exported = ModelFile.ReadFile(Path.Combine(directory, "model.tgm")).Metadata["config"].String;
 
         var (resumeCode, resumed, resumeError) = Run("resume", directory, "--steps", "5");
+        var csv = File.ReadAllBytes(Path.Combine(directory, LearningRateSweep.CsvFileName));
+        var (findCode, _, findError) = Run(["lr-find", "--corpus", _corpus, "--out", directory, "--steps", "10", .. Tiny]);
         using (Assert.EnterMultipleScope())
         {
+            Assert.That(findCode, Is.EqualTo(TrainerCommandLine.Usage), "lr-find into the run would replace the record of its rate");
+            Assert.That(findError, Does.Contain($"--out {directory} holds a training run; give lr-find a directory of its own"));
+            Assert.That(File.ReadAllBytes(Path.Combine(directory, LearningRateSweep.CsvFileName)), Is.EqualTo(csv));
             Assert.That(output, Does.Contain(string.Create(CultureInfo.InvariantCulture, $"--lr auto: training at {suggested:G3}, the range test's suggestion")));
             Assert.That(recorded, Is.EqualTo(suggested), "the number, not 'auto', is the run's --lr");
             Assert.That(JsonDocument.Parse(exported).RootElement.GetProperty("lr").GetDouble(), Is.EqualTo(suggested));

@@ -33,7 +33,10 @@ public sealed class TrainerCommandLineTests
     }
 
     [TestCase("--hidden", "-5", "--hidden must be between 1 and 8192 (got -5)")]
-    [TestCase("--hidden", "abc", "Cannot parse argument 'abc' for option '--hidden'")]
+    [TestCase("--hidden", "abc", "--hidden takes a whole number up to 2147483647, not 'abc'")]
+    [TestCase("--steps", "many", "--steps takes a whole number up to 9223372036854775807, not 'many'")]
+    [TestCase("--lr", "fast", "--lr must be a number or auto (got fast)")]
+    [TestCase("--dropout", "half", "--dropout takes a number, not 'half'")]
     [TestCase("--lr", "0", "--lr must be a finite number above 0")]
     [TestCase("--lr", "NaN", "--lr must be a finite number above 0 and at most 100 (got NaN)")]
     [TestCase("--lr", "Infinity", "--lr must be a finite number above 0")]
@@ -66,7 +69,7 @@ public sealed class TrainerCommandLineTests
     [TestCase("--weight-decay", "NaN", "--weight-decay must be a finite number between 0 and 100 (got NaN)")]
     [TestCase("--weight-decay", "Infinity", "--weight-decay must be a finite number between 0 and 100")]
     [TestCase("--average-from", "-1", "--average-from must be between 0 and")]
-    [TestCase("--average-from", "soon", "Cannot parse argument 'soon' for option '--average-from'")]
+    [TestCase("--average-from", "soon", "--average-from takes a whole number up to 9223372036854775807, not 'soon'")]
     public void NonsenseOptionIsAUsageErrorThatNamesItAndWritesNothing(string option, string value, string message)
     {
         var (code, _, error) = Train(option, value);

@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using TextGen.CommandLine;
 using TextGen.Runtime.Format;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
@@ -48,7 +49,7 @@ internal static class TrainerCommandLine
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) error.WriteLine(Describe(e));
+            foreach (var e in parse.Errors) error.WriteLine(ParseErrorText.Describe(e));
             error.WriteLine("Run with --help for usage.");
             return Usage;
         }
@@ -78,19 +79,6 @@ internal static class TrainerCommandLine
             error.WriteLine($"unexpected error: {e}");
             return Failure;
         }
-    }
-
-    // System.CommandLine's messages for a rejected value ("Argument 'foo' not recognized") omit the option.
-    private static string Describe(ParseError error)
-    {
-        for (var result = error.SymbolResult; result is not null; result = result.Parent)
-        {
-            if (result is OptionResult { Option.Name: var name } && !error.Message.Contains(name, StringComparison.Ordinal))
-            {
-                return $"{name}: {error.Message}";
-            }
-        }
-        return error.Message;
     }
 
     /// <summary>

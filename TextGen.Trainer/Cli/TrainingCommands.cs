@@ -156,6 +156,11 @@ internal static class TrainingCommands
             if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
             string directory = model.ReadOut(parse);
             if (File.Exists(directory)) throw new UsageException($"--out {directory} is a file; give a directory");
+            if (Directory.Exists(Path.Combine(directory, Checkpoint.LatestName)))
+            {
+                // Its lr_find files, if any, record how `train --lr auto` chose the run's rate: not ours to replace.
+                throw new UsageException($"--out {directory} holds a training run; give lr-find a directory of its own");
+            }
 
             var corpus = Corpus.Load(config.Corpus);
             Directory.CreateDirectory(directory);
