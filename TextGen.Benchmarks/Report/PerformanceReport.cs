@@ -22,7 +22,7 @@ internal static class PerformanceReport
     public static Command Command()
     {
         var model = new Option<string>("--model") { Description = "The shipped weight file (*.tgm)", Required = true };
-        var hidden = new Option<string>("--hidden") { Description = "Hidden sizes of random 2-layer LSTMs to compare on too, comma-separated", DefaultValueFactory = _ => "512,128" };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden sizes of random 2-layer LSTMs to compare on too, comma-separated (\"\" for none)", DefaultValueFactory = _ => "512,128" };
         var corpus = new Option<string?>("--corpus") { Description = "Text for the validation losses of f32, f16 and q8 (the trainer's eval); without it they are not measured" };
         var output = new Option<string?>("--out") { Description = "Markdown file to write the report into, between its report:begin and report:end lines; without it the report is printed" };
         var chars = new Option<int>("--chars") { Description = $"Characters per engine and round (5x at hidden <= {ReportPlan.SmallHidden})", DefaultValueFactory = _ => 2_000 };
@@ -50,8 +50,9 @@ internal static class PerformanceReport
 
     private static int[]? ParseHidden(string? list)
     {
-        // An empty entry ("512,,128") is a typo, not a size to skip.
-        var sizes = (list ?? "").Split(',', StringSplitOptions.TrimEntries)
+        // An empty list compares on no random model; an empty entry in a list ("512,,128") is a typo, not a size to skip.
+        if (string.IsNullOrWhiteSpace(list)) return [];
+        var sizes = list.Split(',', StringSplitOptions.TrimEntries)
             .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= ModelArchitecture.MaxHiddenSize ? n : (int?)null).ToArray();
         return sizes.Any(n => n is null) ? null : sizes.Select(n => n!.Value).ToArray();
     }

@@ -14,11 +14,12 @@ public sealed partial class NativeAotPublishTests
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(1);
 
-    // What publishing needs: the build settings, the two projects and the shipped models.
+    // What publishing needs: the build settings, the two projects, the parse-error text the demo links from the
+    // trainer's sources, and the shipped models.
     private static readonly string[] Sources =
     {
         "global.json", "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props",
-        "TextGen.Trainer/Native", "TextGen.Runtime", "TextGen.Demo", "artifacts",
+        "TextGen.Trainer/Native", "TextGen.Trainer/Cli/ParseErrorText.cs", "TextGen.Runtime", "TextGen.Demo", "artifacts",
     };
 
     private static readonly string[][] Generations =
