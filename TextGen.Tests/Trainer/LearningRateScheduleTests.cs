@@ -38,6 +38,13 @@ public sealed class LearningRateScheduleTests
         }
     }
 
+    [Test]
+    public void CosineEndsAtATenthEvenWhenTheWarmupLeavesOneStep()
+    {
+        var schedule = new LearningRateSchedule(Config(ScheduleKind.Cosine) with { Steps = 10, Warmup = 9 });
+        Assert.That(Enumerable.Range(7, 4).Select(s => schedule.At(s)), Is.EqualTo(new[] { 0.08 / 9, 0.01, 0.001, 0.001 }).Within(1e-15));
+    }
+
     [TestCase(50, 5)]
     [TestCase(3000, 100)]
     public void DefaultWarmupIsATenthOfTheRunUpTo100Steps(long steps, long warmup)

@@ -211,6 +211,34 @@ public sealed class TrainingRunTests : TinyTrainingFixture
     }
 
     [Test]
+    public void ADivergenceAtTheSameStepAfterEveryRollbackBlamesTheText()
+    {
+        // One phrase until the model has it, then a stretch of random CJK characters: with one stream the run reaches
+        // the noise at the same step after every rollback, whatever the rate.
+        var random = new Random(0);
+        string noise = new(Enumerable.Range(0, 600).Select(_ => (char)(0x4E00 + random.Next(60))).ToArray());
+        string phrase = string.Concat(Enumerable.Repeat("the cat sat on the mat. ", 200));
+        string corpus = Sandbox.WriteBytes("spiked.txt", System.Text.Encoding.UTF8.GetBytes(phrase + noise + phrase[..1200]));
+        var config = Config with
+        {
+            Corpus = corpus, Layers = 1, Batch = 1, Dropout = 0, Schedule = ScheduleKind.Constant, Steps = 400,
+            EvalEvery = 50, CheckpointEvery = 100, OnDivergence = DivergenceAction.Rollback,
+        };
+        using var run = TrainingRun.Start(config, Corpus.Load(corpus), Sandbox.PathOf("spiked"));
+        var reporter = new RecordingReporter();
+
+        var outcome = TrainingSandbox.TrainUntil(run, 400, reporter);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(outcome.End, Is.EqualTo(TrainingEnd.Diverged));
+            Assert.That(reporter.Notes, Has.Count.EqualTo(8).And.All.StartWith($"step {outcome.Step + 1}: "));
+            Assert.That(outcome.Message, Does.Contain($"It diverged at this same step after each of 8 rollbacks"));
+            Assert.That(outcome.Message, Does.Contain("the text the run reads at that step, not the rate, is the likely cause"));
+        }
+    }
+
+    [Test]
     public void MetricsHaveOneJsonLinePerEvaluation()
     {
         string directory = Sandbox.PathOf("metrics");
@@ -270,6 +298,41 @@ public sealed class TrainingRunTests : TinyTrainingFixture
             Assert.That(kept.Step, Is.EqualTo(best.Step));
             Assert.That(kept.ValLoss, Is.EqualTo(best.ValLoss));
             Assert.That(Checkpoint.Open(directory).State.BestValLoss, Is.EqualTo(best.ValLoss));
+        }
+    }
+
+    [Test]
+    public void KeepBestKeepsABestNewerThanTheCheckpointItResumesFrom()
+    {
+        var config = Config with { KeepBest = true, CheckpointEvery = 20 };
+        string directory = Sandbox.PathOf("best-newer");
+        var reporter = new RecordingReporter();
+        using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
+        {
+            TrainingSandbox.TrainUntil(run, 40, reporter);
+        }
+        var scores = reporter.Evaluations.ToDictionary(e => e.Step, e => e.ValLoss);
+        Assert.That(scores[40], Is.LessThan(scores[30]).And.LessThan(Math.Min(scores[10], scores[20])),
+            "the case needs a best at step 40 that step 30's score would beat only by the step-20 checkpoint's figure");
+
+        // As after a crash (or a divergence rollback): the latest checkpoint is step 20's, while best/ holds step 40's model.
+        using (var twenty = TrainingRun.Start(config, Corpus.Load(config.Corpus), Sandbox.PathOf("twenty")))
+        {
+            TrainingSandbox.TrainUntil(twenty, 20);
+        }
+        Directory.Delete(Path.Combine(directory, Checkpoint.LatestName), recursive: true);
+        CopyDirectory(Path.Combine(Sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
+        using (var resumed = TrainingRun.Resume(directory, resetOptimizer: false))
+        {
+            TrainingSandbox.TrainUntil(resumed, 30);
+        }
+
+        var kept = Checkpoint.Open(Path.Combine(directory, Checkpoint.BestName)).State;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(kept.Step, Is.EqualTo(40), "step 30's worse model replaced the best");
+            Assert.That(kept.ValLoss, Is.EqualTo(scores[40]));
+            Assert.That(Checkpoint.Open(directory).State.BestValLoss, Is.EqualTo(scores[40]));
         }
     }
 

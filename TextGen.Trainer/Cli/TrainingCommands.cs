@@ -41,7 +41,7 @@ internal static class TrainingCommands
             "stop", "stop", "rollback");
         var recreateOptimizer = new Option<int?>("--recreate-optimizer-every")
         {
-            Description = "Replace Adam by a fresh one every K steps. This is the blog's mistake, kept only to demonstrate it: expect a worse model.",
+            Description = "Replace Adam by a fresh one every K steps, discarding its moments and bias correction: the blog's mistake, kept only to demonstrate it (docs/learning-rates.md measures what it does).",
             HelpName = "K",
         };
         var averageFrom = new Option<long?>("--average-from")
@@ -207,7 +207,7 @@ internal static class TrainingCommands
         var minutes = new Option<double?>("--minutes") { Description = "Train this many more minutes", HelpName = "M" };
         var resetOptimizer = new Option<bool>("--reset-optimizer")
         {
-            Description = "Start a fresh Adam instead of restoring its state. This is the blog's mistake, kept only to demonstrate it: expect a worse model.",
+            Description = "Start a fresh Adam instead of restoring its state: the blog's mistake, kept only to demonstrate it. The run is then no longer the one that never stopped (docs/learning-rates.md measures the difference).",
         };
         var corpus = new Option<string>("--corpus")
         {

@@ -19,7 +19,9 @@ internal sealed class LearningRateSchedule
                 // cosine to lr/10 at the last step and stay there if a resume trains past it.
                 long warmup = _config.WarmupSteps(), total = _config.Steps ?? throw new InvalidOperationException("the cosine schedule needs a step count");
                 if (step < warmup) return lr * (step + 1) / warmup;
-                double progress = Math.Min(1.0, (double)(step - warmup) / Math.Max(1, total - 1 - warmup));
+                // With one step after the warmup, that step is the last one, and the last one is at the floor.
+                long span = total - 1 - warmup;
+                double progress = span <= 0 ? 1.0 : Math.Min(1.0, (double)(step - warmup) / span);
                 double floor = lr / 10;
                 return floor + 0.5 * (1 + Math.Cos(Math.PI * progress)) * (lr - floor);
             case ScheduleKind.Step:

@@ -51,6 +51,7 @@ internal sealed class TrainingRun : IDisposable
     private readonly Stopwatch _session = new();
     private double _lrScale = 1;
     private int _rollbacks;
+    private readonly List<long> _divergedAt = []; // the steps that diverged in this process, for the final message
     private DivergenceGuard _guard = new(DivergenceState.Initial);
     private double _bestValLoss = double.PositiveInfinity;
     private double? _valLoss;
@@ -233,18 +234,30 @@ internal sealed class TrainingRun : IDisposable
 
     private TrainingOutcome Diverged(string divergence, double lr)
     {
+        long step = _step + 1;
+        _divergedAt.Add(step);
+        var last = Checkpoint.Open(_directory).State.Step;
+        string kept = $"The last good checkpoint (step {last}) is kept in {Path.Combine(_directory, Checkpoint.LatestName)}.";
+        if (_divergedAt.Count > 1 && _divergedAt.All(s => s == step))
+        {
+            // A rollback replays the same batches, so a loss that blows up at the same step at every halving of the
+            // rate is the text there, not the rate.
+            return new TrainingOutcome(TrainingEnd.Diverged, _step,
+                $"training diverged at step {step}: {divergence}. It diverged at this same step after each of {_divergedAt.Count - 1} rollbacks, " +
+                $"though each halved the rate (now {lr:G3}): the text the run reads at that step, not the rate, is the likely cause. " +
+                $"Look in the corpus for a stretch unlike the rest (another script or language, markup, encoded data). {kept}");
+        }
         string retry = _config.OnDivergence == DivergenceAction.Rollback
             ? $"it diverged again after {_rollbacks} rollbacks that halved the rate each time"
             : $"train again into a new --out directory with --lr {_config.Lr / 10:G3}, or with --on-divergence rollback, which reloads the last checkpoint and halves the rate each time the loss diverges";
-        var last = Checkpoint.Open(_directory).State.Step;
         return new TrainingOutcome(TrainingEnd.Diverged, _step,
-            $"training diverged at step {_step + 1}: {divergence}. The learning rate ({lr:G3}) is the likely cause; {retry}. " +
-            $"The last good checkpoint (step {last}) is kept in {Path.Combine(_directory, Checkpoint.LatestName)}.");
+            $"training diverged at step {step}: {divergence}. The learning rate ({lr:G3}) is the likely cause; {retry}. {kept}");
     }
 
     private void RollBack(string divergence, double lr, ITrainingReporter reporter)
     {
         long divergedAt = _step + 1;
+        _divergedAt.Add(divergedAt);
         double scale = _lrScale / 2;
         int rollbacks = _rollbacks + 1;
         Restore(Checkpoint.Open(_directory), restoreOptimizer: true);
@@ -266,12 +279,19 @@ internal sealed class TrainingRun : IDisposable
         _lrScale = state.LrScale;
         _rollbacks = state.Rollbacks;
         _guard = new DivergenceGuard(state.Guard);
-        _bestValLoss = state.BestValLoss;
+        _bestValLoss = Math.Min(state.BestValLoss, BestCheckpointValLoss());
         _valLoss = state.ValLoss;
         _trainLossSum = state.TrainLossSum;
         _trainLossCount = state.TrainLossCount;
         (_stepSeconds, _stepChars) = (0, 0);
     }
+
+    // DIR/best can be newer than the checkpoint restored (a rollback, a resume after a crash), and then the checkpoint's
+    // best figure is out of date: a later, worse score would beat it and replace the better model in DIR/best.
+    private double BestCheckpointValLoss() =>
+        _config.KeepBest && Checkpoint.Find(Path.Combine(_directory, Checkpoint.BestName)) is not null
+            ? Checkpoint.Open(Path.Combine(_directory, Checkpoint.BestName)).State.BestValLoss
+            : double.PositiveInfinity;
 
     private void SaveCheckpoint(string name)
     {
