@@ -1,4 +1,6 @@
 using System.CommandLine;
+using BenchmarkDotNet.ConsoleArguments;
+using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Running;
 
 namespace TextGen.Benchmarks.Suite;
@@ -21,6 +23,8 @@ internal static class BenchmarkSuite
             // In process: a separately built benchmark project would have to repeat the native-library set-up
             // (libtorch, ONNX Runtime, the GLIBCXX fix) that this program's build already did.
             string[] arguments = ["--inProcess", .. parse.UnmatchedTokens];
+            // BenchmarkDotNet reports an unknown option and then runs nothing, which would end with exit code 0.
+            if (!ConfigParser.Parse(arguments, new TextLogger(Console.Error)).isSuccess) return 1;
             var summaries = BenchmarkSwitcher.FromTypes([typeof(GenerationBenchmarks)]).Run(arguments);
             return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
         });

@@ -48,6 +48,7 @@ public sealed class BenchmarkProcessTests
         yield return Case("a missing corpus for the trainer", "absent.txt: no such file", "trainer-throughput", "--corpus", "{dir}/absent.txt", "--hidden", "8", "--steps", "1", "--rounds", "1");
         yield return Case("no hidden units for the trainer", "--hidden must be 1 to 8192 (got 0)", "trainer-throughput", "--hidden", "0");
         yield return Case("an empty hidden size", "--hidden must list hidden sizes from 1 to 8192, comma-separated (got \"16,,32\")", "report", "--model", "{model}", "--hidden", "16,,32", "--out", "{dir}/absent.md");
+        yield return Case("an option the suite does not know", "bogus", "suite", "--bogus");
         yield return Case("an empty report file name", "give the Markdown file", "report", "--model", "{model}", "--out", "");
         yield return Case("a directory as the report's corpus", "is a directory, not a text file", "report", "--model", "{model}", "--corpus", "{dir}", "--out", "{dir}/absent.md");
         yield return Case("a corpus folder that cannot be made", "/proc/textgen", "fuzz-tgm", "--write-corpus", "/proc/textgen");
