@@ -11,7 +11,8 @@ namespace TextGen.Benchmarks.Engines;
 /// pinned managed arrays, so a step copies nothing and allocates nothing on the managed side.
 /// <para>
 /// The state outputs of one step are the state inputs of the next. Two state buffers take turns (ping-pong): step n
-/// reads buffer n mod 2 and writes the other, with one I/O binding prepared for each direction.
+/// reads buffer n mod 2 and writes the other, with one I/O binding prepared for each direction. Each buffer holds
+/// every layer's state one after another, and each layer's input and output is bound to its own slice.
 /// </para>
 /// </summary>
 internal sealed class OnnxRuntimeEngine : IStepEngine
@@ -48,26 +49,24 @@ internal sealed class OnnxRuntimeEngine : IStepEngine
         }
 
         int stateLength = a.Layers * a.HiddenSize;
-        long[] stateShape = [a.Layers, 1, a.HiddenSize];
         _logits = new float[a.VocabularySize];
         _hidden = [new float[stateLength], new float[stateLength]];
         _cell = lstm ? [new float[stateLength], new float[stateLength]] : [[], []];
 
         OrtValue token = Pin(_token, [1, 1]);
         OrtValue logits = Pin(_logits, [1, a.VocabularySize]);
-        OrtValue[] hidden = [Pin(_hidden[0], stateShape), Pin(_hidden[1], stateShape)];
-        OrtValue[] cell = lstm ? [Pin(_cell[0], stateShape), Pin(_cell[1], stateShape)] : [];
         for (int p = 0; p < 2; p++)
         {
             var binding = _session.CreateIoBinding();
             binding.BindInput(OnnxExporter.TokenInput, token);
-            binding.BindInput(OnnxExporter.HiddenInput, hidden[p]);
             binding.BindOutput(OnnxExporter.LogitsOutput, logits);
-            binding.BindOutput(OnnxExporter.HiddenOutput, hidden[1 - p]);
-            if (lstm)
+            for (int l = 0; l < a.Layers; l++)
             {
-                binding.BindInput(OnnxExporter.CellInput, cell[p]);
-                binding.BindOutput(OnnxExporter.CellOutput, cell[1 - p]);
+                binding.BindInput(OnnxExporter.HiddenInput(l), PinLayer(_hidden[p], l, a.HiddenSize));
+                binding.BindOutput(OnnxExporter.HiddenOutput(l), PinLayer(_hidden[1 - p], l, a.HiddenSize));
+                if (!lstm) continue;
+                binding.BindInput(OnnxExporter.CellInput(l), PinLayer(_cell[p], l, a.HiddenSize));
+                binding.BindOutput(OnnxExporter.CellOutput(l), PinLayer(_cell[1 - p], l, a.HiddenSize));
             }
             _bindings[p] = binding;
         }
@@ -112,6 +111,14 @@ internal sealed class OnnxRuntimeEngine : IStepEngine
     private OrtValue Pin<T>(T[] data, long[] shape) where T : unmanaged
     {
         var value = OrtValue.CreateTensorValueFromMemory(data, shape);
+        _values.Add(value);
+        return value;
+    }
+
+    // An OrtValue over layer `layer`'s [1, 1, hidden] slice of a state buffer, read and written in place like Pin's.
+    private OrtValue PinLayer(float[] states, int layer, int hidden)
+    {
+        var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(states, layer * hidden, hidden), [1, 1, hidden]);
         _values.Add(value);
         return value;
     }

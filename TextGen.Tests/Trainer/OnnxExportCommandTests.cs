@@ -42,18 +42,21 @@ public sealed class OnnxExportCommandTests
 
         ModelArchitecture a = ModelFile.ReadFile(WriteWeights("interface.tgm")).Architecture;
         using var session = new InferenceSession(onnx);
-        int[] state = [a.Layers, 1, a.HiddenSize];
+        int[] state = [1, 1, a.HiddenSize];
+        string[] states = Enumerable.Range(0, a.Layers).SelectMany(l => new[] { $"h{l}", $"c{l}" }).ToArray();
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(session.InputMetadata.Keys, Is.EqualTo(new[] { "token", "h", "c" }));
-            Assert.That(session.OutputMetadata.Keys, Is.EqualTo(new[] { "logits", "h_out", "c_out" }));
+            Assert.That(a.Layers, Is.EqualTo(2), "the interface of a model of more than one layer");
+            Assert.That(session.InputMetadata.Keys, Is.EqualTo(new[] { "token", "h0", "c0", "h1", "c1" }));
+            Assert.That(session.OutputMetadata.Keys, Is.EqualTo(new[] { "logits", "h0_out", "c0_out", "h1_out", "c1_out" }));
             Assert.That(session.InputMetadata["token"].ElementDataType, Is.EqualTo(TensorElementType.Int64));
             Assert.That(session.InputMetadata["token"].Dimensions, Is.EqualTo(new[] { 1, 1 }));
-            Assert.That(session.InputMetadata["h"].Dimensions, Is.EqualTo(state));
-            Assert.That(session.InputMetadata["c"].Dimensions, Is.EqualTo(state));
             Assert.That(session.OutputMetadata["logits"].Dimensions, Is.EqualTo(new[] { 1, a.VocabularySize }));
-            Assert.That(session.OutputMetadata["h_out"].Dimensions, Is.EqualTo(state));
-            Assert.That(session.OutputMetadata["c_out"].Dimensions, Is.EqualTo(state));
+            foreach (string name in states)
+            {
+                Assert.That(session.InputMetadata[name].Dimensions, Is.EqualTo(state), name);
+                Assert.That(session.OutputMetadata[name + "_out"].Dimensions, Is.EqualTo(state), name + "_out");
+            }
             Assert.That(JsonSerializer.Deserialize<int[]>(session.ModelMetadata.CustomMetadataMap["vocabulary"]), Is.EqualTo(a.Vocabulary));
             Assert.That(session.ModelMetadata.CustomMetadataMap["cell"], Is.EqualTo("lstm"));
         }
@@ -68,23 +71,17 @@ public sealed class OnnxExportCommandTests
         var model = TextModel.Load(WriteWeights("plain.tgm"));
         var generator = model.CreateGenerator();
         ModelArchitecture a = model.Architecture;
-        int[] stateShape = [a.Layers, 1, a.HiddenSize];
-        var h = new DenseTensor<float>(stateShape);
-        var c = new DenseTensor<float>(stateShape);
+        string[] stateNames = Enumerable.Range(0, a.Layers).SelectMany(l => new[] { $"h{l}", $"c{l}" }).ToArray();
+        var states = stateNames.ToDictionary(name => name, _ => new DenseTensor<float>([1, 1, a.HiddenSize]));
         using var session = new InferenceSession(onnx);
         foreach (char character in "the cat sat on a mat.")
         {
             Assert.That(model.TryGetTokenId(character, out int token), Is.True);
-            var inputs = new List<NamedOnnxValue>
-            {
-                NamedOnnxValue.CreateFromTensor("token", new DenseTensor<long>(new long[] { token }, [1, 1])),
-                NamedOnnxValue.CreateFromTensor("h", h),
-                NamedOnnxValue.CreateFromTensor("c", c),
-            };
+            var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor("token", new DenseTensor<long>(new long[] { token }, [1, 1])) };
+            inputs.AddRange(stateNames.Select(name => NamedOnnxValue.CreateFromTensor(name, states[name])));
             using var results = session.Run(inputs);
             float[] logits = results.First(r => r.Name == "logits").AsEnumerable<float>().ToArray();
-            h = (DenseTensor<float>)results.First(r => r.Name == "h_out").AsTensor<float>().Clone();
-            c = (DenseTensor<float>)results.First(r => r.Name == "c_out").AsTensor<float>().Clone();
+            foreach (string name in stateNames) states[name] = (DenseTensor<float>)results.First(r => r.Name == name + "_out").AsTensor<float>().Clone();
             generator.FeedToken(token);
             Assert.That(logits, Is.EqualTo(generator.Logits.ToArray()).Within(OnnxParity.Tolerance), $"after '{character}'");
         }

@@ -10,8 +10,9 @@ namespace TextGen.Trainer.Export;
 /// <para>
 /// Only standard operators of opset 15, all of which ONNX Runtime and Unity Sentis load: Gather (embedding) or
 /// OneHot (one-hot input), the fused LSTM operator, which Sentis has as a layer (it has no GRU or RNN layer, so those
-/// cells are composed from MatMul, Add, Split, Sigmoid, Tanh, Mul and Sub), Split and Concat for the stacked state,
-/// and Flatten and Gemm for the head.
+/// cells are composed from MatMul, Add, Split, Sigmoid, Tanh, Mul and Sub), and Flatten and Gemm for the head. Each
+/// layer's state is an input and an output of its own: one stacked [layers, 1, hidden] tensor would cost a Split and
+/// a Concat per state every step, which slowed ONNX Runtime measurably on small models (docs/onnx.md, "Graph").
 /// </para>
 /// </summary>
 internal static class OnnxExporter
@@ -19,20 +20,20 @@ internal static class OnnxExporter
     /// <summary>int64 [1, 1]: the token id (index into the vocabulary), as a sequence of one for a batch of one.</summary>
     public const string TokenInput = "token";
 
-    /// <summary>float [layers, 1, hidden]: every layer's h; zeros to start.</summary>
-    public const string HiddenInput = "h";
-
-    /// <summary>float [layers, 1, hidden]: every layer's LSTM c; zeros to start. LSTM models only.</summary>
-    public const string CellInput = "c";
-
     /// <summary>float [1, vocabulary]: scores of the next character, before softmax.</summary>
     public const string LogitsOutput = "logits";
 
-    /// <summary>float [layers, 1, hidden]: h after the token, to feed back as <see cref="HiddenInput"/>.</summary>
-    public const string HiddenOutput = "h_out";
+    /// <summary>float [1, 1, hidden]: layer <paramref name="layer"/>'s h (h0, h1, …); zeros to start.</summary>
+    public static string HiddenInput(int layer) => $"h{layer}";
 
-    /// <summary>float [layers, 1, hidden]: c after the token, to feed back as <see cref="CellInput"/>. LSTM models only.</summary>
-    public const string CellOutput = "c_out";
+    /// <summary>float [1, 1, hidden]: layer <paramref name="layer"/>'s LSTM c (c0, c1, …); zeros to start. LSTM models only.</summary>
+    public static string CellInput(int layer) => $"c{layer}";
+
+    /// <summary>float [1, 1, hidden]: layer <paramref name="layer"/>'s h after the token, to feed back as <see cref="HiddenInput"/>.</summary>
+    public static string HiddenOutput(int layer) => $"h{layer}_out";
+
+    /// <summary>float [1, 1, hidden]: layer <paramref name="layer"/>'s c after the token, to feed back as <see cref="CellInput"/>. LSTM models only.</summary>
+    public static string CellOutput(int layer) => $"c{layer}_out";
 
     /// <summary>Metadata key of the vocabulary: a JSON array of the Unicode scalar value of every token id.</summary>
     public const string VocabularyKey = "vocabulary";
@@ -54,44 +55,35 @@ internal static class OnnxExporter
 
         var graph = new OnnxGraph($"textgen_{ModelFileSchema.CellName(a.Cell)}_step");
         graph.Input(TokenInput, TensorProto.DataTypeInt64, 1, 1);
-        graph.Input(HiddenInput, TensorProto.DataTypeFloat, layers, 1, hidden);
-        if (lstm) graph.Input(CellInput, TensorProto.DataTypeFloat, layers, 1, hidden);
+        for (int l = 0; l < layers; l++)
+        {
+            graph.Input(HiddenInput(l), TensorProto.DataTypeFloat, 1, 1, hidden);
+            if (lstm) graph.Input(CellInput(l), TensorProto.DataTypeFloat, 1, 1, hidden);
+        }
 
         // x: [1, 1, input], the first layer's input as (sequence, batch, features)
         string x = a.IsOneHot
             ? graph.Node("OneHot", [TokenInput, graph.Initializer("one_hot.depth", new long[] { a.VocabularySize }, 1), graph.Initializer("one_hot.values", new[] { 0f, 1f }, 2)], ["x"])
             : graph.Node("Gather", [graph.Initializer(ModelArchitecture.EmbeddingName, Values(ModelArchitecture.EmbeddingName), a.VocabularySize, a.EmbeddingSize), TokenInput], ["x"], ("axis", 0));
 
-        string[] h = LayerStates(graph, HiddenInput, layers);
-        string[] c = lstm ? LayerStates(graph, CellInput, layers) : [];
-        var hOut = new string[layers];
-        var cOut = new string[layers];
         for (int l = 0; l < layers; l++)
         {
-            // One layer writes the graph outputs directly; more are concatenated below.
-            hOut[l] = layers == 1 ? HiddenOutput : $"layer{l}.h_out";
-            cOut[l] = layers == 1 ? CellOutput : $"layer{l}.c_out";
             var weights = new LayerTensors(
                 Values(ModelArchitecture.WeightIhName(l)), Values(ModelArchitecture.WeightHhName(l)),
                 Values(ModelArchitecture.BiasIhName(l)), Values(ModelArchitecture.BiasHhName(l)), a.LayerInputSize(l), hidden);
             switch (a.Cell)
             {
                 case CellKind.Lstm:
-                    Lstm(graph, $"layer{l}", weights, x, h[l], c[l], hOut[l], cOut[l]);
+                    Lstm(graph, $"layer{l}", weights, x, HiddenInput(l), CellInput(l), HiddenOutput(l), CellOutput(l));
                     break;
                 case CellKind.Gru:
-                    Gru(graph, $"layer{l}", weights, x, h[l], hOut[l]);
+                    Gru(graph, $"layer{l}", weights, x, HiddenInput(l), HiddenOutput(l));
                     break;
                 default:
-                    Rnn(graph, $"layer{l}", weights, x, h[l], hOut[l]);
+                    Rnn(graph, $"layer{l}", weights, x, HiddenInput(l), HiddenOutput(l));
                     break;
             }
-            x = hOut[l]; // [1, 1, hidden]: the next layer's input
-        }
-        if (layers > 1)
-        {
-            graph.Node("Concat", hOut, [HiddenOutput], ("axis", 0));
-            if (lstm) graph.Node("Concat", cOut, [CellOutput], ("axis", 0));
+            x = HiddenOutput(l); // [1, 1, hidden]: the next layer's input
         }
 
         // logits = W_head·h + b_head with the last layer's h, flattened from [1, 1, hidden] to Gemm's [1, hidden]
@@ -102,26 +94,21 @@ internal static class OnnxExporter
             [LogitsOutput], ("transB", 1));
 
         graph.Output(LogitsOutput, TensorProto.DataTypeFloat, 1, a.VocabularySize);
-        graph.Output(HiddenOutput, TensorProto.DataTypeFloat, layers, 1, hidden);
-        if (lstm) graph.Output(CellOutput, TensorProto.DataTypeFloat, layers, 1, hidden);
+        for (int l = 0; l < layers; l++)
+        {
+            graph.Output(HiddenOutput(l), TensorProto.DataTypeFloat, 1, 1, hidden);
+            if (lstm) graph.Output(CellOutput(l), TensorProto.DataTypeFloat, 1, 1, hidden);
+        }
 
-        string doc = $"TextGen {ModelFileSchema.CellName(a.Cell)} character model, one step: feed {TokenInput} and the state " +
-            $"({(lstm ? $"{HiddenInput}, {CellInput}" : HiddenInput)}, zeros to start); read {LogitsOutput} and feed " +
-            $"{(lstm ? $"{HiddenOutput}, {CellOutput}" : HiddenOutput)} back. Token ids index the '{VocabularyKey}' metadata entry.";
+        string state = lstm ? "h0, c0, h1, c1, …" : "h0, h1, …";
+        string doc = $"TextGen {ModelFileSchema.CellName(a.Cell)} character model, one step: feed {TokenInput} and every layer's state " +
+            $"({state}, zeros to start); read {LogitsOutput} and feed each state output (h0_out → h0, …) back. " +
+            $"Token ids index the '{VocabularyKey}' metadata entry.";
         return graph.ToBytes(doc, Metadata(file));
     }
 
     /// <summary>The layer's PyTorch tensors: W_ih (G*H, in), W_hh (G*H, H), b_ih and b_hh (G*H), gate blocks in PyTorch order.</summary>
     private sealed record LayerTensors(float[] WeightIh, float[] WeightHh, float[] BiasIh, float[] BiasHh, int InputSize, int Hidden);
-
-    // Each layer's [1, 1, hidden] slice of a [layers, 1, hidden] state input.
-    private static string[] LayerStates(OnnxGraph graph, string input, int layers)
-    {
-        if (layers == 1) return [input];
-        string[] slices = Enumerable.Range(0, layers).Select(l => $"layer{l}.{input}").ToArray();
-        graph.Node("Split", [input], slices, ("axis", 0));
-        return slices;
-    }
 
     // ONNX LSTM with sequence length 1: W [1, 4H, in], R [1, 4H, H], B [1, 8H] = (Wb, Rb), gate blocks i, o, f, c.
     private static void Lstm(OnnxGraph graph, string layer, LayerTensors w, string x, string h, string c, string hOut, string cOut)
