@@ -53,8 +53,8 @@ internal sealed class OnnxRuntimeEngine : IStepEngine
         _hidden = [new float[stateLength], new float[stateLength]];
         _cell = lstm ? [new float[stateLength], new float[stateLength]] : [[], []];
 
-        OrtValue token = Pin(_token, [1, 1]);
-        OrtValue logits = Pin(_logits, [1, a.VocabularySize]);
+        OrtValue token = Pin<long>(_token, [1, 1]);
+        OrtValue logits = Pin<float>(_logits, [1, a.VocabularySize]);
         for (int p = 0; p < 2; p++)
         {
             var binding = _session.CreateIoBinding();
@@ -107,19 +107,14 @@ internal sealed class OnnxRuntimeEngine : IStepEngine
         _session.Dispose();
     }
 
-    // An OrtValue over the managed array itself: ONNX Runtime reads and writes it in place.
-    private OrtValue Pin<T>(T[] data, long[] shape) where T : unmanaged
+    // An OrtValue over managed memory itself (the arrays above, or a slice): ONNX Runtime reads and writes it in place.
+    private OrtValue Pin<T>(Memory<T> data, long[] shape) where T : unmanaged
     {
-        var value = OrtValue.CreateTensorValueFromMemory(data, shape);
+        var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data, shape);
         _values.Add(value);
         return value;
     }
 
-    // An OrtValue over layer `layer`'s [1, 1, hidden] slice of a state buffer, read and written in place like Pin's.
-    private OrtValue PinLayer(float[] states, int layer, int hidden)
-    {
-        var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(states, layer * hidden, hidden), [1, 1, hidden]);
-        _values.Add(value);
-        return value;
-    }
+    // Layer `layer`'s [1, 1, hidden] slice of a state buffer.
+    private OrtValue PinLayer(float[] states, int layer, int hidden) => Pin(new Memory<float>(states, layer * hidden, hidden), [1, 1, hidden]);
 }

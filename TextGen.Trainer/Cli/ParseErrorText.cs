@@ -19,16 +19,18 @@ internal static class ParseErrorText
         {
             if (result is not OptionResult option) continue;
             string name = option.Option.Name;
-            string? token = option.Tokens.Select(t => t.Value).FirstOrDefault(value => !Converts(value, option.Option.ValueType));
-            string? takes = Takes(option.Option.ValueType);
-            if (token is not null && takes is not null) return $"{name} takes {takes}, not '{token}'";
+            TypeCode type = Type.GetTypeCode(Nullable.GetUnderlyingType(option.Option.ValueType) ?? option.Option.ValueType);
+            if (Takes(type) is string takes && option.Tokens.Select(t => t.Value).FirstOrDefault(value => !Converts(value, type)) is string token)
+            {
+                return $"{name} takes {takes}, not '{token}'";
+            }
             return error.Message.Contains(name, StringComparison.Ordinal) ? error.Message : $"{name}: {error.Message}";
         }
         return error.Message;
     }
 
     // What a number-typed option accepts, in words; null for other types, whose own messages already say it.
-    private static string? Takes(Type type) => Type.GetTypeCode(Nullable.GetUnderlyingType(type) ?? type) switch
+    private static string? Takes(TypeCode type) => type switch
     {
         TypeCode.Int32 => $"a whole number up to {int.MaxValue}",
         TypeCode.Int64 => $"a whole number up to {long.MaxValue}",
@@ -38,7 +40,7 @@ internal static class ParseErrorText
     };
 
     // Whether System.CommandLine converts the text to the type: it calls each type's TryParse with its defaults.
-    private static bool Converts(string text, Type type) => Type.GetTypeCode(Nullable.GetUnderlyingType(type) ?? type) switch
+    private static bool Converts(string text, TypeCode type) => type switch
     {
         TypeCode.Int32 => int.TryParse(text, out _),
         TypeCode.Int64 => long.TryParse(text, out _),

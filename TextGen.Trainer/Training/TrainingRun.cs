@@ -288,10 +288,11 @@ internal sealed class TrainingRun : IDisposable
 
     // DIR/best can be newer than the checkpoint restored (a rollback, a resume after a crash), and then the checkpoint's
     // best figure is out of date: a later, worse score would beat it and replace the better model in DIR/best.
-    private double BestCheckpointValLoss() =>
-        _config.KeepBest && Checkpoint.Find(Path.Combine(_directory, Checkpoint.BestName)) is not null
-            ? Checkpoint.Open(Path.Combine(_directory, Checkpoint.BestName)).State.BestValLoss
-            : double.PositiveInfinity;
+    private double BestCheckpointValLoss()
+    {
+        string best = Path.Combine(_directory, Checkpoint.BestName);
+        return _config.KeepBest && Checkpoint.Find(best) is not null ? Checkpoint.Open(best).State.BestValLoss : double.PositiveInfinity;
+    }
 
     private void SaveCheckpoint(string name)
     {
