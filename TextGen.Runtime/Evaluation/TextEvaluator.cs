@@ -19,8 +19,8 @@ public static class TextEvaluator
     public static TextEvaluation Evaluate(TextModel model, ReadOnlySpan<char> text, bool strictDeterminism = false)
     {
         if (model is null) throw new ArgumentNullException(nameof(model));
-        KernelMode mode = KernelMode.Best(strictDeterminism);
         ModelWeights weights = model.Weights;
+        KernelMode mode = weights.ModeFor(KernelMode.BestPath, strictDeterminism);
         var state = new RunState(weights);
         var logProbabilities = new float[model.VocabularySize];
         double totalNats = 0;

@@ -41,7 +41,7 @@ public sealed class TextGenerator
         Options = options ?? throw new ArgumentNullException(nameof(options));
         _weights = model.Weights;
         _vocabulary = model.Vocabulary;
-        _mode = new KernelMode(options.KernelPath ?? KernelMode.BestPath, options.StrictDeterminism);
+        _mode = _weights.ModeFor(options.KernelPath ?? KernelMode.BestPath, options.StrictDeterminism);
         _state = new RunState(_weights);
         _sampler = new Sampler(options.Sampling, _vocabulary, _mode.Path, Pcg32.Seeded(options.Seed, RandomStream));
         _output = new StopStringWindow(options.StopStrings);

@@ -238,7 +238,7 @@ internal static class EncodedMatrixVector
         }
     }
 
-    /// <summary>The 512-bit path: <see cref="MatrixVector.MultiplyPairVector512"/>'s four-row blocks and prefetches, each load decoded, over the scaled vectors.</summary>
+    /// <summary>The 512-bit path: the 256-bit path's tiles of four adjacent rows and prefetches in 512-bit vectors, each load decoded, over the scaled vectors.</summary>
     private static void MultiplyPairVector512<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, ReadOnlySpan<float> xScaled,
         TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> hScaled, ReadOnlySpan<float> bias, Span<float> y)
         where TDecoder : struct, IWeightDecoder

@@ -29,10 +29,11 @@ internal enum KernelPath
 /// <summary>How the kernels run for one caller: the instruction width and whether products may be fused into sums.</summary>
 internal readonly struct KernelMode
 {
-    public KernelMode(KernelPath path, bool strict)
+    public KernelMode(KernelPath path, bool strict, bool prefetchesWeights = true)
     {
         Path = path;
         Strict = strict;
+        PrefetchesWeights = prefetchesWeights;
     }
 
     public KernelPath Path { get; }
@@ -43,6 +44,17 @@ internal readonly struct KernelMode
     /// between machines but not between runs on one machine.
     /// </summary>
     public bool Strict { get; }
+
+    /// <summary>
+    /// Whether the f32 kernels that read a matrix in tiles of adjacent rows hint the next tile into L1 as they go
+    /// (<c>Prefetch</c>, 256- and 512-bit paths). A model's generators turn it off where its weights stay in the core's
+    /// L2 between steps (<see cref="Model.ModelWeights.StaysInCache"/>): there the hints only take load slots. The
+    /// 512-bit kernel ran a 2×128 LSTM's three products 1.13× faster without them, and the same within 1% with them
+    /// where the weights came from L3; the 256-bit one 1.00–1.05× and 0.94× (docs/performance-history.md). f16 and q8
+    /// kernels always hint: f16 matrices that fit the L2 are widened to f32 at load, and q8's measured the same either
+    /// way. Never changes a result.
+    /// </summary>
+    public bool PrefetchesWeights { get; }
 
 #if NET8_0_OR_GREATER
     /// <summary>

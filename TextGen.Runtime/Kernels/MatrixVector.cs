@@ -30,16 +30,17 @@ internal static class MatrixVector
 #if NET8_0_OR_GREATER
             case KernelPath.Vector256:
             // Matrices this large are bound by reading memory, where the read order of the 256-bit quarter tiles is what
-            // measured faster and 256-bit loads already outrun any L3; lanes and order are the 512-bit kernel's.
-            case KernelPath.Vector512 when (long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes:
-                if (mode.FusesAt256Bits) MultiplyPairVector256<FusedMultiplyAdd>(w1, x, w2, h, bias, y);
-                else MultiplyPairVector256<RoundedMultiplyAdd>(w1, x, w2, h, bias, y);
+            // measured faster and 256-bit loads already outrun any L3; lanes and order are the 512-bit kernel's, so are
+            // the bits, also for the few rows the 512-bit tiles cannot cover.
+            case KernelPath.Vector512 when y.Length < TileRows512 || (long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes:
+                if (mode.FusesAt256Bits) MultiplyPairVector256<FusedMultiplyAdd>(mode.PrefetchesWeights, w1, x, w2, h, bias, y);
+                else MultiplyPairVector256<RoundedMultiplyAdd>(mode.PrefetchesWeights, w1, x, w2, h, bias, y);
                 break;
             case KernelPath.Vector512 when mode.Strict:
-                MultiplyPairVector512<RoundedMultiplyAdd>(w1, x, w2, h, bias, y);
+                MultiplyPairVector512<RoundedMultiplyAdd>(mode.PrefetchesWeights, w1, x, w2, h, bias, y);
                 break;
             case KernelPath.Vector512:
-                MultiplyPairVector512<FusedMultiplyAdd>(w1, x, w2, h, bias, y);
+                MultiplyPairVector512<FusedMultiplyAdd>(mode.PrefetchesWeights, w1, x, w2, h, bias, y);
                 break;
 #endif
             case KernelPath.Vector:
@@ -220,6 +221,24 @@ internal static class MatrixVector
     /// </summary>
     internal const int QuarterTilesMinBytes = 1 << 20;
 
+    /// <summary>
+    /// Floats of the four zero-padded tail blocks of the 256- and 512-bit kernels: x's and h's (<see cref="PadTails"/>),
+    /// then one for a row of W1 and one for a row of W2 (<see cref="CopyTail"/>). The dispatching method allocates them
+    /// on its stack and the tile loops take them as spans: a method with both a stackalloc and a loop is compiled once,
+    /// fully optimized, where the runtime's on-stack replacement cannot enter it, and so never gets the profile-guided
+    /// recompilation. The tile loops are never inlined into the dispatcher, which would bring them back beside its
+    /// stackalloc (inlined there, the prefetching 512-bit loop ran 2.5 times slower).
+    /// </summary>
+    private const int TailFloats = 4 * Lanes;
+
+    /// <summary>Fills <paramref name="tails"/> (<see cref="TailFloats"/>): x's tail block, h's, and two cleared blocks for rows.</summary>
+    private static void PadTails(ReadOnlySpan<float> x, ReadOnlySpan<float> h, Span<float> tails)
+    {
+        PadTail(x, tails.Slice(0, Lanes));
+        PadTail(h, tails.Slice(Lanes, Lanes));
+        tails.Slice(2 * Lanes).Clear();
+    }
+
     /// <summary>Floats of a 256-bit tile's sums: four rows of 16 lanes, eight vectors (low0, high0, …, high3 in that order).</summary>
     private const int TileSumFloats = 4 * Lanes;
 
@@ -227,22 +246,29 @@ internal static class MatrixVector
     /// The 256-bit path: lanes 0..7 and 8..15 of a row are two vectors. A tile of four rows (<see cref="TileRows"/>)
     /// gives the CPU eight independent add chains. The accumulators stay locals of this method (a helper taking them by
     /// reference would make the JIT keep them in memory). Adjacent tiles prefetch their share of the next tile with each
-    /// block (<see cref="Prefetch"/>); from <see cref="QuarterTilesMinBytes"/> on the tiles take quarters instead, in
-    /// groups that read W1 and then W2 (<see cref="QuarterTiles"/>).
+    /// block (<see cref="Prefetch"/>) when <paramref name="prefetch"/> says so (<see cref="KernelMode.PrefetchesWeights"/>);
+    /// from <see cref="QuarterTilesMinBytes"/> on the tiles take quarters instead, in groups that read W1 and then W2
+    /// (<see cref="QuarterTiles"/>).
     /// </summary>
-    internal static void MultiplyPairVector256<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    internal static void MultiplyPairVector256<TMultiplyAdd>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         CheckShapes(w1, x, w2, h, bias, y);
+        Span<float> tails = stackalloc float[TailFloats];
+        PadTails(x, h, tails);
         if ((long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes)
         {
             // A group's W1 sums wait here while its W2 rows are read, in L1.
             Span<float> waiting = stackalloc float[default(QuarterTiles).GroupTiles * TileSumFloats];
-            MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(w1, x, w2, h, bias, y, waiting);
+            MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(w1, x, w2, h, bias, y, tails, waiting);
+        }
+        else if (prefetch)
+        {
+            MultiplyPairTiles256<TMultiplyAdd, AdjacentTiles>(w1, x, w2, h, bias, y, tails, Span<float>.Empty);
         }
         else
         {
-            MultiplyPairTiles256<TMultiplyAdd, AdjacentTiles>(w1, x, w2, h, bias, y, Span<float>.Empty);
+            MultiplyPairTiles256<TMultiplyAdd, CachedAdjacentTiles>(w1, x, w2, h, bias, y, tails, Span<float>.Empty);
         }
     }
 
@@ -251,20 +277,15 @@ internal static class MatrixVector
     /// (<see cref="ITileOrder.GroupTiles"/>): each tile of a group reads its W1 rows, leaving its sums in
     /// <paramref name="waiting"/>, then each reads its W2 rows; a group of one keeps them in registers.
     /// </summary>
-    private static void MultiplyPairTiles256<TMultiplyAdd, TTiles>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> waiting)
+    [MethodImpl(MethodImplOptions.NoInlining)] // see TailFloats
+    private static void MultiplyPairTiles256<TMultiplyAdd, TTiles>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> tails, Span<float> waiting)
         where TMultiplyAdd : struct, IMultiplyAdd
         where TTiles : struct, ITileOrder
     {
         TMultiplyAdd madd = default;
         TTiles order = default;
-        Span<float> xTail = stackalloc float[Lanes];
-        Span<float> hTail = stackalloc float[Lanes];
-        Span<float> w1Tail = stackalloc float[Lanes];
-        Span<float> w2Tail = stackalloc float[Lanes];
-        PadTail(x, xTail);
-        PadTail(h, hTail);
-        w1Tail.Clear();
-        w2Tail.Clear();
+        Span<float> xTail = tails.Slice(0, Lanes), hTail = tails.Slice(Lanes, Lanes);
+        Span<float> w1Tail = tails.Slice(2 * Lanes, Lanes), w2Tail = tails.Slice(3 * Lanes, Lanes);
         int tiles = order.Count(y.Length), groupTiles = order.GroupTiles;
         ref float waitingRef = ref MemoryMarshal.GetReference(waiting);
         Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
@@ -349,66 +370,93 @@ internal static class MatrixVector
     }
 
     /// <summary>
-    /// The 512-bit path below <see cref="QuarterTilesMinBytes"/> (larger matrices take the 256-bit quarter tiles): one
-    /// vector holds a row's 16 lanes. Four rows at a time give the CPU four independent add chains; the last block
-    /// repeats the final row when the row count is not a multiple of four. Each block prefetches its share of the next
-    /// tile (<see cref="Prefetch"/>).
+    /// The 512-bit path below <see cref="QuarterTilesMinBytes"/> (larger matrices take the 256-bit quarter tiles, and so
+    /// do fewer than eight rows): one vector holds a row's 16 lanes, and a tile of eight adjacent rows shares each load
+    /// of the vector and gives the CPU eight independent add chains. The last tile starts eight rows before the end,
+    /// recomputing some rows of the one before to the same bits. With <paramref name="prefetch"/>
+    /// (<see cref="KernelMode.PrefetchesWeights"/>) each block prefetches its share of the next tile (<see cref="Prefetch"/>).
+    /// Eight rows, not four: with the weights in L2 (a 2×128 LSTM) its three products took 0.90× the time of four-row
+    /// tiles, both without hints, and 1.04× from L3, both with them (docs/performance-history.md).
     /// </summary>
-    internal static void MultiplyPairVector512<TMultiplyAdd>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
+    internal static void MultiplyPairVector512<TMultiplyAdd>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         CheckShapes(w1, x, w2, h, bias, y);
+        if (y.Length < TileRows512) throw new ArgumentException($"the 512-bit kernel computes at least {TileRows512} rows, not {y.Length}", nameof(y));
+        Span<float> tails = stackalloc float[TailFloats];
+        PadTails(x, h, tails);
+        MultiplyPairTiles512<TMultiplyAdd>(prefetch, w1, x, w2, h, bias, y, tails);
+    }
+
+    /// <summary>Rows of a tile of <see cref="MultiplyPairVector512{TMultiplyAdd}"/>.</summary>
+    internal const int TileRows512 = 8;
+
+    [MethodImpl(MethodImplOptions.NoInlining)] // see TailFloats
+    private static void MultiplyPairTiles512<TMultiplyAdd>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> tails)
+        where TMultiplyAdd : struct, IMultiplyAdd
+    {
         TMultiplyAdd madd = default;
-        Span<float> xTail = stackalloc float[Lanes];
-        Span<float> hTail = stackalloc float[Lanes];
-        Span<float> w1Tail = stackalloc float[Lanes];
-        Span<float> w2Tail = stackalloc float[Lanes];
-        PadTail(x, xTail);
-        PadTail(h, hTail);
-        w1Tail.Clear();
-        w2Tail.Clear();
-        for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
+        Span<float> xTail = tails.Slice(0, Lanes), hTail = tails.Slice(Lanes, Lanes);
+        Span<float> w1Tail = tails.Slice(2 * Lanes, Lanes), w2Tail = tails.Slice(3 * Lanes, Lanes);
+        for (int tile = 0; tile < (y.Length + TileRows512 - 1) / TileRows512; tile++)
         {
-            TileRows rows = TileRows.Adjacent(tile, y.Length);
-            int r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            int r0 = Math.Min(TileRows512 * tile, y.Length - TileRows512);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int part = 0; part < 2; part++)
             {
                 ReadOnlySpan<float> w = part == 0 ? w1 : w2;
                 ReadOnlySpan<float> v = part == 0 ? x : h;
                 int n = v.Length;
                 int whole = n - n % Lanes;
-                ref float wRef = ref MemoryMarshal.GetReference(w);
+                nuint q1 = (nuint)n, q2 = 2 * (nuint)n, q3 = 3 * (nuint)n;
                 ref float vRef = ref MemoryMarshal.GetReference(v);
-                ref float row0 = ref Unsafe.Add(ref wRef, (nuint)r0 * (nuint)n), row1 = ref Unsafe.Add(ref wRef, (nuint)r1 * (nuint)n);
-                ref float row2 = ref Unsafe.Add(ref wRef, (nuint)r2 * (nuint)n), row3 = ref Unsafe.Add(ref wRef, (nuint)r3 * (nuint)n);
-                nuint nextTile = Prefetch.NextTile(ref row0, 4, n);
+                // Rows r0..r0+3 from one reference and r0+4..r0+7 from another, so each load is a single [row + offset + 4·j] address.
+                ref float row = ref Unsafe.Add(ref MemoryMarshal.GetReference(w), (nuint)r0 * (nuint)n);
+                ref float row4 = ref Unsafe.Add(ref row, 4 * (nuint)n);
+                nuint nextTile = Prefetch.NextTile(ref row, TileRows512, n);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    Prefetch.Lines(nextTile + 4 * sizeof(float) * j, 4); // this block's 4 rows × 64 bytes, of the next tile
+                    if (prefetch)
+                    {
+                        // this block's 8 rows × 64 bytes, of the next tile
+                        Prefetch.Lines(nextTile + TileRows512 * sizeof(float) * j, 4);
+                        Prefetch.Lines(nextTile + TileRows512 * sizeof(float) * j + 4 * Prefetch.LineBytes, 4);
+                    }
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);
-                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref row0, j), vj, a0);
-                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref row1, j), vj, a1);
-                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref row2, j), vj, a2);
-                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref row3, j), vj, a3);
+                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref row, j), vj, a0);
+                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref row, j + q1), vj, a1);
+                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref row, j + q2), vj, a2);
+                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref row, j + q3), vj, a3);
+                    a4 = madd.Invoke(Vector512.LoadUnsafe(ref row4, j), vj, a4);
+                    a5 = madd.Invoke(Vector512.LoadUnsafe(ref row4, j + q1), vj, a5);
+                    a6 = madd.Invoke(Vector512.LoadUnsafe(ref row4, j + q2), vj, a6);
+                    a7 = madd.Invoke(Vector512.LoadUnsafe(ref row4, j + q3), vj, a7);
                 }
                 if (whole < n)
                 {
                     Span<float> wTail = part == 0 ? w1Tail : w2Tail;
-                    ref float wtRef = ref MemoryMarshal.GetReference(wTail);
                     Vector512<float> vt = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(part == 0 ? xTail : hTail));
-                    CopyTail(w.Slice(r0 * n, n), wTail);
-                    a0 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a0);
-                    CopyTail(w.Slice(r1 * n, n), wTail);
-                    a1 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a1);
-                    CopyTail(w.Slice(r2 * n, n), wTail);
-                    a2 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a2);
-                    CopyTail(w.Slice(r3 * n, n), wTail);
-                    a3 = madd.Invoke(Vector512.LoadUnsafe(ref wtRef), vt, a3);
+                    a0 = madd.Invoke(TailBlock512(w, r0, n, wTail), vt, a0);
+                    a1 = madd.Invoke(TailBlock512(w, r0 + 1, n, wTail), vt, a1);
+                    a2 = madd.Invoke(TailBlock512(w, r0 + 2, n, wTail), vt, a2);
+                    a3 = madd.Invoke(TailBlock512(w, r0 + 3, n, wTail), vt, a3);
+                    a4 = madd.Invoke(TailBlock512(w, r0 + 4, n, wTail), vt, a4);
+                    a5 = madd.Invoke(TailBlock512(w, r0 + 5, n, wTail), vt, a5);
+                    a6 = madd.Invoke(TailBlock512(w, r0 + 6, n, wTail), vt, a6);
+                    a7 = madd.Invoke(TailBlock512(w, r0 + 7, n, wTail), vt, a7);
                 }
             }
-            rows.Store(FixedOrderSum.Trees(a0, a1, a2, a3), bias, y);
+            (FixedOrderSum.Trees(a0, a1, a2, a3) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
+            (FixedOrderSum.Trees(a4, a5, a6, a7) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
         }
+    }
+
+    /// <summary>Row <paramref name="row"/>'s zero-padded tail block (<see cref="CopyTail"/> into <paramref name="wTail"/>), as one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> TailBlock512(ReadOnlySpan<float> w, int row, int n, Span<float> wTail)
+    {
+        CopyTail(w.Slice(row * n, n), wTail);
+        return Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(wTail));
     }
 #endif
 }

@@ -5,12 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace TextGen.Runtime.Kernels;
 
 /// <summary>
-/// Software prefetch for the matrix-vector kernels. They read a tile of four rows at a time, and at hidden 512 a row
+/// Software prefetch for the matrix-vector kernels. They read tiles of four or eight rows at a time, and at hidden 512 a row
 /// is 2 KB (f32) or less: too short a stream for the hardware prefetcher to lock onto before it ends, so without a
 /// hint every tile starts with misses to L3 or memory. The rows of a tile are adjacent in memory, and so are the
 /// tiles, so while a kernel works through one tile it walks through the next one's bytes at the same pace: block k
 /// of the current tile hints the k-th slice of the next (<see cref="NextTile{T}"/>, <see cref="Lines"/>). On the
 /// shipped 2×512 model this took f32 from 0.85× to about 1.5× ONNX Runtime's chars/s (docs/performance-history.md).
+/// Where a model's weights stay in the core's L2 from step to step, the f32 kernels leave the hints out
+/// (<see cref="KernelMode.PrefetchesWeights"/>).
 /// <para>
 /// Addresses are plain numbers, never managed references, so the last tile's "next" tile may lie past the end of
 /// the weights without the GC ever seeing it; should the GC move the weights meanwhile, the hints go to the old

@@ -37,6 +37,22 @@ internal readonly struct AdjacentTiles : ITileOrder
 }
 
 /// <summary>
+/// <see cref="TileRows.Adjacent"/> tiles one at a time without the hints, for weights that stay in the core's L2 from
+/// step to step (<see cref="KernelMode.PrefetchesWeights"/>), where a prefetch only takes a load slot.
+/// </summary>
+internal readonly struct CachedAdjacentTiles : ITileOrder
+{
+    public int GroupTiles => 1;
+
+    public bool Prefetches => false;
+
+    public int Count(int rows) => TileRows.Count(rows);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TileRows Rows(int tile, int rows) => TileRows.Adjacent(tile, rows);
+}
+
+/// <summary>
 /// <see cref="TileRows.Quarters"/> tiles in groups of 16, left to the hardware prefetcher: W1's rows of 16 tiles, then
 /// W2's, so the kernel reads four streams at a time, each 16 rows long. Alternating the matrices tile by tile kept
 /// eight short streams going, which the kernel alone read 1.25× slower on a 2048 × (512 + 512) layer; groups of 4

@@ -69,6 +69,14 @@ internal readonly struct WeightRows
     /// <summary>q8 scales per row.</summary>
     public int BlocksPerRow => TensorEncoding.Q8BlocksPerRow(Columns);
 
+    /// <summary>Bytes a kernel reads to multiply by these rows, as kept in memory: 4, 2 or 1 per weight, plus q8's scales.</summary>
+    public long StoredBytes => DType switch
+    {
+        TensorDType.F16 => 2L * Rows * Columns,
+        TensorDType.Q8 => (long)Rows * Columns + 4L * Rows * BlocksPerRow,
+        _ => 4L * Rows * Columns,
+    };
+
     /// <summary>An f32 matrix over <paramref name="values"/> (not copied).</summary>
     public static WeightRows FromFloats(ArraySegment<float> values, int rows, int columns)
         => new(TensorDType.F32, values.Offset, 0, rows, columns, values.Array ?? Array.Empty<float>(), Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>(), panelSlot: new LanePanel.Slot());

@@ -17,6 +17,19 @@ internal static class AllKernelPaths
         }
     }
 
+    /// <summary>
+    /// Every path in both modes for weights that stay in cache (<see cref="KernelMode.PrefetchesWeights"/> off), whose
+    /// f32 kernels read the same tiles without the prefetch hints.
+    /// </summary>
+    public static IEnumerable<TestCaseData> CachedWeightModes()
+    {
+        foreach (KernelPath path in Paths)
+        {
+            yield return new TestCaseData(new KernelMode(path, strict: true, prefetchesWeights: false)).SetArgDisplayNames($"{path} strict, cached weights");
+            yield return new TestCaseData(new KernelMode(path, strict: false, prefetchesWeights: false)).SetArgDisplayNames($"{path} fast, cached weights");
+        }
+    }
+
     /// <summary>Every path as test cases.</summary>
     public static IEnumerable<TestCaseData> PathCases() => Paths.Select(p => new TestCaseData(p).SetArgDisplayNames(p.ToString()));
 

@@ -5,7 +5,7 @@ namespace TextGen.Tests.Kernels;
 
 internal sealed class MatrixVectorTests
 {
-    private static readonly int[] RowCounts = { 0, 1, 2, 3, 4, 5, 7, 9, 17 };
+    private static readonly int[] RowCounts = { 0, 1, 2, 3, 4, 5, 7, 8, 9, 17, 24 };
     private static readonly int[] InputWidths = { 0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100 };
     private static readonly int[] HiddenWidths = { 0, 1, 5, 16, 23 };
 
@@ -31,6 +31,7 @@ internal sealed class MatrixVectorTests
     }
 
     [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.CachedWeightModes))]
     public void EveryPathMatchesTheScalarReference(KernelMode mode)
     {
         var random = new Random(12);
@@ -48,6 +49,25 @@ internal sealed class MatrixVectorTests
                 if (mode.Strict) Assert.That(BitConverter.SingleToInt32Bits(actual[r]), Is.EqualTo(BitConverter.SingleToInt32Bits(expected[r])), $"strict {mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
                 else Assert.That(actual[r], Is.EqualTo(expected[r]).Within(1e-5), $"{mode.Path}: rows {rows}, n1 {n1}, n2 {n2}, row {r}");
             }
+        }
+    }
+
+    /// <summary>Prefetch hints never change a bit, in either mode: the tiles and the order are the same without them.</summary>
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void WeightsThatStayInCacheGiveTheSameBits(KernelMode mode)
+    {
+        var random = new Random(16);
+        var cached = new KernelMode(mode.Path, mode.Strict, prefetchesWeights: false);
+        foreach (int rows in RowCounts)
+        foreach (int n1 in InputWidths)
+        foreach (int n2 in HiddenWidths)
+        {
+            var (w1, x, w2, h, bias) = RandomProblem(random, rows, n1, n2);
+            var hinted = new float[rows];
+            var unhinted = new float[rows];
+            MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, hinted);
+            MatrixVector.MultiplyPair(cached, w1, x, w2, h, bias, unhinted);
+            Assert.That(unhinted.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(hinted.Select(BitConverter.SingleToInt32Bits)), $"{mode.Path}: rows {rows}, n1 {n1}, n2 {n2}");
         }
     }
 
@@ -97,8 +117,8 @@ internal sealed class MatrixVectorTests
     {
         var y = new float[2];
         Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairScalar(new float[5], new float[3], default, default, new float[2], y));
-        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairVector512<RoundedMultiplyAdd>(new float[6], new float[3], new float[3], new float[2], new float[2], y));
-        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairVector256<RoundedMultiplyAdd>(new float[6], new float[3], default, default, new float[1], y));
+        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairVector512<RoundedMultiplyAdd>(true, new float[6], new float[3], new float[3], new float[2], new float[2], y));
+        Assert.Throws<ArgumentException>(() => MatrixVector.MultiplyPairVector256<RoundedMultiplyAdd>(false, new float[6], new float[3], default, default, new float[1], y));
     }
 
     [Test]
