@@ -223,11 +223,10 @@ internal static class MatrixVector
 
     /// <summary>
     /// Floats of the four zero-padded tail blocks of the 256- and 512-bit kernels: x's and h's (<see cref="PadTails"/>),
-    /// then one for a row of W1 and one for a row of W2 (<see cref="CopyTail"/>). The dispatching method allocates them
-    /// on its stack and the tile loops take them as spans: a method with both a stackalloc and a loop is compiled once,
-    /// fully optimized, where the runtime's on-stack replacement cannot enter it, and so never gets the profile-guided
-    /// recompilation. The tile loops are never inlined into the dispatcher, which would bring them back beside its
-    /// stackalloc (inlined there, the prefetching 512-bit loop ran 2.5 times slower).
+    /// then one for a row of W1 and one for a row of W2 (<see cref="CopyTail"/>), on the tile loop's stack. The tile
+    /// loops are compiled fully optimized at their first call, never as tier-0 code first: a game's first characters
+    /// would otherwise run a loop several times slower until the runtime recompiles it (the demo's worst frame took
+    /// 15–22 ms of work so, against 6 ms).
     /// </summary>
     private const int TailFloats = 4 * Lanes;
 
@@ -254,21 +253,19 @@ internal static class MatrixVector
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         CheckShapes(w1, x, w2, h, bias, y);
-        Span<float> tails = stackalloc float[TailFloats];
-        PadTails(x, h, tails);
         if ((long)(w1.Length + w2.Length) * sizeof(float) >= QuarterTilesMinBytes)
         {
             // A group's W1 sums wait here while its W2 rows are read, in L1.
             Span<float> waiting = stackalloc float[default(QuarterTiles).GroupTiles * TileSumFloats];
-            MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(w1, x, w2, h, bias, y, tails, waiting);
+            MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(w1, x, w2, h, bias, y, waiting);
         }
         else if (prefetch)
         {
-            MultiplyPairTiles256<TMultiplyAdd, AdjacentTiles>(w1, x, w2, h, bias, y, tails, Span<float>.Empty);
+            MultiplyPairTiles256<TMultiplyAdd, AdjacentTiles>(w1, x, w2, h, bias, y, Span<float>.Empty);
         }
         else
         {
-            MultiplyPairTiles256<TMultiplyAdd, CachedAdjacentTiles>(w1, x, w2, h, bias, y, tails, Span<float>.Empty);
+            MultiplyPairTiles256<TMultiplyAdd, CachedAdjacentTiles>(w1, x, w2, h, bias, y, Span<float>.Empty);
         }
     }
 
@@ -277,13 +274,15 @@ internal static class MatrixVector
     /// (<see cref="ITileOrder.GroupTiles"/>): each tile of a group reads its W1 rows, leaving its sums in
     /// <paramref name="waiting"/>, then each reads its W2 rows; a group of one keeps them in registers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)] // see TailFloats
-    private static void MultiplyPairTiles256<TMultiplyAdd, TTiles>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> tails, Span<float> waiting)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see TailFloats
+    private static void MultiplyPairTiles256<TMultiplyAdd, TTiles>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> waiting)
         where TMultiplyAdd : struct, IMultiplyAdd
         where TTiles : struct, ITileOrder
     {
         TMultiplyAdd madd = default;
         TTiles order = default;
+        Span<float> tails = stackalloc float[TailFloats];
+        PadTails(x, h, tails);
         Span<float> xTail = tails.Slice(0, Lanes), hTail = tails.Slice(Lanes, Lanes);
         Span<float> w1Tail = tails.Slice(2 * Lanes, Lanes), w2Tail = tails.Slice(3 * Lanes, Lanes);
         int tiles = order.Count(y.Length), groupTiles = order.GroupTiles;
@@ -383,19 +382,19 @@ internal static class MatrixVector
     {
         CheckShapes(w1, x, w2, h, bias, y);
         if (y.Length < TileRows512) throw new ArgumentException($"the 512-bit kernel computes at least {TileRows512} rows, not {y.Length}", nameof(y));
-        Span<float> tails = stackalloc float[TailFloats];
-        PadTails(x, h, tails);
-        MultiplyPairTiles512<TMultiplyAdd>(prefetch, w1, x, w2, h, bias, y, tails);
+        MultiplyPairTiles512<TMultiplyAdd>(prefetch, w1, x, w2, h, bias, y);
     }
 
     /// <summary>Rows of a tile of <see cref="MultiplyPairVector512{TMultiplyAdd}"/>.</summary>
     internal const int TileRows512 = 8;
 
-    [MethodImpl(MethodImplOptions.NoInlining)] // see TailFloats
-    private static void MultiplyPairTiles512<TMultiplyAdd>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> tails)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see TailFloats
+    private static void MultiplyPairTiles512<TMultiplyAdd>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         TMultiplyAdd madd = default;
+        Span<float> tails = stackalloc float[TailFloats];
+        PadTails(x, h, tails);
         Span<float> xTail = tails.Slice(0, Lanes), hTail = tails.Slice(Lanes, Lanes);
         Span<float> w1Tail = tails.Slice(2 * Lanes, Lanes), w2Tail = tails.Slice(3 * Lanes, Lanes);
         for (int tile = 0; tile < (y.Length + TileRows512 - 1) / TileRows512; tile++)

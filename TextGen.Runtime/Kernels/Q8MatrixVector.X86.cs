@@ -23,19 +23,11 @@ internal static partial class Q8MatrixVector
 
     private static void MultiplyPairVector256(bool strict, bool symmetric, in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
     {
-        Span<int> tailSums = stackalloc int[TailSumInts];
-        if (strict && symmetric) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnWeights>(w1, x, w2, h, bias, y, tailSums);
-        else if (strict) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnVector>(w1, x, w2, h, bias, y, tailSums);
-        else if (symmetric) MultiplyPairAvx2<FusedMultiplyAdd, SignOnWeights>(w1, x, w2, h, bias, y, tailSums);
-        else MultiplyPairAvx2<FusedMultiplyAdd, SignOnVector>(w1, x, w2, h, bias, y, tailSums);
+        if (strict && symmetric) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnWeights>(w1, x, w2, h, bias, y);
+        else if (strict) MultiplyPairAvx2<RoundedMultiplyAdd, SignOnVector>(w1, x, w2, h, bias, y);
+        else if (symmetric) MultiplyPairAvx2<FusedMultiplyAdd, SignOnWeights>(w1, x, w2, h, bias, y);
+        else MultiplyPairAvx2<FusedMultiplyAdd, SignOnVector>(w1, x, w2, h, bias, y);
     }
-
-    /// <summary>
-    /// Ints of the short last block's lane sums of four rows (<see cref="ShortBlockSums"/>), which the dispatching
-    /// methods allocate on their stack and the kernels take as a span: a method with both a stackalloc and a loop is
-    /// compiled once, fully optimized, without the profile-guided recompilation (<see cref="MatrixVector"/>'s tail blocks).
-    /// </summary>
-    private const int TailSumInts = 4 * Lanes;
 
     /// <summary>
     /// The 512-bit kernel with AVX-512BW's multiply-add-adjacent where the CPU has it. Where it has not (a test forcing
@@ -44,16 +36,15 @@ internal static partial class Q8MatrixVector
     /// </summary>
     private static void MultiplyPairVector512(bool strict, bool symmetric, in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
     {
-        Span<int> tailSums = stackalloc int[TailSumInts];
         if (!Avx512BW.IsSupported)
         {
-            if (strict) MultiplyPairAvx512<Vector256<float>, RoundedPairs, WidenedPairSums>(w1, x, w2, h, bias, y, tailSums);
-            else MultiplyPairAvx512<Vector512<float>, FusedPairs, WidenedPairSums>(w1, x, w2, h, bias, y, tailSums);
+            if (strict) MultiplyPairAvx512<Vector256<float>, RoundedPairs, WidenedPairSums>(w1, x, w2, h, bias, y);
+            else MultiplyPairAvx512<Vector512<float>, FusedPairs, WidenedPairSums>(w1, x, w2, h, bias, y);
         }
-        else if (strict && symmetric) MultiplyPairAvx512<Vector256<float>, RoundedPairs, SignOnWeightsPairs>(w1, x, w2, h, bias, y, tailSums);
-        else if (strict) MultiplyPairAvx512<Vector256<float>, RoundedPairs, SignOnVectorPairs>(w1, x, w2, h, bias, y, tailSums);
-        else if (symmetric) MultiplyPairAvx512<Vector512<float>, FusedPairs, SignOnWeightsPairs>(w1, x, w2, h, bias, y, tailSums);
-        else MultiplyPairAvx512<Vector512<float>, FusedPairs, SignOnVectorPairs>(w1, x, w2, h, bias, y, tailSums);
+        else if (strict && symmetric) MultiplyPairAvx512<Vector256<float>, RoundedPairs, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
+        else if (strict) MultiplyPairAvx512<Vector256<float>, RoundedPairs, SignOnVectorPairs>(w1, x, w2, h, bias, y);
+        else if (symmetric) MultiplyPairAvx512<Vector512<float>, FusedPairs, SignOnWeightsPairs>(w1, x, w2, h, bias, y);
+        else MultiplyPairAvx512<Vector512<float>, FusedPairs, SignOnVectorPairs>(w1, x, w2, h, bias, y);
     }
 
     /// <summary>
@@ -94,8 +85,7 @@ internal static partial class Q8MatrixVector
     /// after the loop, so no load runs past the matrix and no call inside the loop makes the JIT keep the
     /// accumulators in memory.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)] // see TailSumInts
-    private static void MultiplyPairAvx2<TMultiplyAdd, TBlockSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y, Span<int> tailSums)
+    private static void MultiplyPairAvx2<TMultiplyAdd, TBlockSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
         where TBlockSums : struct, IBlockSums
     {
@@ -106,6 +96,7 @@ internal static partial class Q8MatrixVector
         }
         TMultiplyAdd madd = default;
         TBlockSums sums = default;
+        Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
         for (int tile = 0; tile < (y.Length + 7) / 8; tile++)
         {
@@ -184,8 +175,7 @@ internal static partial class Q8MatrixVector
     /// to 8 lanes one by one cost nine vector operations per row and pair against six in fast mode: a q8 step of a
     /// 2×128 LSTM took 9.0–13.1 µs against 7.6–11.7 in the same rounds (docs/performance-history.md).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)] // see TailSumInts
-    private static void MultiplyPairAvx512<TAcc, TAccumulator, TPairSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y, Span<int> tailSums)
+    private static void MultiplyPairAvx512<TAcc, TAccumulator, TPairSums>(in WeightRows w1, in QuantizedVector x, in WeightRows w2, in QuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
         where TAcc : struct
         where TAccumulator : struct, IPairAccumulator<TAcc>
         where TPairSums : struct, IBlockPairSums
@@ -197,6 +187,7 @@ internal static partial class Q8MatrixVector
         }
         TAccumulator add = default;
         TPairSums sums = default;
+        Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
         for (int tile = 0; tile < (y.Length + 7) / 8; tile++)
         {
