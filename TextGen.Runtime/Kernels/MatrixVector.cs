@@ -257,15 +257,11 @@ internal static class MatrixVector
         {
             // A group's W1 sums wait here while its W2 rows are read, in L1.
             Span<float> waiting = stackalloc float[default(QuarterTiles).GroupTiles * TileSumFloats];
-            MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(w1, x, w2, h, bias, y, waiting);
-        }
-        else if (prefetch)
-        {
-            MultiplyPairTiles256<TMultiplyAdd, AdjacentTiles>(w1, x, w2, h, bias, y, Span<float>.Empty);
+            MultiplyPairTiles256<TMultiplyAdd, QuarterTiles>(prefetch, w1, x, w2, h, bias, y, waiting);
         }
         else
         {
-            MultiplyPairTiles256<TMultiplyAdd, CachedAdjacentTiles>(w1, x, w2, h, bias, y, Span<float>.Empty);
+            MultiplyPairTiles256<TMultiplyAdd, AdjacentTiles>(prefetch, w1, x, w2, h, bias, y, Span<float>.Empty);
         }
     }
 
@@ -275,7 +271,7 @@ internal static class MatrixVector
     /// <paramref name="waiting"/>, then each reads its W2 rows; a group of one keeps them in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see TailFloats
-    private static void MultiplyPairTiles256<TMultiplyAdd, TTiles>(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> waiting)
+    private static void MultiplyPairTiles256<TMultiplyAdd, TTiles>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y, Span<float> waiting)
         where TMultiplyAdd : struct, IMultiplyAdd
         where TTiles : struct, ITileOrder
     {
@@ -322,7 +318,7 @@ internal static class MatrixVector
                 nuint nextTile = Prefetch.NextTile(ref row0, 4, n);
                 for (nuint j = 0; j < (nuint)whole; j += Lanes)
                 {
-                    if (order.Prefetches) Prefetch.Lines(nextTile + 4 * sizeof(float) * j, 4); // this block's 4 rows × 64 bytes, of the next tile
+                    if (order.Prefetches && prefetch) Prefetch.Lines(nextTile + 4 * sizeof(float) * j, 4); // this block's 4 rows × 64 bytes, of the next tile
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
                     low0 = madd.Invoke(Vector256.LoadUnsafe(ref row0, j), vLow, low0);
@@ -368,6 +364,9 @@ internal static class MatrixVector
         }
     }
 
+    /// <summary>Rows of a tile of <see cref="MultiplyPairVector512{TMultiplyAdd}"/>.</summary>
+    internal const int TileRows512 = 8;
+
     /// <summary>
     /// The 512-bit path below <see cref="QuarterTilesMinBytes"/> (larger matrices take the 256-bit quarter tiles, and so
     /// do fewer than eight rows): one vector holds a row's 16 lanes, and a tile of eight adjacent rows shares each load
@@ -377,21 +376,12 @@ internal static class MatrixVector
     /// Eight rows, not four: with the weights in L2 (a 2×128 LSTM) its three products took 0.90× the time of four-row
     /// tiles, both without hints, and 1.04× from L3, both with them (docs/performance-history.md).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see TailFloats
     internal static void MultiplyPairVector512<TMultiplyAdd>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         CheckShapes(w1, x, w2, h, bias, y);
         if (y.Length < TileRows512) throw new ArgumentException($"the 512-bit kernel computes at least {TileRows512} rows, not {y.Length}", nameof(y));
-        MultiplyPairTiles512<TMultiplyAdd>(prefetch, w1, x, w2, h, bias, y);
-    }
-
-    /// <summary>Rows of a tile of <see cref="MultiplyPairVector512{TMultiplyAdd}"/>.</summary>
-    internal const int TileRows512 = 8;
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see TailFloats
-    private static void MultiplyPairTiles512<TMultiplyAdd>(bool prefetch, ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
-        where TMultiplyAdd : struct, IMultiplyAdd
-    {
         TMultiplyAdd madd = default;
         Span<float> tails = stackalloc float[TailFloats];
         PadTails(x, h, tails);

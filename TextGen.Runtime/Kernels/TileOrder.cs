@@ -13,7 +13,7 @@ internal interface ITileOrder
     /// <summary>Tiles that read all their W1 rows, then all their W2 rows; 1 keeps a tile's sums in registers throughout.</summary>
     int GroupTiles { get; }
 
-    /// <summary>Whether each block prefetches its share of the next tile (<see cref="Prefetch"/>).</summary>
+    /// <summary>Whether each block may prefetch its share of the next tile (<see cref="Prefetch"/>), where the caller asks for hints (<see cref="KernelMode.PrefetchesWeights"/>).</summary>
     bool Prefetches { get; }
 
     /// <summary>Tiles that cover a matrix of <paramref name="rows"/> rows.</summary>
@@ -23,28 +23,12 @@ internal interface ITileOrder
     TileRows Rows(int tile, int rows);
 }
 
-/// <summary><see cref="TileRows.Adjacent"/> tiles one at a time, each prefetching the next: a short stretch of memory per tile.</summary>
+/// <summary><see cref="TileRows.Adjacent"/> tiles one at a time, each prefetching the next unless the weights stay in cache: a short stretch of memory per tile.</summary>
 internal readonly struct AdjacentTiles : ITileOrder
 {
     public int GroupTiles => 1;
 
     public bool Prefetches => true;
-
-    public int Count(int rows) => TileRows.Count(rows);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public TileRows Rows(int tile, int rows) => TileRows.Adjacent(tile, rows);
-}
-
-/// <summary>
-/// <see cref="TileRows.Adjacent"/> tiles one at a time without the hints, for weights that stay in the core's L2 from
-/// step to step (<see cref="KernelMode.PrefetchesWeights"/>), where a prefetch only takes a load slot.
-/// </summary>
-internal readonly struct CachedAdjacentTiles : ITileOrder
-{
-    public int GroupTiles => 1;
-
-    public bool Prefetches => false;
 
     public int Count(int rows) => TileRows.Count(rows);
 
