@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -11,7 +12,8 @@ namespace TextGen.Runtime.Format;
 /// When the reader has read everything it joins in and hashes what is left itself, so a load never waits for the pool.
 /// <list type="bullet">
 /// <item>Format 2 (<see cref="TensorDigestScheme.Pieces"/>): the digest is SHA-256 over the SHA-256 of each piece, so
-/// pieces are hashed on several threads at once, in any order.</item>
+/// pieces are hashed on several threads at once, in any order; on AVX-512 CPUs 16 whole pieces at a time on one
+/// thread (<see cref="LaneBatch"/>).</item>
 /// <item>Format 1 (<see cref="TensorDigestScheme.Stream"/>): the digest is one SHA-256 over all the data in file
 /// order, so the pieces go through one hash one at a time, in order; one helper is all that can help.</item>
 /// </list>
@@ -43,6 +45,8 @@ internal sealed class TensorDigest : IDisposable
     public const string HelperPhase = "hash_tensors_on_helper_thread";
 
     private readonly (ReadOnlyMemory<byte> Bytes, ReadOnlyMemory<float> Floats)[] _pieces;
+    private readonly bool[] _taken;            // the pieces a thread has claimed
+    private readonly int _laneBatch;           // pieces one claim may take together: 1, or 16 where Sha256Lanes runs (format 2)
     private readonly byte[]? _pieceDigests;   // format 2: each piece's SHA-256, in piece order
     private readonly IncrementalHash? _stream; // format 1: the one SHA-256 over all pieces in order
     private readonly LoadProfile? _profile;
@@ -50,18 +54,25 @@ internal sealed class TensorDigest : IDisposable
 
     // Guarded by _gate.
     private int _added;        // pieces the reader has published
-    private int _claimed;      // pieces [0, _claimed) have been taken by a thread
+    private int _untaken;      // the first piece no thread has claimed: pieces are claimed in order, except in batches
+    private int _takenCount;   // pieces claimed
     private bool _streamBusy;  // format 1: a thread is appending a piece to _stream, so the next must wait
     private bool _closed;      // the reader added its last piece
     private bool _abandoned;   // the read failed, or a hash did: stop
     private int _workingHelpers; // helpers that found work and have not yet left, profile recorded
     private Exception? _failure;
 
-    /// <summary>A digest in <paramref name="scheme"/> over at most <paramref name="maxPieces"/> pieces, helped by <paramref name="helperThreads"/> pool threads.</summary>
-    public TensorDigest(TensorDigestScheme scheme, int maxPieces, int helperThreads, LoadProfile? profile = null)
+    /// <summary>
+    /// A digest in <paramref name="scheme"/> over at most <paramref name="maxPieces"/> pieces, helped by
+    /// <paramref name="helperThreads"/> pool threads; <paramref name="hashesInLanes"/> false hashes every piece with
+    /// the BCL (tests compare the two).
+    /// </summary>
+    public TensorDigest(TensorDigestScheme scheme, int maxPieces, int helperThreads, LoadProfile? profile = null, bool hashesInLanes = true)
     {
         _profile = profile;
         _pieces = new (ReadOnlyMemory<byte>, ReadOnlyMemory<float>)[maxPieces];
+        _taken = new bool[maxPieces];
+        _laneBatch = scheme == TensorDigestScheme.Pieces && hashesInLanes ? LaneBatch : 1;
         if (scheme == TensorDigestScheme.Pieces) _pieceDigests = new byte[maxPieces * ModelFileSchema.Sha256Bytes];
         else _stream = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         HelperThreads = UsableHelpers(scheme, helperThreads);
@@ -70,6 +81,17 @@ internal sealed class TensorDigest : IDisposable
 
     /// <summary>Pool threads asked to help; 0 when the loading thread hashes everything at <see cref="Finish"/>.</summary>
     public int HelperThreads { get; }
+
+    /// <summary>Whole pieces this machine hashes together in format 2: 16 where the net8.0 build's Sha256Lanes runs, else 1.</summary>
+    public static int LaneBatch =>
+#if NET8_0_OR_GREATER
+        Sha256Lanes.IsSupported ? Sha256Lanes.Lanes : 1;
+#else
+        1;
+#endif
+
+    /// <summary>True when this digest hashes whole pieces 16 at a time.</summary>
+    public bool HashesInLanes => _laneBatch > 1;
 
     /// <summary>The most pieces a file of <paramref name="fileBytes"/> bytes with <paramref name="tensors"/> tensors can be cut into.</summary>
     public static int MaxPieces(int tensors, int fileBytes) => tensors + fileBytes / PieceBytes + 1;
@@ -153,29 +175,20 @@ internal sealed class TensorDigest : IDisposable
         long start = _profile.Start();
         lock (_gate)
         {
-            if (_abandoned || (_closed && _claimed == _added)) return;
+            if (_abandoned || (_closed && _takenCount == _added)) return;
             if (isHelper) _workingHelpers++;
         }
         IncrementalHash? pieceHash = null;
+        Span<int> claimed = stackalloc int[_laneBatch];
         try
         {
-            int index;
-            while ((index = Claim()) >= 0)
+            int count;
+            while ((count = Claim(claimed)) > 0)
             {
                 try
                 {
-                    var (bytes, floats) = _pieces[index];
-                    ReadOnlySpan<byte> data = floats.IsEmpty ? bytes.Span : MemoryMarshal.AsBytes(floats.Span);
-                    if (_stream is not null)
-                    {
-                        _stream.AppendData(data);
-                    }
-                    else
-                    {
-                        pieceHash ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                        pieceHash.AppendData(data);
-                        pieceHash.TryGetHashAndReset(_pieceDigests.AsSpan(index * ModelFileSchema.Sha256Bytes, ModelFileSchema.Sha256Bytes), out _);
-                    }
+                    if (count == 1) HashOne(claimed[0], ref pieceHash);
+                    else HashInLanes(claimed.Slice(0, count));
                 }
                 catch (Exception e)
                 {
@@ -210,22 +223,104 @@ internal sealed class TensorDigest : IDisposable
         }
     }
 
-    // The next piece to hash, waiting until the reader has added it; -1 when there is none left or the digest was abandoned.
-    private int Claim()
+    private void HashOne(int index, ref IncrementalHash? pieceHash)
+    {
+        var (bytes, floats) = _pieces[index];
+        ReadOnlySpan<byte> data = floats.IsEmpty ? bytes.Span : MemoryMarshal.AsBytes(floats.Span);
+        if (_stream is not null)
+        {
+            _stream.AppendData(data);
+            return;
+        }
+        pieceHash ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        pieceHash.AppendData(data);
+        pieceHash.TryGetHashAndReset(_pieceDigests.AsSpan(index * ModelFileSchema.Sha256Bytes, ModelFileSchema.Sha256Bytes), out _);
+    }
+
+    private void HashInLanes(ReadOnlySpan<int> indices)
+    {
+#if NET8_0_OR_GREATER
+        var pins = new MemoryHandle[indices.Length];
+        Span<byte> digests = stackalloc byte[Sha256Lanes.Lanes * ModelFileSchema.Sha256Bytes];
+        try
+        {
+            for (int i = 0; i < indices.Length; i++)
+            {
+                var (bytes, floats) = _pieces[indices[i]];
+                pins[i] = floats.IsEmpty ? bytes.Pin() : floats.Pin();
+            }
+            Sha256Lanes.Hash(pins, PieceBytes, digests);
+        }
+        finally
+        {
+            foreach (var pin in pins) pin.Dispose();
+        }
+        for (int i = 0; i < indices.Length; i++)
+            digests.Slice(i * ModelFileSchema.Sha256Bytes, ModelFileSchema.Sha256Bytes).CopyTo(_pieceDigests.AsSpan(indices[i] * ModelFileSchema.Sha256Bytes));
+#else
+        throw new PlatformNotSupportedException("lane batches need the net8.0 build");
+#endif
+    }
+
+    /// <summary>
+    /// Claims the next work into <paramref name="claimed"/>, waiting until the reader has added some: one piece, or in
+    /// lanes 16 whole ones. Returns how many; 0 when none is left or the digest was abandoned.
+    /// </summary>
+    private int Claim(Span<int> claimed)
     {
         lock (_gate)
         {
             while (true)
             {
-                if (_abandoned) return -1;
-                if (_claimed < _added && !_streamBusy)
+                if (_abandoned) return 0;
+                int count = _laneBatch > 1 ? ClaimInLanes(claimed) : ClaimInOrder(claimed);
+                if (count > 0)
                 {
-                    _streamBusy = _stream is not null;
-                    return _claimed++;
+                    foreach (int index in claimed.Slice(0, count)) _taken[index] = true;
+                    _takenCount += count;
+                    while (_untaken < _added && _taken[_untaken]) _untaken++;
+                    return count;
                 }
-                if (_closed && _claimed == _added) return -1;
+                if (_closed && _takenCount == _added) return 0;
                 Monitor.Wait(_gate);
             }
         }
+    }
+
+    // The first piece not taken, unless format 1's chain is busy with the one before it.
+    private int ClaimInOrder(Span<int> claimed)
+    {
+        if (_untaken == _added || _streamBusy) return 0;
+        _streamBusy = _stream is not null;
+        claimed[0] = _untaken;
+        return 1;
+    }
+
+    // Sixteen whole pieces when there are; else a short piece (a tensor's last); else, once the reader is done, one of
+    // the whole pieces left. Otherwise nothing yet. The last ones go one at a time: a batch costs the same whatever
+    // number of its lanes are in use, as much as about seven pieces hashed alone (2.2× the per-byte speed, over 16),
+    // and one thread's batch would keep the load waiting while the others, which can share single pieces, sit idle.
+    private int ClaimInLanes(Span<int> claimed)
+    {
+        int whole = 0, shortPiece = -1;
+        for (int i = _untaken; i < _added && whole < claimed.Length; i++)
+        {
+            if (_taken[i]) continue;
+            if (PieceLength(i) == PieceBytes) claimed[whole++] = i;
+            else if (shortPiece < 0) shortPiece = i;
+        }
+        if (whole == claimed.Length) return whole;
+        if (shortPiece >= 0)
+        {
+            claimed[0] = shortPiece;
+            return 1;
+        }
+        return _closed ? Math.Min(whole, 1) : 0;
+    }
+
+    private int PieceLength(int index)
+    {
+        var (bytes, floats) = _pieces[index];
+        return floats.IsEmpty ? bytes.Length : floats.Length * sizeof(float);
     }
 }

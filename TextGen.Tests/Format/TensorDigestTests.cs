@@ -34,21 +34,49 @@ public sealed class TensorDigestTests
 
     private static int MaxPieces((byte[] Bytes, float[]? Floats)[] tensors) => TensorDigest.MaxPieces(tensors.Length, tensors.Sum(t => t.Bytes.Length));
 
-    [TestCase(1, 0, 0)]
-    [TestCase(1, 3, 1)]
-    [TestCase(2, 0, 0)]
-    [TestCase(2, 1, 1)]
-    [TestCase(2, 3, 3)]
-    public void TheDigestIsTheOneTheFormatDefines(int formatMajor, int helpers, int expectedHelpers)
+    [TestCase(1, 0, 0, true)]
+    [TestCase(1, 3, 1, true)]
+    [TestCase(2, 0, 0, true)]
+    [TestCase(2, 1, 1, true)]
+    [TestCase(2, 3, 3, true)]
+    [TestCase(2, 0, 0, false)]
+    [TestCase(2, 1, 1, false)]
+    public void TheDigestIsTheOneTheFormatDefines(int formatMajor, int helpers, int expectedHelpers, bool hashesInLanes)
     {
         var scheme = (TensorDigestScheme)formatMajor;
         var tensors = Tensors();
 
-        using var digest = new TensorDigest(scheme, MaxPieces(tensors), helpers);
+        using var digest = new TensorDigest(scheme, MaxPieces(tensors), helpers, hashesInLanes: hashesInLanes);
         foreach (var (bytes, floats) in tensors) digest.Add(bytes, floats);
 
         Assert.That(digest.HelperThreads, Is.EqualTo(expectedHelpers), "a format 1 digest is one sequential pass: one helper at most");
+        Assert.That(digest.HashesInLanes, Is.EqualTo(hashesInLanes && scheme == TensorDigestScheme.Pieces && TensorDigest.LaneBatch > 1));
         Assert.That(digest.Finish(), Is.EqualTo(Expected(scheme, tensors.Select(t => t.Bytes))));
+    }
+
+    [TestCase(0, true)]
+    [TestCase(1, true)]
+    [TestCase(3, true)]
+    [TestCase(1, false)]
+    public void WholePiecesHashedSixteenAtATimeGiveTheSameDigest(int helpers, bool hashesInLanes)
+    {
+        // 45 whole pieces between short ones: two batches of 16, then, once the reader is done, 13 left one at a time,
+        // as a load of the shipped model meets them; added a piece at a time like the reader, some as checked floats.
+        const int piece = TensorDigest.PieceBytes;
+        var random = new Random(11);
+        var lengths = new[] { 100, 20 * piece, 3 * piece + 12, 4, 16 * piece, 6 * piece };
+        var tensors = lengths.Select(length => { var b = new byte[length]; random.NextBytes(b); return b; }).ToArray();
+
+        using var digest = new TensorDigest(TensorDigestScheme.Pieces, TensorDigest.MaxPieces(tensors.Length, lengths.Sum()), helpers, hashesInLanes: hashesInLanes);
+        foreach (var (bytes, i) in tensors.Select((t, i) => (t, i)))
+        for (int start = 0; start < bytes.Length; start += piece)
+        {
+            int length = Math.Min(piece, bytes.Length - start);
+            float[]? floats = i % 2 == 1 && length % 4 == 0 ? MemoryMarshal.Cast<byte, float>(bytes.AsSpan(start, length)).ToArray() : null;
+            digest.Add(bytes.AsMemory(start, length), floats);
+        }
+
+        Assert.That(digest.Finish(), Is.EqualTo(Expected(TensorDigestScheme.Pieces, tensors)));
     }
 
     [Test]
