@@ -25,7 +25,7 @@ internal static class BenchmarkSuite
             string[] arguments = ["--inProcess", .. parse.UnmatchedTokens];
             // BenchmarkDotNet reports an unknown option and then runs nothing, which would end with exit code 0.
             if (!ConfigParser.Parse(arguments, new TextLogger(Console.Error)).isSuccess) return 1;
-            var summaries = BenchmarkSwitcher.FromTypes([typeof(GenerationBenchmarks)]).Run(arguments);
+            var summaries = BenchmarkSwitcher.FromTypes([typeof(GenerationBenchmarks), typeof(DigestBenchmarks)]).Run(arguments);
             return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
         });
         return command;

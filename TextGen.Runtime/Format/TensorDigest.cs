@@ -298,7 +298,7 @@ internal sealed class TensorDigest : IDisposable
 
     // Sixteen whole pieces when there are; else a short piece (a tensor's last); else, once the reader is done, one of
     // the whole pieces left. Otherwise nothing yet. The last ones go one at a time: a batch costs the same whatever
-    // number of its lanes are in use, as much as about seven pieces hashed alone (2.2× the per-byte speed, over 16),
+    // number of its lanes are in use, as much as about eight pieces hashed alone (1.9× the per-byte speed, over 16),
     // and one thread's batch would keep the load waiting while the others, which can share single pieces, sit idle.
     private int ClaimInLanes(Span<int> claimed)
     {
