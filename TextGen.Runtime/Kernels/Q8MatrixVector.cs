@@ -195,6 +195,11 @@ internal static partial class Q8MatrixVector
             ReadOnlySpan<float> block = v.Slice(start, count);
             Span<sbyte> quants = q.Slice(start, BlockSize);
 #if NET8_0_OR_GREATER
+            if (path is KernelPath.Vector512 && Avx512F.IsSupported && count == BlockSize)
+            {
+                scales[b] = QuantizeBlockAvx512(block, quants);
+                continue;
+            }
             if (path is KernelPath.Vector256 or KernelPath.Vector512 && Avx.IsSupported && count == BlockSize)
             {
                 scales[b] = QuantizeBlockAvx(block, quants);
