@@ -47,7 +47,8 @@ internal static unsafe class Sha256Lanes
     /// <summary>
     /// Writes the SHA-256 of each of <paramref name="inputs"/> (1 to 16 pinned inputs, each at least
     /// <paramref name="length"/> bytes; a multiple of <see cref="BlockBytes"/>) over its first <paramref name="length"/>
-    /// bytes to <paramref name="digests"/>, 32 bytes each, in order.
+    /// bytes to <paramref name="digests"/>, 32 bytes each, in order. A handle carries no length, so that one is the
+    /// caller's to keep: <see cref="TensorDigest"/> passes only whole pieces of <see cref="TensorDigest.PieceBytes"/>.
     /// </summary>
     public static void Hash(ReadOnlySpan<MemoryHandle> inputs, int length, Span<byte> digests)
     {

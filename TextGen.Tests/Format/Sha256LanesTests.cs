@@ -59,6 +59,7 @@ public sealed class Sha256LanesTests
     {
         if (RefusedWithoutAvx512([(ReadOnlyMemory<byte>)new byte[64]], 64, new byte[32])) return;
         Assert.Throws<ArgumentOutOfRangeException>(() => HashPinned([(ReadOnlyMemory<byte>)new byte[100]], 100, new byte[32]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HashPinned([(ReadOnlyMemory<byte>)new byte[128]], -64, new byte[32]));
         Assert.Throws<ArgumentOutOfRangeException>(() => HashPinned(Enumerable.Repeat((ReadOnlyMemory<byte>)new byte[64], 17), 64, new byte[17 * 32]));
         Assert.Throws<ArgumentException>(() => HashPinned([(ReadOnlyMemory<byte>)new byte[64], new byte[64]], 64, new byte[32]));
     }

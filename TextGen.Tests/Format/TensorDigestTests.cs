@@ -10,11 +10,12 @@ namespace TextGen.Tests.Format;
 /// </summary>
 public sealed class TensorDigestTests
 {
-    // Empty, tiny, odd-sized and longer than several pieces; some given as decoded floats too.
+    // Empty, tiny, odd-sized and longer than several pieces (19 whole ones in all, enough for a batch in lanes); some
+    // given as decoded floats too.
     private static (byte[] Bytes, float[]? Floats)[] Tensors()
     {
         var random = new Random(5);
-        return new[] { 0, 3, 4096, 1 << 20, (1 << 20) + 12, 40, 3 * TensorDigest.PieceBytes - 4 }.Select((length, i) =>
+        return new[] { 0, 3, 4096, 1 << 20, (1 << 20) + 12, 40, 12 * TensorDigest.PieceBytes - 4 }.Select((length, i) =>
         {
             var floats = new float[length / 4];
             for (int k = 0; k < floats.Length; k++) floats[k] = (float)(random.NextDouble() - 0.5);

@@ -160,6 +160,12 @@ internal sealed class Q8MatrixVectorTests
             if (length > 40) v.AsSpan(32, 8).Clear();
             if (length >= 64) v.AsSpan(32, 32).Clear(); // a block of zeros
             if (length >= 100) v.AsSpan(64, 32).Fill(1e-39f); // subnormal: 127 / max overflows, so scale 0 and zeros
+            if (length >= 512)
+            {
+                // A block whose max is 127, so the values are multiplied by exactly 1 and halves stay exact ties.
+                float[] ties = [127f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 3.5f, -3.5f, 126.5f, -126.5f];
+                ties.CopyTo(v.AsSpan(128));
+            }
             var (expectedQ, expectedS) = Quantized(KernelPath.Scalar, v);
             var (actualQ, actualS) = Quantized(path, v);
             Assert.That(actualQ, Is.EqualTo(expectedQ), $"length {length}");
