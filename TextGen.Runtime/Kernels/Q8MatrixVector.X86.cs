@@ -56,9 +56,7 @@ internal static partial class Q8MatrixVector
         ref float first = ref MemoryMarshal.GetReference(block);
         Vector256<float> v0 = Vector256.LoadUnsafe(ref first), v1 = Vector256.LoadUnsafe(ref first, 8);
         Vector256<float> v2 = Vector256.LoadUnsafe(ref first, 16), v3 = Vector256.LoadUnsafe(ref first, 24);
-        Vector256<float> largest8 = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
-        Vector128<float> largest4 = Vector128.Max(largest8.GetLower(), largest8.GetUpper());
-        float largest = Math.Max(Math.Max(largest4.GetElement(0), largest4.GetElement(1)), Math.Max(largest4.GetElement(2), largest4.GetElement(3)));
+        float largest = Largest(Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3))));
         float inverse = Q8Max / largest;
         if (float.IsInfinity(inverse))
         {
@@ -73,19 +71,16 @@ internal static partial class Q8MatrixVector
     }
 
     /// <summary>
-    /// <see cref="QuantizeBlockAvx"/> in two 512-bit halves: the max in vector steps to the end, and each half's 16
-    /// rounded values narrowed to bytes by one vpmovdb. The same operations on the same values, so the same bits; at
-    /// hidden 128, where a q8 step quantizes 16 blocks, the 256-bit form's narrowing and scalar max took about 5% of it.
+    /// <see cref="QuantizeBlockAvx"/> in two 512-bit halves, each half's 16 rounded values narrowed to bytes by one
+    /// vpmovdb. The same operations on the same values, so the same bits; at hidden 128, where a q8 step quantizes 16
+    /// blocks, the 256-bit form's two narrowing steps and its max ended in scalar code took about 5% of it.
     /// </summary>
     private static float QuantizeBlockAvx512(ReadOnlySpan<float> block, Span<sbyte> quants)
     {
         ref float first = ref MemoryMarshal.GetReference(block);
         Vector512<float> v0 = Vector512.LoadUnsafe(ref first), v1 = Vector512.LoadUnsafe(ref first, 16);
         Vector512<float> largest16 = Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1));
-        Vector256<float> largest8 = Vector256.Max(largest16.GetLower(), largest16.GetUpper());
-        Vector128<float> largest4 = Vector128.Max(largest8.GetLower(), largest8.GetUpper());
-        Vector128<float> largest2 = Vector128.Max(largest4, Vector128.Shuffle(largest4, Vector128.Create(2, 3, 0, 1)));
-        float largest = Vector128.Max(largest2, Vector128.Shuffle(largest2, Vector128.Create(1, 0, 3, 2))).ToScalar();
+        float largest = Largest(Vector256.Max(largest16.GetLower(), largest16.GetUpper()));
         float inverse = Q8Max / largest;
         if (float.IsInfinity(inverse))
         {
@@ -97,6 +92,15 @@ internal static partial class Q8MatrixVector
         Avx512F.ConvertToVector128SByte(Vector512.ConvertToInt32(Avx512F.RoundScale(v0 * scale, 0))).StoreUnsafe(ref target);
         Avx512F.ConvertToVector128SByte(Vector512.ConvertToInt32(Avx512F.RoundScale(v1 * scale, 0))).StoreUnsafe(ref target, 16);
         return largest / Q8Max;
+    }
+
+    /// <summary>The largest of 8 non-negative values, in vector steps to the end (a max in any order is the same value).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Largest(Vector256<float> values)
+    {
+        Vector128<float> four = Vector128.Max(values.GetLower(), values.GetUpper());
+        Vector128<float> two = Vector128.Max(four, Vector128.Shuffle(four, Vector128.Create(2, 3, 0, 1)));
+        return Vector128.Max(two, Vector128.Shuffle(two, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
 
     /// <summary>
