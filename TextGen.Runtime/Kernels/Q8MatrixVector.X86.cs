@@ -129,26 +129,28 @@ internal static partial class Q8MatrixVector
         TBlockSums sums = default;
         Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
+        TilePart xPart = new(w1, x), hPart = new(w2, h);
+        ref float biasRef = ref MemoryMarshal.GetReference(bias.Slice(0, y.Length));
+        ref float yRef = ref MemoryMarshal.GetReference(y);
         for (int tile = 0; tile < (y.Length + 7) / 8; tile++)
         {
             int r0 = Math.Min(8 * tile, y.Length - 8);
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int part = 0; part < 2; part++)
             {
-                ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
-                ref readonly QuantizedVector v = ref part == 0 ? ref x : ref h;
-                if (v.Quants.IsEmpty) continue;
-                int whole = w.Columns / BlockSize;
-                nint columns = w.Columns, blocks = w.BlocksPerRow;
+                scoped ref TilePart p = ref part == 0 ? ref xPart : ref hPart;
+                int columnCount = p.Columns, whole = p.Whole;
+                if (columnCount == 0) continue;
+                nint columns = columnCount, blocks = p.Blocks;
                 nint q1 = columns, q2 = 2 * columns, q3 = 3 * columns;
                 nint s1 = blocks, s2 = 2 * blocks, s3 = 3 * blocks;
-                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), w.ElementStart(r0));
+                ref sbyte row = ref Unsafe.Add(ref p.Rows, r0 * columns);
                 ref sbyte row4 = ref Unsafe.Add(ref row, 4 * columns);
-                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), w.ScaleStart(r0));
+                ref float scale = ref Unsafe.Add(ref p.RowScales, r0 * blocks);
                 ref float scale4 = ref Unsafe.Add(ref scale, 4 * blocks);
-                ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
-                ref float vs = ref MemoryMarshal.GetReference(v.Scales);
-                nuint nextTile = Prefetch.NextTile(ref row, 8, w.Columns);
+                ref sbyte vq = ref p.Quants;
+                ref float vs = ref p.Scales;
+                nuint nextTile = Prefetch.NextTile(ref row, 8, columnCount);
                 for (int remaining = whole; remaining > 0; remaining--)
                 {
                     Prefetch.Lines(nextTile, 4); // this block's 8 rows × 32 bytes, of the next tile
@@ -175,20 +177,20 @@ internal static partial class Q8MatrixVector
                 {
                     // The references now stand at the short last block; rows 0..3, then rows 4..7.
                     Vector256<float> vScale = Vector256.Create(vs);
-                    ShortBlockSums(ref row, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row, columnCount, whole, ref vq, tailSums);
                     a0 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale, a0);
                     a1 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, blocks)) * vScale, a1);
                     a2 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 2 * blocks)) * vScale, a2);
                     a3 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 3 * blocks)) * vScale, a3);
-                    ShortBlockSums(ref row4, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row4, columnCount, whole, ref vq, tailSums);
                     a4 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale4) * vScale, a4);
                     a5 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale4, blocks)) * vScale, a5);
                     a6 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 2 * blocks)) * vScale, a6);
                     a7 = madd.Invoke(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 3 * blocks)) * vScale, a7);
                 }
             }
-            (FixedOrderSum.Trees(a0, a1, a2, a3) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
-            (FixedOrderSum.Trees(a4, a5, a6, a7) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
+            (FixedOrderSum.Trees(a0, a1, a2, a3) + Vector128.LoadUnsafe(ref biasRef, (nuint)r0)).StoreUnsafe(ref yRef, (nuint)r0);
+            (FixedOrderSum.Trees(a4, a5, a6, a7) + Vector128.LoadUnsafe(ref biasRef, (nuint)r0 + 4)).StoreUnsafe(ref yRef, (nuint)r0 + 4);
         }
     }
 
@@ -220,26 +222,28 @@ internal static partial class Q8MatrixVector
         TPairSums sums = default;
         Span<int> tailSums = stackalloc int[4 * Lanes];
         ref int tailRef = ref MemoryMarshal.GetReference(tailSums);
+        TilePart xPart = new(w1, x), hPart = new(w2, h);
+        ref float biasRef = ref MemoryMarshal.GetReference(bias.Slice(0, y.Length));
+        ref float yRef = ref MemoryMarshal.GetReference(y);
         for (int tile = 0; tile < (y.Length + 7) / 8; tile++)
         {
             int r0 = Math.Min(8 * tile, y.Length - 8);
             TAcc a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int part = 0; part < 2; part++)
             {
-                ref readonly WeightRows w = ref part == 0 ? ref w1 : ref w2;
-                ref readonly QuantizedVector v = ref part == 0 ? ref x : ref h;
-                if (v.Quants.IsEmpty) continue;
-                int whole = w.Columns / BlockSize;
-                nint columns = w.Columns, blocks = w.BlocksPerRow;
+                scoped ref TilePart p = ref part == 0 ? ref xPart : ref hPart;
+                int columnCount = p.Columns, whole = p.Whole;
+                if (columnCount == 0) continue;
+                nint columns = columnCount, blocks = p.Blocks;
                 nint q1 = columns, q2 = 2 * columns, q3 = 3 * columns;
                 nint s1 = blocks, s2 = 2 * blocks, s3 = 3 * blocks;
-                ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), w.ElementStart(r0));
+                ref sbyte row = ref Unsafe.Add(ref p.Rows, r0 * columns);
                 ref sbyte row4 = ref Unsafe.Add(ref row, 4 * columns);
-                ref float scale = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), w.ScaleStart(r0));
+                ref float scale = ref Unsafe.Add(ref p.RowScales, r0 * blocks);
                 ref float scale4 = ref Unsafe.Add(ref scale, 4 * blocks);
-                ref sbyte vq = ref MemoryMarshal.GetReference(v.Quants);
-                ref float vs = ref MemoryMarshal.GetReference(v.Scales);
-                nuint nextTile = Prefetch.NextTile(ref row, 8, w.Columns);
+                ref sbyte vq = ref p.Quants;
+                ref float vs = ref p.Scales;
+                nuint nextTile = Prefetch.NextTile(ref row, 8, columnCount);
                 for (int remaining = whole / 2; remaining > 0; remaining--)
                 {
                     Prefetch.Lines(nextTile, 4); // this pair's 8 rows × 64 bytes, of the next tile
@@ -289,20 +293,49 @@ internal static partial class Q8MatrixVector
                     // the AVX2 kernel: shared as an inlined helper taking the accumulators by reference, it cost both
                     // kernels 2–5% at hidden 128, where no short block even occurs (docs/performance-history.md).
                     Vector256<float> vScale = Vector256.Create(vs);
-                    ShortBlockSums(ref row, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row, columnCount, whole, ref vq, tailSums);
                     a0 = add.AddBlock(a0, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale) * vScale);
                     a1 = add.AddBlock(a1, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale, blocks)) * vScale);
                     a2 = add.AddBlock(a2, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 2 * blocks)) * vScale);
                     a3 = add.AddBlock(a3, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale, 3 * blocks)) * vScale);
-                    ShortBlockSums(ref row4, w.Columns, whole, ref vq, tailSums);
+                    ShortBlockSums(ref row4, columnCount, whole, ref vq, tailSums);
                     a4 = add.AddBlock(a4, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef)), Vector256.Create(scale4) * vScale);
                     a5 = add.AddBlock(a5, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, Lanes)), Vector256.Create(Unsafe.Add(ref scale4, blocks)) * vScale);
                     a6 = add.AddBlock(a6, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 2 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 2 * blocks)) * vScale);
                     a7 = add.AddBlock(a7, Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref tailRef, 3 * Lanes)), Vector256.Create(Unsafe.Add(ref scale4, 3 * blocks)) * vScale);
                 }
             }
-            (add.Trees(a0, a1, a2, a3) + Vector128.Create(bias.Slice(r0, 4))).CopyTo(y.Slice(r0, 4));
-            (add.Trees(a4, a5, a6, a7) + Vector128.Create(bias.Slice(r0 + 4, 4))).CopyTo(y.Slice(r0 + 4, 4));
+            (add.Trees(a0, a1, a2, a3) + Vector128.LoadUnsafe(ref biasRef, (nuint)r0)).StoreUnsafe(ref yRef, (nuint)r0);
+            (add.Trees(a4, a5, a6, a7) + Vector128.LoadUnsafe(ref biasRef, (nuint)r0 + 4)).StoreUnsafe(ref yRef, (nuint)r0 + 4);
+        }
+    }
+
+    /// <summary>
+    /// What every tile of a kernel call reads of one part (x with W1, or h with W2), formed once per call: a row's
+    /// columns, whole blocks and blocks, where row 0's quants and scales start, and the vector's quants and scales. A
+    /// part without a vector has 0 columns and null references (its matrix may be empty). At hidden 128 a tile has only
+    /// two pairs of blocks per part, and perf put 37% of the 512-bit kernel's samples outside its inner loop when each
+    /// tile formed these from the matrices' fields, 15% in that alone (docs/performance-history.md).
+    /// </summary>
+    private readonly ref struct TilePart
+    {
+        public readonly int Columns, Whole;
+        public readonly nint Blocks;
+        public readonly ref sbyte Rows;
+        public readonly ref float RowScales;
+        public readonly ref sbyte Quants;
+        public readonly ref float Scales;
+
+        public TilePart(scoped in WeightRows w, scoped in QuantizedVector v)
+        {
+            if (v.Quants.IsEmpty) return;
+            Columns = w.Columns;
+            Whole = w.Columns / BlockSize;
+            Blocks = w.BlocksPerRow;
+            Rows = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Quants), w.ElementStart(0));
+            RowScales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(w.Scales), w.ScaleStart(0));
+            Quants = ref MemoryMarshal.GetReference(v.Quants);
+            Scales = ref MemoryMarshal.GetReference(v.Scales);
         }
     }
 
