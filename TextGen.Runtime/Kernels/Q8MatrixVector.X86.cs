@@ -313,9 +313,11 @@ internal static partial class Q8MatrixVector
     /// <summary>
     /// What every tile of a kernel call reads of one part (x with W1, or h with W2), formed once per call: a row's
     /// columns, whole blocks and blocks, where row 0's quants and scales start, and the vector's quants and scales. A
-    /// part without a vector has 0 columns and null references (its matrix may be empty). At hidden 128 a tile has only
-    /// two pairs of blocks per part, and perf put 37% of the 512-bit kernel's samples outside its inner loop when each
-    /// tile formed these from the matrices' fields, 15% in that alone (docs/performance-history.md).
+    /// part without a vector has 0 columns and null references (its matrix may be empty). Formed per tile instead, at
+    /// hidden 128, where h's part has only two pairs of blocks a tile, perf put 15.4% of the 512-bit kernel's samples in
+    /// the tiles' starts (these values from the matrices' fields, and spilled values reloaded) and 22.4% in their ends
+    /// (the lane trees, the bias and output through checked slices) against 58.6% in the inner loop
+    /// (docs/performance-history.md).
     /// </summary>
     private readonly ref struct TilePart
     {

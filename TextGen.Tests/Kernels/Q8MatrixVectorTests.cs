@@ -84,6 +84,42 @@ internal sealed class Q8MatrixVectorTests
         Assert.That(actual[0], Is.EqualTo(exact).Within(0.5), "−128 · −1 must count as +128");
     }
 
+    [TestCaseSource(nameof(ModesAndLayouts))]
+    public void TilesOfARowSliceMatchTheScalarReferenceWithAndWithoutTheMostNegativeQuant(KernelMode mode, Q8Layout layout)
+    {
+        // The tile kernels start from a slice's first row (a gate block of a GRU or LSTM matrix) and, where a quant is
+        // −128, keep the signs on the vector: rows 8..24 of 40, x of 100 columns (odd and short blocks), h of 64.
+        var random = new Random(38);
+        foreach (bool mostNegative in new[] { false, true })
+        {
+            WeightRows w1 = Sliced(random, 100, mostNegative, layout), w2 = Sliced(random, 64, mostNegative, layout);
+            Assert.That(w1.SymmetricQuants && w2.SymmetricQuants, Is.EqualTo(!mostNegative));
+            float[] x = AllKernelPaths.RandomFloats(random, 100), h = AllKernelPaths.RandomFloats(random, 64), bias = AllKernelPaths.RandomFloats(random, 17);
+            foreach (bool withX in new[] { true, false })
+            {
+                float[] xUsed = withX ? x : Array.Empty<float>();
+                float[] expected = Reference(w1, xUsed, w2, h, bias);
+                var actual = new float[17];
+                MatrixVector.MultiplyPair(mode, w1, xUsed, w2, h, bias, actual);
+                for (int r = 0; r < 17; r++)
+                {
+                    string where = $"{mode.Path}, −128 {mostNegative}, x {withX}, row {r}";
+                    if (mode.Strict) Assert.That(BitConverter.SingleToInt32Bits(actual[r]), Is.EqualTo(BitConverter.SingleToInt32Bits(expected[r])), "strict " + where);
+                    else Assert.That(actual[r], Is.EqualTo(expected[r]).Within(1e-5), where);
+                }
+            }
+        }
+
+        static WeightRows Sliced(Random random, int columns, bool mostNegative, Q8Layout layout)
+        {
+            const int rows = 40;
+            byte[] bytes = ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8).Data.ToArray();
+            int quants = bytes.Length - rows * columns; // the quants follow the scales
+            if (mostNegative) for (int i = 3; i < rows * columns; i += 37) bytes[quants + i] = 0x80;
+            return WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { rows, columns }, bytes), layout).Slice(8, 17);
+        }
+    }
+
     [Test]
     public void QuantsAreSymmetricUnlessOneIsTheMostNegative()
     {
