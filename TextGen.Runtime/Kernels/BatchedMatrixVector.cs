@@ -73,7 +73,11 @@ internal static class BatchedMatrixVector
                     if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     if (MultiplyPairVector256(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
-                case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F16):
+                case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F16) when EncodedMatrixVector.PairedHalves(w1, xs.Length, w2, hs.Length) == true:
+                    if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new PairedFloat16Weights(w1), w1, xs, new PairedFloat16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
+                    if (MultiplyPairVector256(mode, new PairedFloat16Weights(w1), w1, xs, new PairedFloat16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
+                    break;
+                case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F16) when EncodedMatrixVector.PairedHalves(w1, xs.Length, w2, hs.Length) == false:
                     if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     if (MultiplyPairVector256(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;

@@ -108,6 +108,17 @@ internal static class EncodedMatrixVector
 
     internal static nuint RowStart(in WeightRows w, int row) => (nuint)w.ElementStart(row);
 
+    /// <summary>
+    /// Whether the f16 matrices a product reads (W1 where x has columns, W2 where h has) keep their halves in block
+    /// pairs (<see cref="WeightRows.PairedHalves"/>): true or false when they agree, null when one does and one does not,
+    /// which only the scalar reference reads (a model pairs all its f16 matrices or none).
+    /// </summary>
+    internal static bool? PairedHalves(in WeightRows w1, int xLength, in WeightRows w2, int hLength)
+    {
+        bool? first = xLength > 0 ? w1.PairedHalves : null, second = hLength > 0 ? w2.PairedHalves : null;
+        return first is null || second is null || first == second ? first ?? second ?? false : null;
+    }
+
 #if NET8_0_OR_GREATER
     /// <summary>
     /// The 512- and 256-bit paths: x and h are scaled once here, then the path <paramref name="mode"/> selects runs over
@@ -263,7 +274,21 @@ internal static class EncodedMatrixVector
                 ref float vRef = ref MemoryMarshal.GetReference(part == 0 ? xScaled : hScaled);
                 nuint row0 = RowStart(w, r0), row1 = RowStart(w, r1), row2 = RowStart(w, r2), row3 = RowStart(w, r3);
                 nuint nextTile = d.Address(row0 + 4 * (nuint)n);
-                for (nuint j = 0; j < (nuint)whole; j += Lanes, row0 += Lanes, row1 += Lanes, row2 += Lanes, row3 += Lanes)
+                // Paired rows are whole pairs of blocks (whole == n): each load gives two blocks, added first then second as below.
+                for (nuint j = 0; d.PairsBlocks && j < (nuint)whole; j += 2 * Lanes, row0 += 2 * Lanes, row1 += 2 * Lanes, row2 += 2 * Lanes, row3 += 2 * Lanes)
+                {
+                    Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, 2 * d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this pair's share of the next tile
+                    Vector512<float> vFirst = Vector512.LoadUnsafe(ref vRef, j), vSecond = Vector512.LoadUnsafe(ref vRef, j + Lanes);
+                    a0 = madd.Invoke(d.LoadOfPair(row0, 0), vFirst, a0);
+                    a1 = madd.Invoke(d.LoadOfPair(row1, 0), vFirst, a1);
+                    a2 = madd.Invoke(d.LoadOfPair(row2, 0), vFirst, a2);
+                    a3 = madd.Invoke(d.LoadOfPair(row3, 0), vFirst, a3);
+                    a0 = madd.Invoke(d.LoadOfPair(row0, 1), vSecond, a0);
+                    a1 = madd.Invoke(d.LoadOfPair(row1, 1), vSecond, a1);
+                    a2 = madd.Invoke(d.LoadOfPair(row2, 1), vSecond, a2);
+                    a3 = madd.Invoke(d.LoadOfPair(row3, 1), vSecond, a3);
+                }
+                for (nuint j = 0; !d.PairsBlocks && j < (nuint)whole; j += Lanes, row0 += Lanes, row1 += Lanes, row2 += Lanes, row3 += Lanes)
                 {
                     Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this block's share of the next tile
                     Vector512<float> vj = Vector512.LoadUnsafe(ref vRef, j);

@@ -182,6 +182,42 @@ internal static class Float16
         }
     }
 
+    /// <summary>Columns of a block pair: the halves one 512-bit load of <see cref="InterleaveBlockPairs"/>' layout holds.</summary>
+    public const int PairColumns = 32;
+
+    /// <summary>
+    /// Reorders each row's 32-column blocks in place so that 32-bit word i of a block holds column i in its low half
+    /// and column 16 + i in its high half: the layout the 512-bit f16 kernel reads (<see cref="WeightRows.PairedHalves"/>).
+    /// Why: widening 16 halves from file order takes a lane-crossing vpmovsxwd, and on Zen 4 the f16 kernel ran 1.26×
+    /// faster without it (docs/performance-history.md); from this layout one load gives both 16-column blocks, each
+    /// decoded by shifts within its word (<c>ToScaledSingleFromHigh</c>), in the lanes and
+    /// order the file-order kernels use, so the results are the same bits. <paramref name="columns"/> must be a multiple of 32.
+    /// </summary>
+    public static void InterleaveBlockPairs(Span<ushort> halves, int columns)
+    {
+        if (columns <= 0 || columns % PairColumns != 0) throw new ArgumentException($"{columns} columns are not whole pairs of 16-column blocks", nameof(columns));
+        if (halves.Length % columns != 0) throw new ArgumentException($"{halves.Length} halves are not whole rows of {columns}", nameof(halves));
+        Span<ushort> block = stackalloc ushort[PairColumns];
+        for (int start = 0; start < halves.Length; start += PairColumns)
+        {
+            Span<ushort> pair = halves.Slice(start, PairColumns);
+            pair.CopyTo(block);
+            for (int i = 0; i < PairColumns / 2; i++)
+            {
+                pair[2 * i] = block[i];
+                pair[2 * i + 1] = block[PairColumns / 2 + i];
+            }
+        }
+    }
+
+    /// <summary>Where column <paramref name="column"/> of a row sits within it after <see cref="InterleaveBlockPairs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // inside kernels' tile loops: a call there makes the JIT keep the accumulators in memory
+    public static int PairedPosition(int column)
+    {
+        int inPair = column % PairColumns, half = PairColumns / 2;
+        return column - inPair + (inPair < half ? 2 * inPair : 2 * (inPair - half) + 1);
+    }
+
     /// <summary>2^<paramref name="exponent"/> for exponents a float holds as a normal number, exactly.</summary>
     public static float PowerOfTwo(int exponent) => BitConverter.Int32BitsToSingle((127 + exponent) << 23);
 
@@ -212,6 +248,20 @@ internal static class Float16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ToScaledSingle(Vector512<int> signExtended)
         => (Vector512.ShiftLeft(signExtended, MantissaShift) & Vector512.Create(SignedLayoutMask).AsInt32()).AsSingle();
+
+    // A half in a word's top 16 bits, shifted right arithmetically by 3, has its exponent and mantissa in a float's
+    // places and its sign in bit 31, with sign copies in bits 30..28 and the word's low half in bits 12..0: the mask clears both.
+    private const uint HighHalfMask = 0x8FFF_E000;
+
+    /// <summary>Eight halves, each in the top 16 bits of its word, times 2^-112, exactly (as <see cref="ToScaledSingle(Vector256{int})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ToScaledSingleFromHigh(Vector256<int> words)
+        => (Vector256.ShiftRightArithmetic(words, 16 - MantissaShift) & Vector256.Create(HighHalfMask).AsInt32()).AsSingle();
+
+    /// <summary>Sixteen halves, each in the top 16 bits of its word, times 2^-112, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ToScaledSingleFromHigh(Vector512<int> words)
+        => (Vector512.ShiftRightArithmetic(words, 16 - MantissaShift) & Vector512.Create(HighHalfMask).AsInt32()).AsSingle();
 
     /// <summary>Sign-extends eight halves: one <c>vpmovsxwd</c> on AVX2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace TextGen.Runtime.Kernels;
 
 /// <summary>
-/// f16 weights: each load reads half the bytes of f32 and widens them exactly, leaving out the per-weight
+/// f16 weights in file order (<see cref="PairedFloat16Weights"/> reads the 512-bit kernel's layout): each load reads half the bytes of f32 and widens them exactly, leaving out the per-weight
 /// multiplication by 2^112 that the kernel applies to the vector instead (<c>Float16.ToScaledSingle</c>). The stored
 /// halves are the file's times 2^<see cref="WeightRows.HalfShift"/>, so the vector's scale is 2^(112 − shift).
 /// </summary>
@@ -23,6 +23,8 @@ internal readonly struct Float16Weights : IWeightDecoder
     }
 
     public float VectorScale => Float16.ExponentRebias * _valueScale;
+
+    public bool PairsBlocks => false;
 
     public float Get(nuint index) => Float16.ToSingle(_halves[(int)index]) * _valueScale;
 #if NET8_0_OR_GREATER
@@ -46,6 +48,9 @@ internal readonly struct Float16Weights : IWeightDecoder
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> Load(ref byte element, nuint index) => Float16.ToScaledSingle(Float16.Widen(Vector256.LoadUnsafe(ref Unsafe.As<byte, short>(ref element), index)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> LoadOfPair(nuint pairStart, int block) => Load(pairStart + 16 * (nuint)block);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_halves), index);

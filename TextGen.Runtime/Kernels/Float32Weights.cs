@@ -19,6 +19,8 @@ internal readonly struct Float32Weights : IWeightDecoder
 
     public float VectorScale => 1f;
 
+    public bool PairsBlocks => false;
+
     public float Get(nuint index) => _floats[(int)index];
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -39,6 +41,9 @@ internal readonly struct Float32Weights : IWeightDecoder
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> Load(ref byte element, nuint index) => Vector512.LoadUnsafe(ref Unsafe.As<byte, float>(ref element), index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> LoadOfPair(nuint pairStart, int block) => Load(pairStart + 16 * (nuint)block);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nuint Address(nuint index) => Prefetch.Address(ref MemoryMarshal.GetArrayDataReference(_floats), index);

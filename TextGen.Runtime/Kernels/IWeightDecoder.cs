@@ -19,6 +19,9 @@ internal interface IWeightDecoder
     /// and the kernel multiplies the vector by it once per call instead, which gives the same products.
     /// </summary>
     float VectorScale { get; }
+
+    /// <summary>Whether rows are kept as pairs of 16-column blocks that <c>LoadPair</c> reads in one load (f16's <see cref="WeightRows.PairedHalves"/>).</summary>
+    bool PairsBlocks { get; }
 #if NET8_0_OR_GREATER
     /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>, as lanes 0..7 and 8..15.</summary>
     void Load(nuint index, out Vector256<float> low, out Vector256<float> high);
@@ -38,6 +41,13 @@ internal interface IWeightDecoder
 
     /// <summary>Elements <paramref name="index"/>.. +16 counted from <paramref name="element"/> (<see cref="Element"/>), as <see cref="Load(nuint)"/> gives them.</summary>
     Vector512<float> Load(ref byte element, nuint index);
+
+    /// <summary>
+    /// Block <paramref name="block"/> (0 or 1, a constant at the call) of the block pair that starts at element
+    /// <paramref name="pairStart"/>: <see cref="Load(nuint)"/> at <paramref name="pairStart"/> + 16 · <paramref name="block"/>.
+    /// Paired layouts read both blocks from the same 64 bytes, which the JIT loads once for the two calls.
+    /// </summary>
+    Vector512<float> LoadOfPair(nuint pairStart, int block);
 
     /// <summary>Bytes per stored element.</summary>
     int StoredBytes { get; }

@@ -78,6 +78,13 @@ internal readonly struct KernelMode
     /// </summary>
     public static bool WantsPortableLayout => BestPath is KernelPath.Vector or KernelPath.Scalar;
 
+    /// <summary>Whether f16 matrices are kept in block pairs (<see cref="WeightRows.PairedHalves"/>): where <see cref="BestPath"/> is the 512-bit one.</summary>
+#if NET8_0_OR_GREATER
+    public static bool PairsHalves => BestPath == KernelPath.Vector512;
+#else
+    public static bool PairsHalves => false;
+#endif
+
     /// <summary>The layout <see cref="BestPath"/>'s q8 kernel reads (the scalar one's being the <see cref="System.Numerics.Vector{T}"/> one's).</summary>
     public static Q8Layout BestQ8Layout => BestPath switch
     {

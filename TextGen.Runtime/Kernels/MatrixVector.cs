@@ -70,7 +70,18 @@ internal static class MatrixVector
         switch (dtype)
         {
             case TensorDType.F16:
-                EncodedMatrixVector.MultiplyPair(mode, new Float16Weights(w1), w1, x, new Float16Weights(w2), w2, h, bias, y);
+                switch (EncodedMatrixVector.PairedHalves(w1, x.Length, w2, h.Length))
+                {
+                    case true:
+                        EncodedMatrixVector.MultiplyPair(mode, new PairedFloat16Weights(w1), w1, x, new PairedFloat16Weights(w2), w2, h, bias, y);
+                        break;
+                    case false:
+                        EncodedMatrixVector.MultiplyPair(mode, new Float16Weights(w1), w1, x, new Float16Weights(w2), w2, h, bias, y);
+                        break;
+                    default:
+                        EncodedMatrixVector.MultiplyPairScalar(w1, x, w2, h, bias, y);
+                        break;
+                }
                 break;
             case TensorDType.Q8:
                 Q8MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, y);

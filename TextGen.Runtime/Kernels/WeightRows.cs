@@ -11,9 +11,10 @@ namespace TextGen.Runtime.Kernels;
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, Q8Layout q8Layout = Q8Layout.FileOrder, bool symmetricQuants = false, int halfShift = 0, LanePanel.Slot? panelSlot = null)
+    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, Q8Layout q8Layout = Q8Layout.FileOrder, bool symmetricQuants = false, int halfShift = 0, LanePanel.Slot? panelSlot = null, bool pairedHalves = false)
     {
         _panelSlot = panelSlot;
+        PairedHalves = pairedHalves;
         Origin = origin;
         HalfShift = halfShift;
         Q8Layout = q8Layout;
@@ -53,6 +54,12 @@ internal readonly struct WeightRows
     /// </summary>
     public int HalfShift { get; }
 
+    /// <summary>
+    /// f16: each row's 32-column blocks are kept as <see cref="Float16.InterleaveBlockPairs"/> arranges them (column i and
+    /// 16 + i in one 32-bit word), the 512-bit kernel's layout; false: file order. Only where a row is whole pairs of blocks.
+    /// </summary>
+    public bool PairedHalves { get; }
+
     /// <summary>2^-<see cref="HalfShift"/>: what a stored half is multiplied by to give the file's value, exactly.</summary>
     public float HalfValueScale => Float16.PowerOfTwo(-HalfShift);
 
@@ -82,9 +89,10 @@ internal readonly struct WeightRows
         => new(TensorDType.F32, values.Offset, 0, rows, columns, values.Array ?? Array.Empty<float>(), Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>(), panelSlot: new LanePanel.Slot());
 
     /// <summary>
-    /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 quants in <paramref name="q8Layout"/>.
+    /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 quants in <paramref name="q8Layout"/>; f16 halves
+    /// paired (<see cref="PairedHalves"/>) where <paramref name="pairHalves"/> says so and the rows are whole pairs of blocks.
     /// </summary>
-    public static WeightRows FromTensor(ModelTensor tensor, Q8Layout q8Layout = Q8Layout.FileOrder)
+    public static WeightRows FromTensor(ModelTensor tensor, Q8Layout q8Layout = Q8Layout.FileOrder, bool pairHalves = false)
     {
         int rows = tensor.Shape[0], columns = tensor.Shape[1];
         ReadOnlySpan<byte> data = tensor.Data.Span;
@@ -96,7 +104,9 @@ internal readonly struct WeightRows
                 ReadOnlySpan<ushort> fileHalves = TensorEncoding.HostOrderHalves(data);
                 int shift = Float16.SubnormalFreeShift(fileHalves);
                 Float16.ScaleByPowerOfTwo(fileHalves, halves, shift);
-                return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>(), halfShift: shift);
+                bool paired = pairHalves && columns > 0 && columns % Float16.PairColumns == 0;
+                if (paired) Float16.InterleaveBlockPairs(halves, columns);
+                return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>(), halfShift: shift, pairedHalves: paired);
             case TensorDType.Q8:
                 var scales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
                 LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
@@ -116,7 +126,7 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, Q8Layout, SymmetricQuants, HalfShift, _panelSlot);
+        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, Q8Layout, SymmetricQuants, HalfShift, _panelSlot, PairedHalves);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>
@@ -140,7 +150,7 @@ internal readonly struct WeightRows
     /// <summary>The f32 elements of this view.</summary>
     public ReadOnlySpan<float> FloatSpan => DType == TensorDType.F32 ? Floats.AsSpan(ElementStart(0), Rows * Columns) : default;
 
-    /// <summary>The binary16 elements of this view as stored: the file's times 2^<see cref="HalfShift"/>.</summary>
+    /// <summary>The binary16 elements of this view as stored: the file's times 2^<see cref="HalfShift"/>, in <see cref="PairedHalves"/>' layout.</summary>
     public ReadOnlySpan<ushort> HalfSpan => DType == TensorDType.F16 ? Halves.AsSpan(ElementStart(0), Rows * Columns) : default;
 
     /// <summary>The int8 elements of this view, in its layout.</summary>
@@ -154,7 +164,7 @@ internal readonly struct WeightRows
             int start = ElementStart(row);
             return DType switch
             {
-                TensorDType.F16 => Float16.ToSingle(Halves[start + column]) * HalfValueScale,
+                TensorDType.F16 => Float16.ToSingle(Halves[start + (PairedHalves ? Float16.PairedPosition(column) : column)]) * HalfValueScale,
                 TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, Q8Layout)] * Scales[ScaleStart(row) + column / TensorEncoding.Q8BlockSize],
                 _ => Floats[start + column],
             };

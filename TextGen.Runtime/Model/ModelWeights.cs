@@ -80,20 +80,22 @@ internal sealed class ModelWeights
     /// architecture. <paramref name="widenF16"/> keeps f16 matrices as f32, exactly their decoded values: the
     /// <see cref="KernelPath.Vector"/> and scalar kernels run about ten times faster so, at f32's memory, and small
     /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). q8 quants are kept in <paramref name="q8Layout"/>, the
-    /// one the kernels that will read them want (<see cref="KernelMode.BestQ8Layout"/>), at q8's memory. The results are the same bits either way: the f16 kernels compute exactly the f32 kernels on
+    /// one the kernels that will read them want (<see cref="KernelMode.BestQ8Layout"/>), at q8's memory; f16 halves in block pairs
+    /// with <paramref name="pairHalves"/> (<see cref="WeightRows.PairedHalves"/>, the 512-bit kernel's layout). The results are the same bits either way: the f16 kernels compute exactly the f32 kernels on
     /// the decoded weights, and q8's integer sums do not depend on the layout.
     /// </summary>
-    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, Q8Layout q8Layout, bool widenF16, LoadProfile? profile = null)
+    public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, Q8Layout q8Layout, bool widenF16, LoadProfile? profile = null, bool pairHalves = false)
     {
         long phaseStart = profile.Start();
         ModelArchitecture a = file.Architecture;
+        pairHalves &= RowsArePairs(file, HasInputTable(a, maxInputTableFloats)); // all f16 matrices or none, so every product reads one layout
         float[] Values(string name) => file.GetTensor(name).Float32Values();
         WeightRows Matrix(string name)
         {
             ModelTensor tensor = file.GetTensor(name);
             return widenF16 && tensor.DType == TensorDType.F16
                 ? WeightRows.FromFloats(tensor.Float32Storage(), tensor.Shape[0], tensor.Shape[1])
-                : WeightRows.FromTensor(tensor, q8Layout);
+                : WeightRows.FromTensor(tensor, q8Layout, pairHalves);
         }
 
         int hidden = a.HiddenSize;
@@ -157,6 +159,23 @@ internal sealed class ModelWeights
     /// </summary>
     public static bool HasInputTable(ModelArchitecture a, int maxInputTableFloats)
         => a.IsOneHot || (long)a.VocabularySize * a.GateCount * a.HiddenSize <= maxInputTableFloats;
+
+    /// <summary>
+    /// Whether every matrix of <paramref name="file"/> that a step multiplies has rows of whole 32-column block pairs
+    /// (<see cref="WeightRows.PairedHalves"/>); with an input table (<paramref name="inputTable"/>) layer 0's W_ih is only
+    /// read to build it, on its own, so a one-hot input of any vocabulary does not matter.
+    /// </summary>
+    private static bool RowsArePairs(ModelFile file, bool inputTable)
+    {
+        ModelArchitecture a = file.Architecture;
+        bool pairs = file.GetTensor(ModelArchitecture.HeadWeightName).Shape[1] % Float16.PairColumns == 0;
+        for (int l = 0; l < a.Layers; l++)
+        {
+            if (l > 0 || !inputTable) pairs &= file.GetTensor(ModelArchitecture.WeightIhName(l)).Shape[1] % Float16.PairColumns == 0;
+            pairs &= file.GetTensor(ModelArchitecture.WeightHhName(l)).Shape[1] % Float16.PairColumns == 0;
+        }
+        return pairs;
+    }
 
     /// <summary>Whether <paramref name="file"/>'s matrices fit <see cref="WidenedF16MaxBytes"/> as f32.</summary>
     public static bool FitsWidened(ModelFile file)

@@ -110,11 +110,12 @@ public sealed class TextModel
     /// As <see cref="FromFile(ModelFile)"/>; a smaller <paramref name="maxInputTableFloats"/> lets tests run the first
     /// layer without its input table, and <paramref name="portableLayout"/> lets them lay f16 and q8 weights out
     /// either way on any machine (true: f16 widened, q8 lane-interleaved; false: both as stored), or
-    /// <paramref name="q8Layout"/> q8 weights in any layout. By default this machine chooses
-    /// (<see cref="KernelMode.WantsPortableLayout"/>, <see cref="KernelMode.BestQ8Layout"/>), and small f16 models are
+    /// <paramref name="q8Layout"/> q8 weights in any layout, and <paramref name="pairHalves"/> f16 ones in block pairs or not
+    /// (<see cref="WeightRows.PairedHalves"/>). By default this machine chooses (<see cref="KernelMode.WantsPortableLayout"/>,
+    /// <see cref="KernelMode.BestQ8Layout"/>, <see cref="KernelMode.PairsHalves"/>), and small f16 models are
     /// widened everywhere (<see cref="ModelWeights.WidenedF16MaxBytes"/>).
     /// </summary>
-    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? portableLayout = null, Q8Layout? q8Layout = null)
+    internal static TextModel FromFile(ModelFile file, int maxInputTableFloats, LoadProfile? profile = null, bool? portableLayout = null, Q8Layout? q8Layout = null, bool? pairHalves = null)
     {
         if (file is null) throw new ArgumentNullException(nameof(file));
         bool widenF16 = portableLayout ?? (KernelMode.WantsPortableLayout || ModelWeights.FitsWidened(file));
@@ -124,7 +125,8 @@ public sealed class TextModel
             false => Q8Layout.FileOrder,
             null => KernelMode.BestQ8Layout,
         };
-        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, quants, widenF16, profile);
+        bool pairs = pairHalves ?? (portableLayout is null && KernelMode.PairsHalves);
+        ModelWeights weights = ModelWeights.FromFile(file, maxInputTableFloats, quants, widenF16, profile, pairs);
         long phaseStart = profile.Start();
         var vocabulary = new Vocabulary(file.Architecture.Vocabulary);
         phaseStart = profile.Lap("vocabulary", phaseStart);

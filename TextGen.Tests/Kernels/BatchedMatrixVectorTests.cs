@@ -50,6 +50,25 @@ internal sealed class BatchedMatrixVectorTests
         Check(new Random(36), mode, dtype, rows: 7, n1: 24, n2: 4000, sessions: 30, sharedBias: false, "512-bit groups");
     }
 
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void F16InBlockPairsBatchesToTheSingleSessionBits(KernelMode mode)
+    {
+        // The paired layout (WeightRows.PairedHalves) through the 512-bit 6 × 4 tiles (3 sessions and more), the 256-bit
+        // tiles (2, or where the 512-bit ones decline) and the single-session kernel they must equal.
+        foreach (var (rows, n1, n2, sessions) in new[] { (260, 512, 512, 9), (7, 32, 64, 5), (13, 0, 96, 2), (9, 64, 0, 4) })
+        {
+            var random = new Random(37 + rows);
+            WeightRows w1 = PairedMatrix(random, rows, n1), w2 = PairedMatrix(random, rows, n2);
+            Assert.That(w1.PairedHalves || n1 == 0, Is.True);
+            Assert.That(w2.PairedHalves || n2 == 0, Is.True);
+            float[] xs = AllKernelPaths.RandomFloats(random, sessions * n1), hs = AllKernelPaths.RandomFloats(random, sessions * n2), biases = AllKernelPaths.RandomFloats(random, sessions * rows);
+            var actual = new float[sessions * (rows + 2)];
+            actual.AsSpan().Fill(Gap);
+            BatchedMatrixVector.MultiplyPair(mode, w1, xs, w2, hs, biases, rows, actual, rows + 2, rows, sessions);
+            AssertSingleSessionBits(mode, w1, xs, w2, hs, biases, rows, actual, rows + 2, rows, sessions, $"{mode.Path} paired f16: {rows}×({n1}+{n2}), {sessions} sessions");
+        }
+    }
+
     [TestCase(TensorDType.F32, false)]
     [TestCase(TensorDType.F32, true)]
     [TestCase(TensorDType.F16, false)]
@@ -153,6 +172,9 @@ internal sealed class BatchedMatrixVectorTests
     private static (WeightRows W1, float[] Xs, WeightRows W2, float[] Hs, float[] Biases) Problem(Random random, TensorDType dtype, int rows, int n1, int n2, int sessions, bool sharedBias)
         => (Matrix(random, dtype, rows, n1), AllKernelPaths.RandomFloats(random, sessions * n1), Matrix(random, dtype, rows, n2),
             AllKernelPaths.RandomFloats(random, sessions * n2), AllKernelPaths.RandomFloats(random, sharedBias ? rows : sessions * rows));
+
+    private static WeightRows PairedMatrix(Random random, int rows, int columns)
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.F16), pairHalves: true);
 
     private static WeightRows Matrix(Random random, TensorDType dtype, int rows, int columns)
         => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(dtype));

@@ -92,6 +92,85 @@ internal sealed class EncodedMatrixVectorTests
         else Assert.That(actual, Is.EqualTo(expected).Within(1e-3).Percent); // 1e-5 relative
     }
 
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void F16InBlockPairsMultipliesToTheBitsOfFileOrder(KernelMode mode)
+    {
+        // The 512-bit kernel's layout (WeightRows.PairedHalves) may change nothing but speed, on every path and in both
+        // modes: row slices (a nonzero first row), x without h and h without x, and rows of 1 to 16 block pairs.
+        var random = new Random(29);
+        foreach (var (rows, n1, n2) in new[] { (9, 64, 32), (17, 0, 96), (4, 32, 512), (12, 64, 0) })
+        {
+            ModelTensor t1 = RandomTensor(random, rows, n1), t2 = RandomTensor(random, rows, n2);
+            WeightRows file1 = WeightRows.FromTensor(t1), file2 = WeightRows.FromTensor(t2);
+            WeightRows paired1 = WeightRows.FromTensor(t1, pairHalves: true), paired2 = WeightRows.FromTensor(t2, pairHalves: true);
+            Assert.That((paired1.PairedHalves, paired2.PairedHalves, file2.PairedHalves), Is.EqualTo((n1 > 0, n2 > 0, false)));
+            Assert.That(Decoded(paired1), Is.EqualTo(Decoded(file1)), "W1 reads as the file's values");
+            Assert.That(Decoded(paired2), Is.EqualTo(Decoded(file2)), "W2 reads as the file's values");
+            float[] x = AllKernelPaths.RandomFloats(random, n1), h = AllKernelPaths.RandomFloats(random, n2), bias = AllKernelPaths.RandomFloats(random, rows);
+            foreach (int first in new[] { 0, 3 })
+            {
+                var expected = new float[rows - first];
+                var actual = new float[rows - first];
+                MatrixVector.MultiplyPair(mode, file1.Slice(first), x, file2.Slice(first), h, bias.AsSpan(first), expected);
+                MatrixVector.MultiplyPair(mode, paired1.Slice(first), x, paired2.Slice(first), h, bias.AsSpan(first), actual);
+                Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)), $"{mode.Path}: {rows}×({n1}+{n2}) from row {first}");
+            }
+        }
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void F16InMixedLayoutsTakesTheScalarReference(KernelMode mode)
+    {
+        // A model pairs all its f16 matrices or none; a product given one of each still gets the reference's bits.
+        var random = new Random(30);
+        ModelTensor t1 = RandomTensor(random, 8, 64), t2 = RandomTensor(random, 8, 40);
+        WeightRows paired1 = WeightRows.FromTensor(t1, pairHalves: true), file2 = WeightRows.FromTensor(t2, pairHalves: true);
+        Assert.That((paired1.PairedHalves, file2.PairedHalves), Is.EqualTo((true, false)), "40 columns are no whole pair");
+        float[] x = AllKernelPaths.RandomFloats(random, 64), h = AllKernelPaths.RandomFloats(random, 40), bias = AllKernelPaths.RandomFloats(random, 8);
+        var expected = new float[8];
+        var actual = new float[8];
+        EncodedMatrixVector.MultiplyPairScalar(WeightRows.FromTensor(t1), x, file2, h, bias, expected);
+        MatrixVector.MultiplyPair(mode, paired1, x, file2, h, bias, actual);
+        Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
+    }
+
+    [Test]
+    public void BlockPairsPutColumnIAndSixteenPlusIInOneWord()
+    {
+        const int columns = 96;
+        ushort[] halves = Enumerable.Range(0, 2 * columns).Select(i => (ushort)i).ToArray(); // two rows, each element its index
+        Float16.InterleaveBlockPairs(halves, columns);
+        for (int r = 0; r < 2; r++)
+        for (int c = 0; c < columns; c++)
+        {
+            int position = Float16.PairedPosition(c);
+            Assert.That(halves[r * columns + position], Is.EqualTo(r * columns + c), $"row {r}, column {c}");
+            int pair = c / 32 * 32, i = c % 16;
+            Assert.That(position, Is.EqualTo(pair + 2 * i + (c % 32 < 16 ? 0 : 1)), "low half of word i: column i; high half: 16 + i");
+        }
+        Assert.Throws<ArgumentException>(() => Float16.InterleaveBlockPairs(new ushort[40], 40));
+        Assert.Throws<ArgumentException>(() => Float16.InterleaveBlockPairs(new ushort[48], 32));
+    }
+
+    [Test]
+    public void HalvesDecodeExactlyFromTheTopOfTheirWords()
+    {
+        // Every finite half, as the high half of a word whose low half is another half (garbage to the decode).
+        var finite = Enumerable.Range(0, 1 << 16).Where(b => (b & 0x7C00) != 0x7C00).Select(b => (ushort)b).ToArray();
+        for (int i = 0; i + 16 <= finite.Length; i += 16)
+        {
+            int[] words = Enumerable.Range(0, 16).Select(k => (finite[i + k] << 16) | finite[(i + 7 * k + 5) % finite.Length]).ToArray();
+            Vector512<float> v16 = Float16.ToScaledSingleFromHigh(Vector512.Create(words)) * Float16.ExponentRebias;
+            Vector256<float> v8 = Float16.ToScaledSingleFromHigh(Vector256.Create(words.AsSpan(0, 8))) * Float16.ExponentRebias;
+            for (int k = 0; k < 16; k++)
+            {
+                int expected = BitConverter.SingleToInt32Bits(Float16.ToSingle(finite[i + k]));
+                Assert.That(BitConverter.SingleToInt32Bits(v16[k]), Is.EqualTo(expected), $"half {finite[i + k]:X4}");
+                if (k < 8) Assert.That(BitConverter.SingleToInt32Bits(v8[k]), Is.EqualTo(expected), $"half {finite[i + k]:X4}");
+            }
+        }
+    }
+
     [Test]
     public void MixedDTypesAndShapeMismatchAreRefused()
     {
@@ -220,6 +299,9 @@ internal sealed class EncodedMatrixVectorTests
         for (int c = 0; c < w.Columns; c++) values[r * w.Columns + c] = w[r, c];
         return values;
     }
+
+    private static ModelTensor RandomTensor(Random random, int rows, int columns)
+        => ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.F16);
 
     private static WeightRows Encoded(Random random, TensorDType dtype, int rows, int columns)
         => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(dtype));
