@@ -87,8 +87,8 @@ internal static class BatchedMatrixVector
                     return;
             }
         }
-        // The scalar reference; q8, whose integer kernel has no batched form yet; and what the 256-bit tiles decline:
-        // one session at a time, identical by construction.
+        // The scalar reference; q8, whose integer kernel has no batched form yet; f16 matrices in mixed layouts; and what
+        // the 256-bit tiles decline: one session at a time, identical by construction.
         MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
     }
 

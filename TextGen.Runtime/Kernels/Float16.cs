@@ -188,7 +188,7 @@ internal static class Float16
     /// <summary>
     /// Reorders each row's 32-column blocks in place so that 32-bit word i of a block holds column i in its low half
     /// and column 16 + i in its high half: the layout the 512-bit f16 kernel reads (<see cref="WeightRows.PairedHalves"/>).
-    /// Why: widening 16 halves from file order takes a lane-crossing vpmovsxwd, and on Zen 4 the f16 kernel ran 1.26×
+    /// Why: widening 16 halves from file order takes a lane-crossing vpmovsxwd, and on Zen 4 the f16 kernel's products ran 1.22×
     /// faster without it (docs/performance-history.md); from this layout one load gives both 16-column blocks, each
     /// decoded by shifts within its word (<c>ToScaledSingleFromHigh</c>), in the lanes and
     /// order the file-order kernels use, so the results are the same bits. <paramref name="columns"/> must be a multiple of 32.

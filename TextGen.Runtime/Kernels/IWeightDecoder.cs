@@ -20,7 +20,7 @@ internal interface IWeightDecoder
     /// </summary>
     float VectorScale { get; }
 
-    /// <summary>Whether rows are kept as pairs of 16-column blocks that <c>LoadPair</c> reads in one load (f16's <see cref="WeightRows.PairedHalves"/>).</summary>
+    /// <summary>Whether rows are kept as pairs of 16-column blocks that <c>LoadOfPair</c> reads from one 64-byte load (f16's <see cref="WeightRows.PairedHalves"/>).</summary>
     bool PairsBlocks { get; }
 #if NET8_0_OR_GREATER
     /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>, as lanes 0..7 and 8..15.</summary>

@@ -46,7 +46,7 @@ internal readonly struct WeightRows
 
     public float[] Floats { get; }  // (all rows, Columns) f32 from Origin; empty unless DType is F32
 
-    public ushort[] Halves { get; } // (all rows, Columns) binary16 bits from Origin, each value times 2^HalfShift; empty unless F16
+    public ushort[] Halves { get; } // (all rows, Columns) binary16 bits from Origin, each value times 2^HalfShift, in PairedHalves' order; empty unless F16
 
     /// <summary>
     /// f16: the stored halves are the file's times 2^HalfShift, so that none is subnormal (<see cref="Float16.SubnormalFreeShift"/>);

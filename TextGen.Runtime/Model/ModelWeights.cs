@@ -81,7 +81,9 @@ internal sealed class ModelWeights
     /// <see cref="KernelPath.Vector"/> and scalar kernels run about ten times faster so, at f32's memory, and small
     /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). q8 quants are kept in <paramref name="q8Layout"/>, the
     /// one the kernels that will read them want (<see cref="KernelMode.BestQ8Layout"/>), at q8's memory; f16 halves in block pairs
-    /// with <paramref name="pairHalves"/> (<see cref="WeightRows.PairedHalves"/>, the 512-bit kernel's layout). The results are the same bits either way: the f16 kernels compute exactly the f32 kernels on
+    /// with <paramref name="pairHalves"/> (<see cref="WeightRows.PairedHalves"/>, the 512-bit kernel's layout) where every
+    /// matrix a step multiplies has rows of whole pairs (<see cref="RowsArePairs"/>). The results are the same bits either
+    /// way: the f16 kernels compute exactly the f32 kernels on
     /// the decoded weights, and q8's integer sums do not depend on the layout.
     /// </summary>
     public static ModelWeights FromFile(ModelFile file, int maxInputTableFloats, Q8Layout q8Layout, bool widenF16, LoadProfile? profile = null, bool pairHalves = false)

@@ -117,10 +117,13 @@ internal sealed class EncodedModelTests
     [Test]
     public void OnlyModelsWhoseEveryMatrixIsWholeBlockPairsArePaired()
     {
-        // Hidden 40 (the other tests' models) leaves rows of 40 columns: none is paired, so no product mixes layouts.
-        ModelFile encoded = F32(CellKind.Lstm, 64).ConvertTo(TensorDType.F16);
-        TextModel model = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, portableLayout: false, pairHalves: true);
-        Assert.That(model.Weights.HeadWeight.PairedHalves, Is.False);
+        // Hidden 64 but an embedding of 40 that layer 0 multiplies each step (no input table): W_ih's rows are no whole
+        // pairs, so no matrix is paired, and no product mixes layouts. With an input table W_ih is not multiplied.
+        ModelFile encoded = RandomModels.Create(new ModelArchitecture(CellKind.Lstm, 2, 64, 40, Text.Distinct().Select(c => (int)c).ToArray()), seed: 7, scale: 0.3f)
+            .ConvertTo(TensorDType.F16);
+        TextModel perStep = TextModel.FromFile(encoded, maxInputTableFloats: 0, portableLayout: false, pairHalves: true);
+        TextModel tabled = TextModel.FromFile(encoded, ModelWeights.DefaultMaxInputTableFloats, portableLayout: false, pairHalves: true);
+        Assert.That((perStep.Weights.HeadWeight.PairedHalves, tabled.Weights.HeadWeight.PairedHalves), Is.EqualTo((false, true)));
     }
 
     [TestCaseSource(nameof(CellsAndEmbeddings))]

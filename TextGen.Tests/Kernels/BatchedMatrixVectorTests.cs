@@ -54,11 +54,12 @@ internal sealed class BatchedMatrixVectorTests
     public void F16InBlockPairsBatchesToTheSingleSessionBits(KernelMode mode)
     {
         // The paired layout (WeightRows.PairedHalves) through the 512-bit 6 × 4 tiles (3 sessions and more), the 256-bit
-        // tiles (2, or where the 512-bit ones decline) and the single-session kernel they must equal.
-        foreach (var (rows, n1, n2, sessions) in new[] { (260, 512, 512, 9), (7, 32, 64, 5), (13, 0, 96, 2), (9, 64, 0, 4) })
+        // tiles (2, or where the 512-bit ones decline) and the single-session kernel they must equal; rows from 0, and from
+        // row 3 of a larger matrix (a GRU's gate slices).
+        foreach (var (rows, n1, n2, sessions, first) in new[] { (260, 512, 512, 9, 0), (7, 32, 64, 5, 0), (13, 0, 96, 2, 0), (9, 64, 0, 4, 0), (9, 0, 64, 5, 3), (10, 32, 32, 6, 3) })
         {
             var random = new Random(37 + rows);
-            WeightRows w1 = PairedMatrix(random, rows, n1), w2 = PairedMatrix(random, rows, n2);
+            WeightRows w1 = PairedMatrix(random, rows + first, n1).Slice(first), w2 = PairedMatrix(random, rows + first, n2).Slice(first);
             Assert.That(w1.PairedHalves || n1 == 0, Is.True);
             Assert.That(w2.PairedHalves || n2 == 0, Is.True);
             float[] xs = AllKernelPaths.RandomFloats(random, sessions * n1), hs = AllKernelPaths.RandomFloats(random, sessions * n2), biases = AllKernelPaths.RandomFloats(random, sessions * rows);
