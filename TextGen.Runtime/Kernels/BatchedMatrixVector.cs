@@ -73,9 +73,11 @@ internal static class BatchedMatrixVector
                     if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     if (MultiplyPairVector256(mode, new Float32Weights(w1), w1, xs, new Float32Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
+                // Paired f16 (the 512-bit path's layout) leaves 2 sessions, and what the 512-bit tiles decline, to the
+                // single-session kernel: the 256-bit tiles' loads would each work out which half of which word they need,
+                // which ran 2 sessions at half the file-order speed (docs/performance-history.md).
                 case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F16) when EncodedMatrixVector.PairedHalves(w1, xs.Length, w2, hs.Length) == true:
                     if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new PairedFloat16Weights(w1), w1, xs, new PairedFloat16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
-                    if (MultiplyPairVector256(mode, new PairedFloat16Weights(w1), w1, xs, new PairedFloat16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
                 case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.F16) when EncodedMatrixVector.PairedHalves(w1, xs.Length, w2, hs.Length) == false:
                     if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;

@@ -53,9 +53,9 @@ internal sealed class BatchedMatrixVectorTests
     [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
     public void F16InBlockPairsBatchesToTheSingleSessionBits(KernelMode mode)
     {
-        // The paired layout (WeightRows.PairedHalves) through the 512-bit 6 × 4 tiles (3 sessions and more), the 256-bit
-        // tiles (2, or where the 512-bit ones decline) and the single-session kernel they must equal; rows from 0, and from
-        // row 3 of a larger matrix (a GRU's gate slices).
+        // The paired layout (WeightRows.PairedHalves) through the 512-bit 6 × 4 tiles (3 sessions and more; fewer, or
+        // where those tiles decline, go one session at a time) and the single-session kernel they must equal; rows from 0,
+        // and from row 3 of a larger matrix (a GRU's gate slices).
         foreach (var (rows, n1, n2, sessions, first) in new[] { (260, 512, 512, 9, 0), (7, 32, 64, 5, 0), (13, 0, 96, 2, 0), (9, 64, 0, 4, 0), (9, 0, 64, 5, 3), (10, 32, 32, 6, 3) })
         {
             var random = new Random(37 + rows);
