@@ -197,6 +197,25 @@ internal static class Float16
     {
         if (columns <= 0 || columns % PairColumns != 0) throw new ArgumentException($"{columns} columns are not whole pairs of 16-column blocks", nameof(columns));
         if (halves.Length % columns != 0) throw new ArgumentException($"{halves.Length} halves are not whole rows of {columns}", nameof(halves));
+#if NET8_0_OR_GREATER
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // One vpermw per pair: the shipped model's 3.3 M halves took 1.8 ms a load one half at a time.
+            Vector512<short> order = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, (short)31);
+            ref short first = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(halves));
+            for (nuint start = 0; start < (nuint)halves.Length; start += PairColumns)
+            {
+                Vector512.Shuffle(Vector512.LoadUnsafe(ref first, start), order).StoreUnsafe(ref first, start);
+            }
+            return;
+        }
+#endif
+        InterleaveBlockPairsScalar(halves);
+    }
+
+    /// <summary><see cref="InterleaveBlockPairs"/> one half at a time: the reference, and the path without 512-bit vectors.</summary>
+    internal static void InterleaveBlockPairsScalar(Span<ushort> halves)
+    {
         Span<ushort> block = stackalloc ushort[PairColumns];
         for (int start = 0; start < halves.Length; start += PairColumns)
         {

@@ -148,6 +148,13 @@ internal sealed class EncodedMatrixVectorTests
             int pair = c / 32 * 32, i = c % 16;
             Assert.That(position, Is.EqualTo(pair + 2 * i + (c % 32 < 16 ? 0 : 1)), "low half of word i: column i; high half: 16 + i");
         }
+        var random = new Random(31);
+        ushort[] original = Enumerable.Range(0, 5 * 64).Select(_ => (ushort)random.Next(1 << 16)).ToArray();
+        ushort[] vectorized = original.ToArray(), scalar = original.ToArray();
+        Float16.InterleaveBlockPairs(vectorized, 64);
+        Float16.InterleaveBlockPairsScalar(scalar);
+        Assert.That(vectorized, Is.EqualTo(scalar), "the vector path moves every half where the reference does");
+        Assert.That(scalar.Select((h, i) => (int)h), Is.EqualTo(Enumerable.Range(0, original.Length).Select(i => (int)original[i - i % 64 + Enumerable.Range(0, 64).First(c => Float16.PairedPosition(c) == i % 64)])));
         Assert.Throws<ArgumentException>(() => Float16.InterleaveBlockPairs(new ushort[40], 40));
         Assert.Throws<ArgumentException>(() => Float16.InterleaveBlockPairs(new ushort[48], 32));
     }
