@@ -205,16 +205,16 @@ internal static class EncodedMatrixVector
                     Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this block's share of the next tile
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
-                    d.Load(row0, out Vector256<float> w0Low, out Vector256<float> w0High);
+                    Vector256<float> w0Low = d.LoadHalfBlock(row0), w0High = d.LoadHalfBlock(row0 + 8);
                     low0 = madd.Invoke(w0Low, vLow, low0);
                     high0 = madd.Invoke(w0High, vHigh, high0);
-                    d.Load(row1, out Vector256<float> w1Low, out Vector256<float> w1High);
+                    Vector256<float> w1Low = d.LoadHalfBlock(row1), w1High = d.LoadHalfBlock(row1 + 8);
                     low1 = madd.Invoke(w1Low, vLow, low1);
                     high1 = madd.Invoke(w1High, vHigh, high1);
-                    d.Load(row2, out Vector256<float> w2Low, out Vector256<float> w2High);
+                    Vector256<float> w2Low = d.LoadHalfBlock(row2), w2High = d.LoadHalfBlock(row2 + 8);
                     low2 = madd.Invoke(w2Low, vLow, low2);
                     high2 = madd.Invoke(w2High, vHigh, high2);
-                    d.Load(row3, out Vector256<float> w3Low, out Vector256<float> w3High);
+                    Vector256<float> w3Low = d.LoadHalfBlock(row3), w3High = d.LoadHalfBlock(row3 + 8);
                     low3 = madd.Invoke(w3Low, vLow, low3);
                     high3 = madd.Invoke(w3High, vHigh, high3);
                 }

@@ -29,13 +29,6 @@ internal readonly struct Float16Weights : IWeightDecoder
     public float Get(nuint index) => Float16.ToSingle(_halves[(int)index]) * _valueScale;
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)
-    {
-        low = LoadHalfBlock(index);
-        high = LoadHalfBlock(index + 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> LoadHalfBlock(nuint index)
         => Float16.ToScaledSingle(Float16.Widen(Vector128.LoadUnsafe(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetArrayDataReference(_halves)), index)));
 

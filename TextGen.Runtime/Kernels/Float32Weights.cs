@@ -24,13 +24,6 @@ internal readonly struct Float32Weights : IWeightDecoder
     public float Get(nuint index) => _floats[(int)index];
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)
-    {
-        low = LoadHalfBlock(index);
-        high = LoadHalfBlock(index + 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> LoadHalfBlock(nuint index) => Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_floats), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -23,8 +23,6 @@ internal interface IWeightDecoder
     /// <summary>Whether rows are kept as pairs of 16-column blocks that <c>LoadOfPair</c> reads from one 64-byte load (f16's <see cref="WeightRows.PairedHalves"/>).</summary>
     bool PairsBlocks { get; }
 #if NET8_0_OR_GREATER
-    /// <summary>Elements <paramref name="index"/>.. +16 of the matrix (all in one row), divided by <see cref="VectorScale"/>, as lanes 0..7 and 8..15.</summary>
-    void Load(nuint index, out Vector256<float> low, out Vector256<float> high);
 
     /// <summary>Elements <paramref name="index"/>.. +8 of the matrix (all in one row; half a 16-lane block), divided by <see cref="VectorScale"/>.</summary>
     Vector256<float> LoadHalfBlock(nuint index);

@@ -31,13 +31,6 @@ internal readonly struct PairedFloat16Weights : IWeightDecoder
     public float Get(nuint index) => Float16.ToSingle(_halves[_origin + Float16.PairedPosition((int)index - _origin)]) * _valueScale;
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Load(nuint index, out Vector256<float> low, out Vector256<float> high)
-    {
-        low = LoadHalfBlock(index);
-        high = LoadHalfBlock(index + 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> LoadHalfBlock(nuint index)
     {
         // Columns k..k+7 of a pair (k = 0, 8, 16 or 24) are halves of words k mod 16 .. +7: low ones for k < 16.
@@ -50,8 +43,7 @@ internal readonly struct PairedFloat16Weights : IWeightDecoder
     public Vector512<float> Load(nuint index)
     {
         nuint inPair = (index - (nuint)_origin) % Float16.PairColumns;
-        Vector512<int> words = Vector512.LoadUnsafe(ref Words(index - inPair));
-        return Float16.ToScaledSingleFromHigh(InSecondBlock(inPair) ? words : Vector512.ShiftLeft(words, 16));
+        return Load(ref Element(index - inPair), inPair);
     }
 
     /// <summary>Stored element <paramref name="index"/>: the start of a row or block pair, where <see cref="Load(ref byte, nuint)"/> counts from.</summary>

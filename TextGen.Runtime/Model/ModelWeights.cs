@@ -90,7 +90,7 @@ internal sealed class ModelWeights
     {
         long phaseStart = profile.Start();
         ModelArchitecture a = file.Architecture;
-        pairHalves &= RowsArePairs(file, HasInputTable(a, maxInputTableFloats)); // all f16 matrices or none, so every product reads one layout
+        pairHalves = pairHalves && RowsArePairs(file, HasInputTable(a, maxInputTableFloats)); // all f16 matrices or none, so every product reads one layout
         float[] Values(string name) => file.GetTensor(name).Float32Values();
         WeightRows Matrix(string name)
         {
