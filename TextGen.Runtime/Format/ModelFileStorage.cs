@@ -100,7 +100,7 @@ internal static class ModelFileStorage
         if (path is null) throw new ArgumentNullException(nameof(path));
         string target = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(target) ?? throw new IOException($"{path}: has no parent directory");
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        string temporary = Path.Combine(directory, $"{TemporaryPrefix(target)}{Guid.NewGuid():N}{TemporarySuffix}");
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -116,6 +116,48 @@ internal static class ModelFileStorage
             DeleteQuietly(temporary);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The temporary files of <see cref="WriteFileAtomically"/> for <paramref name="path"/> that exist now: a write in
+    /// progress, or one abandoned by a process that was killed before its rename (no catch block runs on SIGKILL).
+    /// </summary>
+    public static string[] TemporariesOf(string path)
+    {
+        if (path is null) throw new ArgumentNullException(nameof(path));
+        string target = Path.GetFullPath(path), prefix = TemporaryPrefix(target);
+        string? directory = Path.GetDirectoryName(target);
+        if (directory is null || !Directory.Exists(directory)) return Array.Empty<string>();
+        // The pattern alone would also match a user's ".NAME.anything.tmp"; only a 32-digit hex GUID is ours.
+        return Directory.GetFiles(directory, prefix + "*" + TemporarySuffix)
+            .Where(file => HasGuidAfter(Path.GetFileName(file), prefix.Length))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// Deletes the temporary files that killed writes of <paramref name="path"/> left behind. Call it only where no
+    /// other process is writing <paramref name="path"/>: it cannot tell an abandoned write from a running one.
+    /// </summary>
+    public static void DeleteAbandonedTemporaries(string path)
+    {
+        foreach (string temporary in TemporariesOf(path)) File.Delete(temporary);
+    }
+
+    private const string TemporarySuffix = ".tmp";
+
+    // Hidden (a leading dot) and named after the target, so a listing shows whose write it was.
+    private static string TemporaryPrefix(string target) => $".{Path.GetFileName(target)}.";
+
+    // Whether NAME is the prefix's `start` characters, 32 lowercase hex digits (a GUID's "N" form), then the suffix.
+    private static bool HasGuidAfter(string name, int start)
+    {
+        const int GuidDigits = 32;
+        if (name.Length != start + GuidDigits + TemporarySuffix.Length) return false;
+        for (int i = start; i < start + GuidDigits; i++)
+        {
+            if (name[i] is not (>= '0' and <= '9' or >= 'a' and <= 'f')) return false;
+        }
+        return true;
     }
 
     // Cleanup after a failed write must not replace the exception that explains the failure.

@@ -203,6 +203,29 @@ public sealed class ModelFileStorageTests
     }
 
     [Test]
+    public void OnlyTheHiddenGuidNamedFilesOfATargetAreItsTemporaries()
+    {
+        string target = Path.Combine(_directory, "model.tgm");
+        // What a write killed before its rename leaves: the hidden name WriteFileAtomically gives its temporary.
+        string[] abandoned = [Path.Combine(_directory, $".model.tgm.{Guid.NewGuid():N}.tmp"), Path.Combine(_directory, $".model.tgm.{Guid.NewGuid():N}.tmp")];
+        string[] others =
+        [
+            "model.tgm.tmp", ".model.tgm.tmp", ".model.tgm.notes.tmp", $".model.tgm.{new string('g', 32)}.tmp", $".model.tgm.{Guid.NewGuid():N}.tmp.bak",
+            $".model.tgm.{Guid.NewGuid().ToString("N").ToUpperInvariant()}.tmp", $".model.tgm.{Guid.NewGuid():N}0.tmp",
+            $".other.tgm.{Guid.NewGuid():N}.tmp", $"model.tgm.{Guid.NewGuid():N}.tmp",
+        ];
+        foreach (string file in abandoned.Concat(others.Select(name => Path.Combine(_directory, name)))) File.WriteAllText(file, "half a model");
+        Model(seed: 1).WriteFile(target);
+
+        Assert.That(ModelFileStorage.TemporariesOf(target), Is.EquivalentTo(abandoned));
+        ModelFileStorage.DeleteAbandonedTemporaries(target);
+
+        Assert.That(Directory.GetFiles(_directory).Select(Path.GetFileName), Is.EquivalentTo(others.Append("model.tgm")), "only the abandoned temporaries are deleted");
+        Assert.That(ModelFileStorage.TemporariesOf(target), Is.Empty);
+        Assert.That(ModelFileStorage.TemporariesOf(Path.Combine(_directory, "missing", "model.tgm")), Is.Empty, "a missing directory holds none");
+    }
+
+    [Test]
     public void WriteToAFailingStreamReportsTheIOError()
     {
         Assert.That(() => Model().Write(new FailingStream()), Throws.InstanceOf<IOException>().With.Message.EqualTo("the disk is full"));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using TextGen.Runtime.Format;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Cli;
 using TextGen.Trainer.Plots;
@@ -32,6 +33,7 @@ public sealed class CrashSafetyTests
         using var sandbox = new TrainingSandbox();
         string corpus = sandbox.WriteCorpus(), directory = sandbox.PathOf("run");
         string[] writeLeftovers = [Checkpoint.LatestName + ".tmp", Checkpoint.LatestName + ".old", Checkpoint.BestName + ".tmp", Checkpoint.BestName + ".old"];
+        string[] atomicFiles = [LossPlot.FileName, TrainingRun.ModelFileName];
         var moments = new Random(20261125);
         var hits = new List<string>();
         long step = 0;
@@ -66,7 +68,9 @@ public sealed class CrashSafetyTests
             var killed = TrainerProcess.Finish(process, output, error);
             Assert.That((running, killed.ExitCode), Is.EqualTo((true, 128 + 9)), $"kill {kill}: the trainer ended by itself: {killed.Error}");
 
-            string[] left = writeLeftovers.Where(name => Directory.Exists(Path.Combine(directory, name))).ToArray();
+            string[] left = writeLeftovers.Where(name => Directory.Exists(Path.Combine(directory, name)))
+                .Concat(atomicFiles.SelectMany(name => ModelFileStorage.TemporariesOf(Path.Combine(directory, name))).Select(Path.GetFileName).OfType<string>())
+                .ToArray();
             if (left.Length > 0) hits.Add($"kill {kill}: {string.Join(", ", left)}");
 
             long saved = Checkpoint.Open(directory).State.Step;
@@ -81,12 +85,12 @@ public sealed class CrashSafetyTests
             }
         }
 
-        TestContext.Out.WriteLine($"{hits.Count} of {Kills} kills landed in a checkpoint write:{Environment.NewLine}{string.Join(Environment.NewLine, hits)}");
+        TestContext.Out.WriteLine($"{hits.Count} of {Kills} kills landed in a write:{Environment.NewLine}{string.Join(Environment.NewLine, hits)}");
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(hits, Has.Count.GreaterThanOrEqualTo(3), "kills that left a write's temporary or old directory behind");
+            Assert.That(hits, Has.Count.GreaterThanOrEqualTo(3), "kills that left a write's temporary or old file or directory behind");
             Assert.That(Directory.GetFileSystemEntries(directory).Select(Path.GetFileName).Order(),
-                Is.EqualTo(new[] { Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, MetricsLog.FileName, "model.tgm" }), "each resume cleaned up what a kill left");
+                Is.EqualTo(new[] { Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, MetricsLog.FileName, TrainingRun.ModelFileName }), "each resume cleaned up what a kill left");
             Assert.That(MetricSteps(directory), Is.Ordered.Ascending.And.Unique, "metrics.jsonl: no torn or repeated lines");
         }
     }

@@ -1,3 +1,4 @@
+using TextGen.Runtime.Format;
 using TextGen.Trainer.Training;
 
 namespace TextGen.Tests.Trainer;
@@ -94,7 +95,7 @@ public sealed class LearningRateSweepTests
             Assert.That(lines[0], Is.EqualTo("lr,loss,smoothed_loss"));
             Assert.That(lines, Has.Length.EqualTo(11));
             Assert.That(lines[10].Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(new[] { 1.0, sweep.Points[9].Loss, sweep.Points[9].SmoothedLoss }).Within(1e-12));
-            Assert.That(File.Exists(path + ".tmp"), Is.False);
+            Assert.That(ModelFileStorage.TemporariesOf(path), Is.Empty);
         }
     }
 }

@@ -1,3 +1,4 @@
+using TextGen.Runtime.Format;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Plots;
 using TextGen.Trainer.Training;
@@ -78,7 +79,7 @@ public sealed class PlotTests : TinyTrainingFixture
             Assert.That(reporter.Evaluations, Has.Count.EqualTo(2));
             Assert.That(reporter.Notes, Has.Count.EqualTo(2).And.All.StartWith(Path.Combine(directory, LossPlot.FileName) + ": cannot be written: "));
             Assert.That(plots.Enabled, Is.True, "a file problem is not a missing library");
-            Assert.That(File.Exists(Path.Combine(directory, LossPlot.FileName + ".tmp")), Is.False);
+            Assert.That(ModelFileStorage.TemporariesOf(Path.Combine(directory, LossPlot.FileName)), Is.Empty, "each failed write deleted its temporary file");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using TextGen.Runtime.Format;
 
 namespace TextGen.Tests.Trainer;
 
@@ -22,7 +23,7 @@ internal static class PngImage
             Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 12, 4), Is.EqualTo("IHDR"));
             Assert.That(width, Is.GreaterThan(0));
             Assert.That(height, Is.GreaterThan(0));
-            Assert.That(File.Exists(path + ".tmp"), Is.False, "no temporary file left behind");
+            Assert.That(ModelFileStorage.TemporariesOf(path), Is.Empty, "no temporary file left behind");
         }
         return (width, height);
     }

@@ -1,6 +1,7 @@
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Model;
+using TextGen.Trainer.Plots;
 using TextGen.Trainer.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -281,6 +282,26 @@ public sealed class TrainingRunTests : TinyTrainingFixture
         using var resumed = TrainingRun.Resume(directory, resetOptimizer: false);
         var steps = File.ReadAllLines(path).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
         Assert.That(steps, Is.EqualTo(new long[] { 10, 20 }));
+    }
+
+    [Test]
+    public void ResumeDeletesTheTemporariesOfKilledWritesAndNothingElse()
+    {
+        string directory = Sandbox.PathOf("abandoned");
+        using (var run = TrainingRun.Start(Config, Corpus.Load(Config.Corpus), directory))
+        {
+            TrainingSandbox.TrainUntil(run, 20);
+        }
+        var before = Directory.GetFileSystemEntries(directory).Select(Path.GetFileName).ToArray();
+        // A SIGKILL between an atomic write's temporary file and its rename leaves these behind (no catch runs).
+        string[] abandoned = [LossPlot.FileName, TrainingRun.ModelFileName, LearningRatePlot.FileName, LearningRateSweep.CsvFileName];
+        foreach (string name in abandoned) File.WriteAllText(Path.Combine(directory, $".{name}.{Guid.NewGuid():N}.tmp"), "half a file");
+        string[] users = ["notes.txt", $".notes.txt.{Guid.NewGuid():N}.tmp"];
+        foreach (string name in users) File.WriteAllText(Path.Combine(directory, name), "the user's");
+
+        using var resumed = TrainingRun.Resume(directory, resetOptimizer: false);
+
+        Assert.That(Directory.GetFileSystemEntries(directory).Select(Path.GetFileName), Is.EquivalentTo(before.Concat(users)));
     }
 
     [Test]

@@ -242,7 +242,7 @@ internal static class TrainingCommands
         {
             string best = Path.Combine(directory, Checkpoint.BestName);
             string source = run.Config.KeepBest && Checkpoint.Find(best) is not null ? best : directory;
-            string model = Path.Combine(directory, "model.tgm");
+            string model = Path.Combine(directory, TrainingRun.ModelFileName);
             WriteOutput(model, ModelExporter.FromCheckpoint(Checkpoint.Open(source)).WriteFile);
             output.WriteLine($"wrote {model}");
         }

@@ -34,6 +34,12 @@ internal sealed record TrainingOutcome(TrainingEnd End, long Step, string Messag
 /// </summary>
 internal sealed class TrainingRun : IDisposable
 {
+    /// <summary>The exported model a completed run writes into its directory.</summary>
+    public const string ModelFileName = "model.tgm";
+
+    // The run directory's files that are replaced by an atomic write (a hidden temporary, then a rename).
+    private static readonly string[] AtomicallyWrittenFiles = [LossPlot.FileName, ModelFileName, LearningRatePlot.FileName, LearningRateSweep.CsvFileName];
+
     private const int MaxRollbacks = 8;
 
     private readonly string _directory;
@@ -125,6 +131,9 @@ internal sealed class TrainingRun : IDisposable
     {
         var checkpoint = Checkpoint.Open(directory);
         var state = checkpoint.State;
+        // A kill in the middle of an atomic write leaves its temporary file behind. A resume is the directory's
+        // only writer, so whatever temporaries it finds were abandoned.
+        foreach (string name in AtomicallyWrittenFiles) ModelFileStorage.DeleteAbandonedTemporaries(Path.Combine(directory, name));
         var config = movedCorpus is null ? state.Config : state.Config with { Corpus = Path.GetFullPath(movedCorpus) };
         if (movedCorpus is null && !File.Exists(config.Corpus) && !Directory.Exists(config.Corpus))
         {
