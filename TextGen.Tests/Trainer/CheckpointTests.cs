@@ -86,6 +86,42 @@ public sealed class CheckpointTests : TinyTrainingFixture
         Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
     }
 
+    [TestCase(false, TestName = "ResumeTidiesABestWriteKilledBetweenItsRenames")]
+    [TestCase(true, TestName = "ResumeTidiesABestWriteKilledBeforeDeletingItsOldTwin")]
+    public void ResumeTidiesAKilledBestWriteAndKeepsTheBestThatOpenReads(bool renamed)
+    {
+        // The run's best is the step-10 checkpoint; a later best write was killed partway: NAME.tmp is unfinished,
+        // and the previous best is NAME.old, alone (between the renames) or beside NAME (before deleting it).
+        string best = Path.Combine(_run, Checkpoint.BestName);
+        foreach (string copy in renamed ? [best, best + ".old"] : new[] { best + ".old" })
+        {
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+        PartialCopy(Latest, best + ".tmp");
+        string kept = File.ReadAllText(Path.Combine(Checkpoint.Find(best)!, "checkpoint.json"));
+
+        using (TrainingRun.Resume(_run, resetOptimizer: false))
+        {
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Entries(), Is.EqualTo(new[] { Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, "metrics.jsonl" }));
+            Assert.That(File.ReadAllText(Path.Combine(best, "checkpoint.json")), Is.EqualTo(kept), "the best Open read before is the one kept");
+            Assert.That(Checkpoint.Open(best).Directory, Is.EqualTo(best));
+        }
+    }
+
+    [Test]
+    public void ResumeLeavesAnUnfinishedFirstCheckpointForItsErrorToName()
+    {
+        Directory.Move(Latest, Latest + ".tmp");
+        var e = Assert.Throws<CheckpointException>(() => TrainingRun.Resume(_run, resetOptimizer: false))!;
+        Assert.That(e.Message, Does.Contain("the run was stopped while writing its first one"));
+        Assert.That(Directory.Exists(Latest + ".tmp"), Is.True);
+    }
+
     [Test]
     public void CorruptStateIsReportedWithItsPath()
     {

@@ -96,6 +96,23 @@ internal sealed class Checkpoint
     }
 
     /// <summary>
+    /// Clears what a kill during <see cref="Write"/> left of <paramref name="runDirectory"/>/<paramref name="name"/>,
+    /// keeping the checkpoint <see cref="Open"/> reads: <c>NAME.old</c> becomes <c>NAME</c> again when <c>NAME</c> is
+    /// missing (a kill between the two renames), then the unfinished <c>NAME.tmp</c> and a superseded <c>NAME.old</c>
+    /// are deleted; a <c>NAME.tmp</c> with no complete checkpoint beside it stays. Without this, a <c>best</c> write cut short stays in the directory until the validation loss next
+    /// improves, which may be never. Call it only where no other process writes the run.
+    /// </summary>
+    public static void Tidy(string runDirectory, string name)
+    {
+        string final = Path.Combine(runDirectory, name), temp = final + TempSuffix, old = final + OldSuffix;
+        if (!System.IO.Directory.Exists(final) && File.Exists(Path.Combine(old, StateFile))) System.IO.Directory.Move(old, final);
+        // With no complete checkpoint at all, the unfinished first write stays: Open names it as the reason.
+        if (!System.IO.Directory.Exists(final)) return;
+        DeleteDirectory(temp);
+        DeleteDirectory(old);
+    }
+
+    /// <summary>
     /// Opens the checkpoint at <paramref name="path"/>: a checkpoint directory itself, or a run directory, whose
     /// latest checkpoint is used (or the previous one when a crash interrupted the last write).
     /// </summary>

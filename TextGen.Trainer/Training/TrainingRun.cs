@@ -129,11 +129,13 @@ internal sealed class TrainingRun : IDisposable
     /// <exception cref="CorpusException">The corpus is missing or changed since the checkpoint.</exception>
     public static TrainingRun Resume(string directory, bool resetOptimizer, string? movedCorpus = null)
     {
+        // A kill in the middle of a write leaves its temporary file or directory behind. A resume is the directory's
+        // only writer, so whatever it finds of them was abandoned; the checkpoints are tidied before one is opened.
+        Checkpoint.Tidy(directory, Checkpoint.LatestName);
+        Checkpoint.Tidy(directory, Checkpoint.BestName);
+        foreach (string name in AtomicallyWrittenFiles) ModelFileStorage.DeleteAbandonedTemporaries(Path.Combine(directory, name));
         var checkpoint = Checkpoint.Open(directory);
         var state = checkpoint.State;
-        // A kill in the middle of an atomic write leaves its temporary file behind. A resume is the directory's
-        // only writer, so whatever temporaries it finds were abandoned.
-        foreach (string name in AtomicallyWrittenFiles) ModelFileStorage.DeleteAbandonedTemporaries(Path.Combine(directory, name));
         var config = movedCorpus is null ? state.Config : state.Config with { Corpus = Path.GetFullPath(movedCorpus) };
         if (movedCorpus is null && !File.Exists(config.Corpus) && !Directory.Exists(config.Corpus))
         {
