@@ -40,7 +40,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
         PartialCopy(Latest, Latest + ".tmp");
         Assert.That(Checkpoint.Open(_run).Directory, Is.EqualTo(Latest));
         ResumeTo(20);
-        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
+        Assert.That(Entries(), Is.EqualTo(new[] { RunLock.FileName, "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
         Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
     }
 
@@ -56,7 +56,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
             Assert.That(found.State.Step, Is.EqualTo(10));
         }
         ResumeTo(20);
-        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
+        Assert.That(Entries(), Is.EqualTo(new[] { RunLock.FileName, "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
         Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
     }
 
@@ -83,7 +83,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
         foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(Latest + ".old", Path.GetFileName(file)));
         ResumeTo(20);
         Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
-        Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
+        Assert.That(Entries(), Is.EqualTo(new[] { RunLock.FileName, "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
     }
 
     [TestCase(false, TestName = "ResumeTidiesABestWriteKilledBetweenItsRenames")]
@@ -107,10 +107,44 @@ public sealed class CheckpointTests : TinyTrainingFixture
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Entries(), Is.EqualTo(new[] { Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, "metrics.jsonl" }));
+            Assert.That(Entries(), Is.EqualTo(new[] { RunLock.FileName, Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, "metrics.jsonl" }));
             Assert.That(File.ReadAllText(Path.Combine(best, "checkpoint.json")), Is.EqualTo(kept), "the best Open read before is the one kept");
             Assert.That(Checkpoint.Open(best).Directory, Is.EqualTo(best));
         }
+    }
+
+    [Test]
+    public void ARunIsOpenedByOneTrainingRunAtATime()
+    {
+        using (var first = TrainingRun.Resume(_run, resetOptimizer: false))
+        {
+            var e = Assert.Throws<CheckpointException>(() => TrainingRun.Resume(_run, resetOptimizer: false))!;
+            Assert.That(e.Message, Is.EqualTo($"{_run}: another process is training this run ({RunLock.FileName} is locked); wait for it to finish or stop it, then resume"));
+            Assert.That(first.Train(new TrainingBudget(12, null), new RecordingReporter(), CancellationToken.None).End, Is.EqualTo(TrainingEnd.Completed), "the refused resume changed nothing under the first");
+        }
+        using var second = TrainingRun.Resume(_run, resetOptimizer: false);
+        Assert.That(second.Step, Is.EqualTo(12), "the lock goes with the run that held it");
+    }
+
+    [Test]
+    public void ResumeOfADirectoryWithoutARunLeavesNoLockFile()
+    {
+        string empty = Sandbox.PathOf("empty");
+        Directory.CreateDirectory(empty);
+        Assert.Throws<CheckpointException>(() => TrainingRun.Resume(empty, resetOptimizer: false));
+        Assert.That(Directory.GetFileSystemEntries(empty), Is.Empty);
+    }
+
+    [Test]
+    public void ResumeThatFailsReleasesTheLock()
+    {
+        string model = Path.Combine(Latest, "model.bin");
+        byte[] weights = File.ReadAllBytes(model);
+        File.WriteAllBytes(model, weights[..200]);
+        Assert.Throws<CheckpointException>(() => TrainingRun.Resume(_run, resetOptimizer: false));
+        File.WriteAllBytes(model, weights);
+        using var run = TrainingRun.Resume(_run, resetOptimizer: false);
+        Assert.That(run.Step, Is.EqualTo(10));
     }
 
     [Test]
@@ -179,7 +213,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
             Assert.That(result.ExitCode, Is.EqualTo(1), result.Error);
             Assert.That(result.Error, Does.StartWith($"{Latest}: cannot write checkpoint: "));
             Assert.That(result.Error, Does.Not.Contain("   at "));
-            Assert.That(Entries(), Is.EqualTo(new[] { "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
+            Assert.That(Entries(), Is.EqualTo(new[] { RunLock.FileName, "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
             Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(10));
             Assert.That(File.ReadAllBytes(Path.Combine(Latest, "optimizer.bin")), Is.EqualTo(before));
         }

@@ -90,9 +90,38 @@ public sealed class CrashSafetyTests
         {
             Assert.That(hits, Has.Count.GreaterThanOrEqualTo(3), "kills that left a write's temporary or old file or directory behind");
             Assert.That(Directory.GetFileSystemEntries(directory).Select(Path.GetFileName).Order(),
-                Is.EqualTo(new[] { Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, MetricsLog.FileName, TrainingRun.ModelFileName }), "each resume cleaned up what a kill left");
+                Is.EqualTo(new[] { RunLock.FileName, Checkpoint.BestName, Checkpoint.LatestName, LossPlot.FileName, MetricsLog.FileName, TrainingRun.ModelFileName }), "each resume cleaned up what a kill left");
             Assert.That(MetricSteps(directory), Is.Ordered.Ascending.And.Unique, "metrics.jsonl: no torn or repeated lines");
         }
+    }
+
+    [Test]
+    public void ResumeOfARunThatAnotherProcessIsTrainingIsRefusedAndChangesNothing()
+    {
+        using var sandbox = new TrainingSandbox();
+        string corpus = sandbox.WriteCorpus(), directory = sandbox.PathOf("run");
+        using var process = TrainerProcess.Start(Train(corpus, directory));
+        var error = process.StandardError.ReadToEndAsync();
+        while (process.StandardOutput.ReadLine() is string line && !Regex.IsMatch(line, @"^step\s+\d+ \| loss"))
+        {
+        }
+        var output = process.StandardOutput.ReadToEndAsync();
+
+        var refused = TrainerCommand.Run("resume", directory, "--steps", "2");
+        bool running = !process.HasExited;
+        process.Kill();
+        TrainerProcess.Finish(process, output, error);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(running, Is.True, "the trainer was still training when resume ran");
+            Assert.That(refused.ExitCode, Is.EqualTo(TrainerCommandLine.Failure));
+            Assert.That(refused.Error.Trim(), Is.EqualTo($"{directory}: another process is training this run ({RunLock.FileName} is locked); wait for it to finish or stop it, then resume"));
+            Assert.That(refused.Output, Does.Not.Contain("resuming"));
+        }
+
+        // The kill released the lock: the run resumes.
+        var resumed = TrainerCommand.Run("resume", directory, "--steps", "2");
+        Assert.That(resumed.ExitCode, Is.EqualTo(TrainerCommandLine.Ok), resumed.Error);
     }
 
     private static IEnumerable<long> MetricSteps(string directory) =>

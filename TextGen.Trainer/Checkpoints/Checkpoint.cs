@@ -119,7 +119,7 @@ internal sealed class Checkpoint
     /// <exception cref="CheckpointException">No complete checkpoint is there, or its state is unreadable or invalid.</exception>
     public static Checkpoint Open(string path)
     {
-        string directory = Find(path) ?? throw new CheckpointException(path, Missing(path));
+        string directory = Require(path);
         CheckpointState? state;
         try
         {
@@ -145,6 +145,10 @@ internal sealed class Checkpoint
         }
         return new Checkpoint(directory, state);
     }
+
+    /// <summary>The complete checkpoint directory at <paramref name="path"/> (<see cref="Find"/>).</summary>
+    /// <exception cref="CheckpointException">There is none; the message says why (no directory, a file, an unfinished first checkpoint).</exception>
+    public static string Require(string path) => Find(path) ?? throw new CheckpointException(path, Missing(path));
 
     /// <summary>
     /// The complete checkpoint directory at <paramref name="path"/>, or null when there is none: the path itself,

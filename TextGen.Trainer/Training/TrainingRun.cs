@@ -43,6 +43,7 @@ internal sealed class TrainingRun : IDisposable
     private const int MaxRollbacks = 8;
 
     private readonly string _directory;
+    private readonly RunLock _lock;
     private readonly TrainingConfig _config;
     private readonly Corpus _corpus;
     private readonly TrainingData _data;
@@ -67,9 +68,10 @@ internal sealed class TrainingRun : IDisposable
     private long _stepChars;
     private double _lastLr;
 
-    private TrainingRun(string directory, TrainingConfig config, Corpus corpus, TrainingData data, PlotWriter? plots)
+    private TrainingRun(string directory, RunLock runLock, TrainingConfig config, Corpus corpus, TrainingData data, PlotWriter? plots)
     {
         _directory = directory;
+        _lock = runLock;
         _config = config;
         _corpus = corpus;
         _data = data;
@@ -116,9 +118,12 @@ internal sealed class TrainingRun : IDisposable
     {
         var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen);
         Directory.CreateDirectory(directory);
-        var run = new TrainingRun(directory, config, corpus, data, plots);
-        run.SaveCheckpoint(Checkpoint.LatestName);
-        return run;
+        return Locked(directory, runLock =>
+        {
+            var run = new TrainingRun(directory, runLock, config, corpus, data, plots);
+            run.SaveCheckpoint(Checkpoint.LatestName);
+            return run;
+        });
     }
 
     /// <summary>Reopens the run in <paramref name="directory"/> at its latest checkpoint.</summary>
@@ -129,8 +134,16 @@ internal sealed class TrainingRun : IDisposable
     /// <exception cref="CorpusException">The corpus is missing or changed since the checkpoint.</exception>
     public static TrainingRun Resume(string directory, bool resetOptimizer, string? movedCorpus = null)
     {
-        // A kill in the middle of a write leaves its temporary file or directory behind. A resume is the directory's
-        // only writer, so whatever it finds of them was abandoned; the checkpoints are tidied before one is opened.
+        // Checked before the lock, so that a directory holding no run (a typo) is not given a lock file.
+        Checkpoint.Require(directory);
+        return Locked(directory, runLock => Reopen(directory, runLock, resetOptimizer, movedCorpus));
+    }
+
+    private static TrainingRun Reopen(string directory, RunLock runLock, bool resetOptimizer, string? movedCorpus)
+    {
+        // A kill in the middle of a write leaves its temporary file or directory behind. The lock makes this process
+        // the directory's only writer, so whatever it finds of them was abandoned; the checkpoints are tidied before
+        // one is opened.
         Checkpoint.Tidy(directory, Checkpoint.LatestName);
         Checkpoint.Tidy(directory, Checkpoint.BestName);
         foreach (string name in AtomicallyWrittenFiles) ModelFileStorage.DeleteAbandonedTemporaries(Path.Combine(directory, name));
@@ -147,11 +160,27 @@ internal sealed class TrainingRun : IDisposable
             throw new CorpusException(corpus.Path, $"changed since the checkpoint was written (sha256 {corpus.Sha256}, the run trained on {state.CorpusSha256}); a resume needs the same text");
         }
         var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen, new Vocabulary(state.Vocabulary));
-        var run = new TrainingRun(directory, config, corpus, data, plots: null);
+        var run = new TrainingRun(directory, runLock, config, corpus, data, plots: null);
         run.Restore(checkpoint, restoreOptimizer: !resetOptimizer);
         run._elapsedBefore = state.ElapsedSeconds;
         run._metrics.TruncateAfter(state.Step);
         return run;
+    }
+
+    // Opens a run under the lock of its directory; on failure the lock is released again, so that the error is
+    // the only trace (and a test, or a caller that fixes the cause, can try again in the same process).
+    private static TrainingRun Locked(string directory, Func<RunLock, TrainingRun> open)
+    {
+        var runLock = RunLock.Take(directory);
+        try
+        {
+            return open(runLock);
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Trains until <paramref name="budget"/> is spent, <paramref name="cancel"/> fires, or the guard stops the run.</summary>
@@ -334,5 +363,6 @@ internal sealed class TrainingRun : IDisposable
     {
         _average.Dispose();
         _learner.Dispose();
+        _lock.Dispose();
     }
 }
