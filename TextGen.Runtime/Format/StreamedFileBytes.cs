@@ -14,7 +14,7 @@ internal sealed class StreamedFileBytes
     /// Smallest read from the stream (4 KiB): a tensor's header then costs one read call, not one per value, and the
     /// read-ahead into the payload that follows (copied from the buffer into the weights) stays one page.
     /// </summary>
-    private const int ReadAheadBytes = 4 << 10;
+    internal const int ReadAheadBytes = 4 << 10;
 
     private readonly Stream _stream;
     private readonly string _source;

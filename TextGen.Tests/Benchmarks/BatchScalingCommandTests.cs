@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using TextGen.Benchmarks;
+using TextGen.Runtime.Format;
 
 namespace TextGen.Tests.Benchmarks;
 
@@ -81,7 +82,6 @@ public sealed class BatchScalingCommandTests
     [TestCase("--chars", "-5")]
     [TestCase("--rounds", "0")]
     [TestCase("--dtype", "q4")]
-    [TestCase("--hidden", "0")]
     [TestCase("--prime-chars", "-1")]
     public void NonsenseValuesAreUsageErrorsThatNameTheOption(string option, string value)
     {
@@ -90,6 +90,18 @@ public sealed class BatchScalingCommandTests
         Assert.That(code, Is.Not.EqualTo(0));
         Assert.That(lines, Is.Empty);
         Assert.That(error, Does.Contain(option));
+    }
+
+    [TestCase("0")]
+    [TestCase("8193")]
+    public void AHiddenSizeOutOfRangeIsAUsageErrorThatNamesTheRange(string value)
+    {
+        // Without --model, so that the either-or check (whose message also names --hidden) stays quiet.
+        var (code, lines, error) = Run("--hidden", value);
+
+        Assert.That(code, Is.Not.EqualTo(0));
+        Assert.That(lines, Is.Empty);
+        Assert.That(error, Does.Contain($"--hidden must be 1 to {ModelArchitecture.MaxHiddenSize}").And.Not.Contain("give either"));
     }
 
     [Test]

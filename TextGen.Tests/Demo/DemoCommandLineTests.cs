@@ -57,7 +57,7 @@ public sealed class DemoCommandLineTests
         string path = kind == "corrupt" ? Corrupt() : UnusableFiles.Create(_directory, kind);
         var result = interactive ? Run(new StringReader("A\n"), "--interactive", "--model", path) : Run("generate", "--model", path, "--prime", "A");
         Assert.That(result.Code, Is.EqualTo(DemoCommandLine.Failure));
-        Assert.That(result.Error, Does.StartWith(path + ": "));
+        Assert.That(result.Error, Does.StartWith(path + ": " + (kind == "corrupt" ? "" : UnusableFiles.ModelFileProblem(kind))));
         Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
         Assert.That(result.Output, Is.Empty);
     }

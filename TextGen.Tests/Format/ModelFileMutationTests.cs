@@ -102,7 +102,11 @@ public sealed class ModelFileMutationTests
     {
         // Load(path) and Load(seekable stream) parse as they read (StreamedFileBytes), a second way into the parser:
         // on every mutant it must refuse with the same message, or load a model that writes the same text.
-        var mutator = new ModelFileMutator(Seed + 1, Corpus());
+        // Plus a file larger than the streamed reader's first read (StreamedFileBytes.ReadAheadBytes), so that its
+        // payloads are also pulled from the stream as the parser reaches them, not only served from that first buffer.
+        byte[] larger = RandomModels.Create(RandomModels.Architecture(CellKind.Lstm, hidden: 24, embedding: 4, vocab: 8), seed: 8).ToBytes();
+        Assert.That(larger, Has.Length.GreaterThan(2 * StreamedFileBytes.ReadAheadBytes));
+        var mutator = new ModelFileMutator(Seed + 1, Corpus().Append(larger).ToArray());
         var differences = new List<string>();
         int loaded = 0;
         for (int i = 0; i < Mutations / 4; i++)

@@ -68,7 +68,7 @@ public sealed class StreamedLoadTests
         byte[] prefixed = new byte[] { 1, 2, 3 }.Concat(LargeFile.Value).ToArray();
         var stream = new MemoryStream(prefixed) { Position = 3 };
 
-        Assert.That(TextModel.Load(stream, "large").Fingerprint, Is.EqualTo(TextModel.Load(LargeFile.Value, "large").Fingerprint));
+        Assert.That(TextModelLoadTests.Contents(TextModel.Load(stream, "large").Weights), Is.EqualTo(TextModelLoadTests.Contents(TextModel.Load(LargeFile.Value, "large").Weights)));
     }
 
     private static IEnumerable<TestCaseData> FilesChangedWhileRead()
@@ -95,8 +95,9 @@ public sealed class StreamedLoadTests
 
         if (fragment.Length == 0)
         {
-            // Bytes already read are read only once: the load is of the file as it was, and its weights are the bytes verified.
-            Assert.That(TextModel.Load(stream, "large").Fingerprint, Is.EqualTo(TextModel.Load(LargeFile.Value, "large").Fingerprint));
+            // Bytes already read are read only once: the load is of the file as it was, and its weights are the bytes
+            // verified (the fingerprint alone would not show it: it hashes the file's recorded digest, not the weights).
+            Assert.That(TextModelLoadTests.Contents(TextModel.Load(stream, "large").Weights), Is.EqualTo(TextModelLoadTests.Contents(TextModel.Load(LargeFile.Value, "large").Weights)));
             return;
         }
         var e = Assert.Throws<ModelFormatException>(() => TextModel.Load(stream, "large"))!;

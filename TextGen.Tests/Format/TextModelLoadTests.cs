@@ -145,11 +145,31 @@ public sealed class TextModelLoadTests
     [Test]
     public void ConcurrentLoadsEachGetTheirOwnDigest()
     {
-        // More loads than cores, so helpers queue behind each other and some loads hash on their own thread.
-        var loads = Enumerable.Range(0, 8).Select(_ => Task.Run(() => TextModel.Load(LargeFile.Value, "large").Fingerprint)).ToArray();
+        // More loads than cores, so helpers queue behind each other and some loads hash on their own thread. Every
+        // other load reads a copy with one weight changed late in the file: a digest handed to the wrong load would
+        // let a damaged copy in or refuse an intact one.
+        byte[] damaged = (byte[])LargeFile.Value.Clone();
+        damaged[damaged.Length - 1000] ^= 0x40;
+        var loads = Enumerable.Range(0, 8).Select(i => Task.Run<(List<int[]>? Contents, string Error)>(() =>
+        {
+            try
+            {
+                return (Contents(TextModel.Load(i % 2 == 0 ? LargeFile.Value : damaged, $"load {i}").Weights), "");
+            }
+            catch (ModelFormatException e)
+            {
+                return (null, e.Message);
+            }
+        })).ToArray();
         Task.WaitAll(loads);
 
-        Assert.That(loads.Select(t => t.Result).Distinct(), Is.EqualTo(new[] { TextModel.FromFile(ModelFile.Read(LargeFile.Value, "large")).Fingerprint }));
+        var intact = Contents(TextModel.FromFile(ModelFile.Read(LargeFile.Value, "large")).Weights);
+        for (int i = 0; i < loads.Length; i++)
+        {
+            var (contents, error) = loads[i].Result;
+            if (i % 2 == 0) Assert.That((contents, error), Is.EqualTo((intact, "")), $"load {i} of the intact file");
+            else Assert.That(error, Does.StartWith($"load {i}: tensor_sha256: checksum mismatch"), $"load {i} of the damaged copy");
+        }
     }
 
     // Every value a model's weights hold, in a fixed order, as raw bits: the matrices' views, not their storage arrays,

@@ -19,6 +19,19 @@ internal static class UnusableFiles
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a kind of unusable file"),
     };
 
+    /// <summary>
+    /// What a model-file load says of the problem <paramref name="kind"/> (after "PATH: "). The "unreadable" file is
+    /// refused before any read, because /proc files show size 0 like pipes and devices do (a FIFO would block the open);
+    /// a read that fails partway is tested on a failing stream (StreamedLoadTests).
+    /// </summary>
+    public static string ModelFileProblem(string kind) => kind switch
+    {
+        "missing" => "the file does not exist",
+        "directory" => "the path is a directory, not a model file",
+        "unreadable" or "empty" => "the file's size is 0 bytes: it is empty, or a pipe or device, not a model file",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a kind of unusable file"),
+    };
+
     private static string Empty(string path)
     {
         File.WriteAllBytes(path, []);

@@ -26,9 +26,12 @@ public sealed class CheckpointTests : TinyTrainingFixture
         File.WriteAllBytes(Path.Combine(to, "optimizer.bin"), File.ReadAllBytes(Path.Combine(from, "optimizer.bin"))[..100]);
     }
 
+    // Resumes and trains to `step`; the directory must be tidy as soon as the resume has opened the run, before any
+    // checkpoint write (which would also clear a NAME.tmp or NAME.old) could hide a leftover.
     private void ResumeTo(long step)
     {
         using var run = TrainingRun.Resume(_run, resetOptimizer: false);
+        Assert.That(Entries(), Is.EqualTo(new[] { RunLock.FileName, "checkpoint", LossPlot.FileName, "metrics.jsonl" }), "tidied by the resume itself");
         run.Train(new TrainingBudget(step, null), new RecordingReporter(), CancellationToken.None);
     }
 

@@ -107,8 +107,9 @@ public sealed class FullAndReadOnlyDiskTests
             Assert.That(train.Error, Does.StartWith($"the file system is read-only (Read-only file system : '{fresh}'"));
             Assert.That(export.Error, Does.StartWith($"{model}: cannot write: the file system is read-only"));
             Assert.That(new[] { resume.Error, train.Error, export.Error }, Has.None.Contain("   at "));
-            Assert.That(Directory.Exists(fresh) || File.Exists(model), Is.False);
-            Assert.That(Optimizer(), Is.EqualTo(before));
+            // What the kernel guarantees on a read-only mount (no file created or changed) is not asserted; what the
+            // trainer decides is: the resume stopped at its first failed write, before a step was trained.
+            Assert.That(resume.Output, Is.Empty);
         }
         _disk.SetReadOnly(false);
         AssertResumesFromStep10();

@@ -252,7 +252,7 @@ public sealed class ModelCommandsTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(code, Is.EqualTo(TrainerCommandLine.Failure));
-            Assert.That(error, Does.StartWith(path + ": "));
+            Assert.That(error, Does.StartWith(path + ": " + (kind == "truncated" ? "" : UnusableFiles.ModelFileProblem(kind))));
             Assert.That(error, Does.Not.Contain("   at "));
             Assert.That(output, Is.Empty);
         }
