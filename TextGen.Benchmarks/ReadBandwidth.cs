@@ -1,23 +1,26 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using TextGen.Runtime.Format;
 
 namespace TextGen.Benchmarks;
 
 /// <summary>
 /// Single-threaded read bandwidth over a buffer of a given size: the roofline's ceiling for a forward pass that reads
 /// that many weight bytes per character. The buffer has the size of the weights, so it sits in the same level of the
-/// cache hierarchy as they do while generating.
+/// cache hierarchy as they do while generating, and it is allocated as the Runtime allocates weight matrices
+/// (<see cref="AlignedArray"/>: on a cache line, and from 2 MiB on huge pages where Linux has them), so the ceiling is
+/// measured on the same kind of memory the kernels read.
 /// </summary>
 internal sealed class ReadBandwidth
 {
-    private readonly float[] _buffer;
+    private readonly ArraySegment<float> _buffer;
 
     /// <summary>A buffer of <paramref name="bytes"/> (rounded up to whole floats), filled with ones.</summary>
     public ReadBandwidth(long bytes)
     {
-        _buffer = new float[(bytes + sizeof(float) - 1) / sizeof(float)];
-        Array.Fill(_buffer, 1f);
+        _buffer = AlignedArray.Create<float>(checked((int)((bytes + sizeof(float) - 1) / sizeof(float))));
+        _buffer.AsSpan().Fill(1f);
     }
 
     /// <summary>
@@ -36,7 +39,7 @@ internal sealed class ReadBandwidth
     private double MeasureBytesPerSecond(double minimumSeconds, SumLoop sumLoop)
     {
         // Reading the clock after every pass would cost more than a pass over a small model's few kilobytes.
-        int passesPerClockRead = Math.Max(1, (1 << 20) / (_buffer.Length * sizeof(float)));
+        int passesPerClockRead = Math.Max(1, (1 << 20) / (_buffer.Count * sizeof(float)));
         long passes = 0;
         long start = Stopwatch.GetTimestamp();
         double seconds;
@@ -45,13 +48,13 @@ internal sealed class ReadBandwidth
             for (int p = 0; p < passesPerClockRead; p++)
             {
                 float sum = sumLoop(_buffer);
-                if (sum != _buffer.Length) throw new InvalidOperationException($"sum of {_buffer.Length} ones was {sum}");
+                if (sum != _buffer.Count) throw new InvalidOperationException($"sum of {_buffer.Count} ones was {sum}");
             }
             passes += passesPerClockRead;
             seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         while (seconds < minimumSeconds);
-        return passes * (double)_buffer.Length * sizeof(float) / seconds;
+        return passes * (double)_buffer.Count * sizeof(float) / seconds;
     }
 
     // Four independent accumulators hide the add latency, so loads are the limit, as in a matrix-vector kernel.

@@ -19,20 +19,33 @@ internal static class AlignedArray
 {
     public const int LineBytes = 64;
 
-    /// <summary><paramref name="length"/> elements of unspecified contents, the segment's first on a 64-byte boundary.</summary>
+    /// <summary>
+    /// <paramref name="length"/> elements of unspecified contents, the segment's first on a 64-byte boundary; from
+    /// 2 MiB up, where the system has huge pages (.NET 5 and later), on a huge-page boundary and advised to use them
+    /// (HugePages). The up to 2 MiB skipped before such a start are never written, so they take address space and
+    /// count as allocated, but take no memory.
+    /// </summary>
     public static ArraySegment<T> Create<T>(int length) where T : unmanaged
     {
         int size = Marshal.SizeOf<T>();
+        long bytes = (long)length * size;
 #if NET5_0_OR_GREATER
-        T[] array = GC.AllocateUninitializedArray<T>(length + LineBytes / size, pinned: true);
+        int alignment = bytes >= HugePages.PageBytes && HugePages.Supported ? HugePages.PageBytes : LineBytes;
+        T[] array = GC.AllocateUninitializedArray<T>(checked(length + alignment / size), pinned: true);
 #else
-        var array = new T[length + LineBytes / size];
+        // Arrays here are zeroed as they are allocated, which would write the pages before any advice and the
+        // huge-page slack along with them: cache lines only.
+        const int alignment = LineBytes;
+        var array = new T[checked(length + alignment / size)];
 #endif
         GCHandle handle = GCHandle.Alloc(array, GCHandleType.Pinned);
         long address = handle.AddrOfPinnedObject().ToInt64();
         handle.Free();
-        // Arrays start at least 8-byte aligned, so the distance to the next line is a whole number of elements.
-        int skip = (int)((LineBytes - address % LineBytes) % LineBytes) / size;
+        // Arrays start at least 8-byte aligned, so the distance to the next boundary is a whole number of elements.
+        int skip = (int)((alignment - address % alignment) % alignment) / size;
+#if NET5_0_OR_GREATER
+        if (alignment == HugePages.PageBytes) HugePages.Advise(new IntPtr(address + (long)skip * size), bytes);
+#endif
         return new ArraySegment<T>(array, skip, length);
     }
 }

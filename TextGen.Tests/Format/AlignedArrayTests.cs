@@ -5,7 +5,7 @@ using TextGen.Runtime.Model;
 
 namespace TextGen.Tests.Format;
 
-/// <summary>Weight matrices start on a 64-byte cache line, wherever the allocator puts their arrays.</summary>
+/// <summary>Weight matrices start on a 64-byte cache line, wherever the allocator puts their arrays, and large ones on a huge page advised as one.</summary>
 public sealed class AlignedArrayTests
 {
     private static readonly int[] Lengths = { 0, 1, 15, 16, 1000, 300_000 };
@@ -23,6 +23,57 @@ public sealed class AlignedArrayTests
                 AssertAligned(AlignedArray.Create<sbyte>(length), length, $"sbyte[{length}] #{i}");
             }
         }
+    }
+
+    [Test]
+    public void HugePagesAreUsedWhereTheKernelGivesThemOnRequest()
+    {
+        // The kernel's mode reads like "always [madvise] never"; this test machine runs Linux in madvise mode.
+        const string modeFile = "/sys/kernel/mm/transparent_hugepage/enabled";
+        string mode = OperatingSystem.IsLinux() && File.Exists(modeFile) ? File.ReadAllText(modeFile) : "";
+        Assert.That(HugePages.Supported, Is.EqualTo(mode.Contains("[always]") || mode.Contains("[madvise]")), mode);
+    }
+
+    [TestCase(HugePages.PageBytes / 4 - 1, false)]
+    [TestCase(HugePages.PageBytes / 4, true)]
+    [TestCase(5_000_000 / 4, true)]
+    public void LargeSegmentsStartOnAHugePageAndAreAdvisedToUseThem(int floats, bool large)
+    {
+        bool huge = large && HugePages.Supported;
+        for (int i = 0; i < 3; i++)
+        {
+            ArraySegment<float> segment = AlignedArray.Create<float>(floats);
+            AssertAligned(segment, floats, $"float[{floats}] #{i}");
+            long start = Address(segment.Array!, segment.Offset);
+            // Below 2 MiB only the cache line is promised (memory a collected matrix left may be advised already, so
+            // no flag is checked there).
+            if (!huge) continue;
+            Assert.That(start % HugePages.PageBytes, Is.Zero, $"float[{floats}] #{i} starts a huge page");
+            // The advice marks the range's mapping "hg" (VM_HUGEPAGE) in /proc/self/smaps, split from the rest of the heap.
+            segment.AsSpan().Fill(1f);
+            Assert.That(MappingFlags(start + HugePages.PageBytes / 2), Does.Contain("hg"), $"float[{floats}] #{i}");
+        }
+    }
+
+    // The VmFlags of the mapping that holds `address`, from /proc/self/smaps.
+    private static string[] MappingFlags(long address)
+    {
+        bool inside = false;
+        foreach (string line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-');
+            int space = line.IndexOf(' ');
+            if (dash > 0 && space > dash && long.TryParse(line[..dash], System.Globalization.NumberStyles.HexNumber, null, out long from)
+                && long.TryParse(line[(dash + 1)..space], System.Globalization.NumberStyles.HexNumber, null, out long to))
+            {
+                inside = from <= address && address < to;
+            }
+            else if (inside && line.StartsWith("VmFlags:", StringComparison.Ordinal))
+            {
+                return line["VmFlags:".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            }
+        }
+        throw new InvalidOperationException($"no mapping holds 0x{address:x}");
     }
 
     [TestCase(TensorDType.F32)]

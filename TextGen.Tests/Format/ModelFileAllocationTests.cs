@@ -27,6 +27,10 @@ public sealed class ModelFileAllocationTests
         var longEntries = Enumerable.Range(0, ModelFile.MaxMetadataEntries).ToDictionary(i => new string('k', 250) + i, _ => (MetadataValue)new string('v', 4000));
         yield return new TestCaseData(new ModelFile(small.Architecture, small.Tensors, longEntries).ToBytes(), true).SetArgDisplayNames("1024 long metadata entries");
         yield return new TestCaseData(RandomModels.Create(RandomModels.Architecture(CellKind.Gru, layers: 3, hidden: 256, embedding: 64, vocab: 90)).ToBytes(), true).SetArgDisplayNames("an ordinary model");
+        // Matrices of exactly 2 MiB (f16) and 4 MiB (f32), whose arrays take up to 2 MiB more to start on a huge page.
+        var large = RandomModels.Create(RandomModels.Architecture(CellKind.Lstm, layers: 1, hidden: 512, embedding: 64, vocab: 65));
+        yield return new TestCaseData(large.ToBytes(), true).SetArgDisplayNames("f32 matrices on huge pages");
+        yield return new TestCaseData(large.ConvertTo(TensorDType.F16).ToBytes(), true).SetArgDisplayNames("f16 matrices on huge pages");
     }
 
     [TestCaseSource(nameof(CostliestShapes))]
