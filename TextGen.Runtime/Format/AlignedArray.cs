@@ -21,9 +21,9 @@ internal static class AlignedArray
 
     /// <summary>
     /// <paramref name="length"/> elements of unspecified contents, the segment's first on a 64-byte boundary; from
-    /// 2 MiB up, where the system has huge pages (.NET 5 and later), on a huge-page boundary and advised to use them
-    /// (HugePages). The up to 2 MiB skipped before such a start are never written, so they take address space and
-    /// count as allocated, but take no memory.
+    /// 2 MiB up, where the system has huge pages (the net8.0 build), on a huge-page boundary and advised to use them
+    /// (HugePages). The up to 2 MiB skipped before such a start are never written: they take address space and
+    /// count as allocated, and (in the kernel's madvise mode) no memory.
     /// </summary>
     public static ArraySegment<T> Create<T>(int length) where T : unmanaged
     {

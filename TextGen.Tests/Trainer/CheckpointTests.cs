@@ -151,6 +151,20 @@ public sealed class CheckpointTests : TinyTrainingFixture
     }
 
     [Test]
+    public void ResumeKeepsACompleteOldCheckpointBesideADamagedOne()
+    {
+        // checkpoint/ without its checkpoint.json (damaged by hand, or half restored) beside a complete checkpoint.old:
+        // Open reads the old one, so tidying must not delete it.
+        Directory.CreateDirectory(Latest + ".old");
+        foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(Latest + ".old", Path.GetFileName(file)));
+        File.Delete(Path.Combine(Latest, "checkpoint.json"));
+
+        using var run = TrainingRun.Resume(_run, resetOptimizer: false);
+
+        Assert.That((run.Step, Directory.Exists(Latest + ".old"), Directory.Exists(Latest)), Is.EqualTo((10L, true, true)));
+    }
+
+    [Test]
     public void ResumeLeavesAnUnfinishedFirstCheckpointForItsErrorToName()
     {
         Directory.Move(Latest, Latest + ".tmp");

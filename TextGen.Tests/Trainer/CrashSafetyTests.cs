@@ -106,8 +106,13 @@ public sealed class CrashSafetyTests
         {
         }
         var output = process.StandardOutput.ReadToEndAsync();
+        // The trainer's own writes go on, so "changes nothing" is checked on what only a resume would touch: the
+        // metrics it truncates and a leftover temporary it would delete.
+        string leftover = Path.Combine(directory, $".{LossPlot.FileName}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(leftover, "left by a write the trainer has not finished");
 
         var refused = TrainerCommand.Run("resume", directory, "--steps", "2");
+        bool leftoverKept = File.Exists(leftover);
         bool running = !process.HasExited;
         process.Kill();
         TrainerProcess.Finish(process, output, error);
@@ -117,6 +122,7 @@ public sealed class CrashSafetyTests
             Assert.That(refused.ExitCode, Is.EqualTo(TrainerCommandLine.Failure));
             Assert.That(refused.Error.Trim(), Is.EqualTo($"{directory}: another process is training this run ({RunLock.FileName} is locked); wait for it to finish or stop it, then resume"));
             Assert.That(refused.Output, Does.Not.Contain("resuming"));
+            Assert.That(leftoverKept, Is.True, "the refused resume deleted nothing");
         }
 
         // The kill released the lock: the run resumes.

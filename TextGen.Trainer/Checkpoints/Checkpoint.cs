@@ -99,15 +99,22 @@ internal sealed class Checkpoint
     /// Clears what a kill during <see cref="Write"/> left of <paramref name="runDirectory"/>/<paramref name="name"/>,
     /// keeping the checkpoint <see cref="Open"/> reads: <c>NAME.old</c> becomes <c>NAME</c> again when <c>NAME</c> is
     /// missing (a kill between the two renames), then the unfinished <c>NAME.tmp</c> and a superseded <c>NAME.old</c>
-    /// are deleted; a <c>NAME.tmp</c> with no complete checkpoint beside it stays. Without this, a <c>best</c> write cut short stays in the directory until the validation loss next
-    /// improves, which may be never. Call it only where no other process writes the run.
+    /// are deleted. Where <c>NAME</c> is not complete (no <c>checkpoint.json</c>), nothing is deleted. Without this, a
+    /// <c>best</c> write cut short stays in the directory until the validation loss next improves, which may be
+    /// never. Call it only under the run's lock (<see cref="RunLock"/>).
     /// </summary>
     public static void Tidy(string runDirectory, string name)
     {
         string final = Path.Combine(runDirectory, name), temp = final + TempSuffix, old = final + OldSuffix;
-        if (!System.IO.Directory.Exists(final) && File.Exists(Path.Combine(old, StateFile))) System.IO.Directory.Move(old, final);
-        // With no complete checkpoint at all, the unfinished first write stays: Open names it as the reason.
-        if (!System.IO.Directory.Exists(final)) return;
+        // Complete means as Find judges it: checkpoint.json, written last, is there.
+        if (!File.Exists(Path.Combine(final, StateFile)))
+        {
+            // NAME missing (a kill between the renames) beside a complete NAME.old, which Open would read: it goes
+            // back to NAME. A NAME without its checkpoint.json (damaged), or no complete NAME.old: nothing is
+            // touched, and Open reads the complete one or names what is wrong.
+            if (System.IO.Directory.Exists(final) || !File.Exists(Path.Combine(old, StateFile))) return;
+            System.IO.Directory.Move(old, final);
+        }
         DeleteDirectory(temp);
         DeleteDirectory(old);
     }

@@ -16,14 +16,16 @@ internal sealed class RunLock : IDisposable
     private RunLock(FileStream? file) => _file = file;
 
     /// <summary>Takes the lock of the run in <paramref name="runDirectory"/>, which must exist.</summary>
+    /// <returns>The lock; one that is not <see cref="IsHeld"/> where the lock file cannot be opened (a read-only directory without one).</returns>
     /// <exception cref="CheckpointException">Another process (or this one) holds it.</exception>
     public static RunLock Take(string runDirectory)
     {
         string path = Path.Combine(runDirectory, FileName);
         try
         {
-            // FileShare.None is an exclusive flock on Unix and a sharing lock on Windows.
-            return new RunLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            // FileShare.None is an exclusive flock on Unix and a sharing lock on Windows. Read access is enough for
+            // either, so a lock file another user created, or a read-only one, still locks.
+            return new RunLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.None));
         }
         catch (IOException e) when (IsHeldElsewhere(e))
         {
@@ -32,7 +34,8 @@ internal sealed class RunLock : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A directory where even an empty file cannot be created takes no checkpoint either: the run's first
-            // write fails with the error that names the cause, as it did before runs were locked.
+            // write fails with the error that names the cause, as it did before runs were locked. Unlocked, a
+            // resume deletes nothing (IsHeld).
             return new RunLock(null);
         }
     }
@@ -40,6 +43,9 @@ internal sealed class RunLock : IDisposable
     // EWOULDBLOCK from flock (11 on Linux, 35 on macOS and BSD); ERROR_SHARING_VIOLATION or ERROR_LOCK_VIOLATION on Windows.
     private static bool IsHeldElsewhere(IOException e)
         => e.GetType() == typeof(IOException) && e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+
+    /// <summary>Whether this process holds the lock: false when the lock file could not be opened at all.</summary>
+    public bool IsHeld => _file is not null;
 
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _file?.Dispose();

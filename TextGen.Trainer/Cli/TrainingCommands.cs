@@ -108,12 +108,15 @@ internal static class TrainingCommands
 
         bool created = !Directory.Exists(directory);
         var plots = new PlotWriter();
+        Directory.CreateDirectory(directory);
+        // Taken before anything is written, the range test included: a second `train` of the same new directory
+        // that started at the same moment stops here, and never deletes the directory the first one is training in.
+        var runLock = RunLock.Take(directory);
         TrainingRun run;
         try
         {
             if (autoLr)
             {
-                Directory.CreateDirectory(directory);
                 var sweep = RangeTest(config, corpus, directory, LearningRateFinder.DefaultSteps, plots, output, cancel);
                 // The suggestion becomes the run's --lr, so checkpoints, a resume and the exported metadata all
                 // carry the number, and nothing ever runs the test again.
@@ -123,12 +126,15 @@ internal static class TrainingCommands
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"--lr auto: training at {config.Lr:G3}, the range test's suggestion (the curve is in {Path.Combine(directory, LearningRatePlot.FileName)})"));
             }
-            run = TrainingRun.Start(config, corpus, directory, plots);
+            run = TrainingRun.Start(config, corpus, directory, plots, runLock);
         }
-        catch when (created)
+        catch
         {
-            // Nothing half-written: a run that could not write its first checkpoint leaves no directory behind.
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            runLock.Dispose();
+            // Nothing half-written: a run that could not write its first checkpoint leaves no directory behind, and
+            // the empty --out it was given loses the lock file again.
+            if (created) Directory.Delete(directory, recursive: true);
+            else File.Delete(Path.Combine(directory, RunLock.FileName));
             throw;
         }
         using (run)

@@ -4,7 +4,7 @@ using TextGen.Runtime.Format;
 namespace TextGen.Trainer.Plots;
 
 /// <summary>
-/// Saves plots as PNG files, atomically: the image goes to <c>FILE.tmp</c>, is flushed to disk and renamed over
+/// Saves plots as PNG files, atomically: the image goes to a hidden <c>.FILE.&lt;guid&gt;.tmp</c>, is flushed to disk and renamed over
 /// <c>FILE</c>, so a kill at any moment leaves the previous PNG or the new one, never half of one. A missing picture
 /// must never stop a training run: where SkiaSharp's native library (ScottPlot draws with it) cannot load, the first
 /// save says so once and plotting stays off; a file that cannot be written is reported and skipped.

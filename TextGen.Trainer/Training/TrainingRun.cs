@@ -112,13 +112,14 @@ internal sealed class TrainingRun : IDisposable
     /// <param name="corpus">The text to train on.</param>
     /// <param name="directory">The run directory.</param>
     /// <param name="plots">Draws DIR/loss.png at every validation; pass the one a range test before the run used, so "plots are off" is said once.</param>
+    /// <param name="heldLock">The directory's lock, when the caller took it before writing there (a range test); null to take it here.</param>
     /// <exception cref="CorpusException">The corpus is too short for the config.</exception>
-    /// <exception cref="CheckpointException">The directory cannot be written.</exception>
-    public static TrainingRun Start(TrainingConfig config, Corpus corpus, string directory, PlotWriter? plots = null)
+    /// <exception cref="CheckpointException">The directory cannot be written, or another process is training in it.</exception>
+    public static TrainingRun Start(TrainingConfig config, Corpus corpus, string directory, PlotWriter? plots = null, RunLock? heldLock = null)
     {
         var data = TrainingData.Split(corpus, config.ValFraction, config.Batch, config.SeqLen);
         Directory.CreateDirectory(directory);
-        return Locked(directory, runLock =>
+        return Locked(directory, heldLock, runLock =>
         {
             var run = new TrainingRun(directory, runLock, config, corpus, data, plots);
             run.SaveCheckpoint(Checkpoint.LatestName);
@@ -136,17 +137,21 @@ internal sealed class TrainingRun : IDisposable
     {
         // Checked before the lock, so that a directory holding no run (a typo) is not given a lock file.
         Checkpoint.Require(directory);
-        return Locked(directory, runLock => Reopen(directory, runLock, resetOptimizer, movedCorpus));
+        return Locked(directory, heldLock: null, runLock => Reopen(directory, runLock, resetOptimizer, movedCorpus));
     }
 
     private static TrainingRun Reopen(string directory, RunLock runLock, bool resetOptimizer, string? movedCorpus)
     {
         // A kill in the middle of a write leaves its temporary file or directory behind. The lock makes this process
         // the directory's only writer, so whatever it finds of them was abandoned; the checkpoints are tidied before
-        // one is opened.
-        Checkpoint.Tidy(directory, Checkpoint.LatestName);
-        Checkpoint.Tidy(directory, Checkpoint.BestName);
-        foreach (string name in AtomicallyWrittenFiles) ModelFileStorage.DeleteAbandonedTemporaries(Path.Combine(directory, name));
+        // one is opened. Without the lock (no lock file could be opened) nothing is deleted: Open still finds the
+        // complete checkpoint, and the leftovers wait for a resume that holds it.
+        if (runLock.IsHeld)
+        {
+            Checkpoint.Tidy(directory, Checkpoint.LatestName);
+            Checkpoint.Tidy(directory, Checkpoint.BestName);
+            foreach (string name in AtomicallyWrittenFiles) ModelFileStorage.DeleteAbandonedTemporaries(Path.Combine(directory, name));
+        }
         var checkpoint = Checkpoint.Open(directory);
         var state = checkpoint.State;
         var config = movedCorpus is null ? state.Config : state.Config with { Corpus = Path.GetFullPath(movedCorpus) };
@@ -167,11 +172,12 @@ internal sealed class TrainingRun : IDisposable
         return run;
     }
 
-    // Opens a run under the lock of its directory; on failure the lock is released again, so that the error is
-    // the only trace (and a test, or a caller that fixes the cause, can try again in the same process).
-    private static TrainingRun Locked(string directory, Func<RunLock, TrainingRun> open)
+    // Opens a run under the lock of its directory (the one the caller already holds, or taken here); on failure the
+    // lock is released again, so that the error is the only trace (and a test, or a caller that fixes the cause, can
+    // try again in the same process).
+    private static TrainingRun Locked(string directory, RunLock? heldLock, Func<RunLock, TrainingRun> open)
     {
-        var runLock = RunLock.Take(directory);
+        var runLock = heldLock ?? RunLock.Take(directory);
         try
         {
             return open(runLock);
