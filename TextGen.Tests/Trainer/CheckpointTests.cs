@@ -165,6 +165,18 @@ public sealed class CheckpointTests : TinyTrainingFixture
     }
 
     [Test]
+    public void ResumeOfARunStillWritingItsFirstCheckpointSaysItIsBeingTrained()
+    {
+        Directory.Move(Latest, Latest + ".tmp");
+        using (RunLock.Take(_run))
+        {
+            var e = Assert.Throws<CheckpointException>(() => TrainingRun.Resume(_run, resetOptimizer: false))!;
+            Assert.That(e.Message, Does.Contain("another process is training this run"));
+        }
+        Assert.That(() => TrainingRun.Resume(_run, resetOptimizer: false), Throws.InstanceOf<CheckpointException>().With.Message.Contain("the run was stopped while writing its first one"));
+    }
+
+    [Test]
     public void ResumeLeavesAnUnfinishedFirstCheckpointForItsErrorToName()
     {
         Directory.Move(Latest, Latest + ".tmp");
