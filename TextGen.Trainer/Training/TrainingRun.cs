@@ -135,15 +135,19 @@ internal sealed class TrainingRun : IDisposable
     /// <exception cref="CorpusException">The corpus is missing or changed since the checkpoint.</exception>
     public static TrainingRun Resume(string directory, bool resetOptimizer, string? movedCorpus = null)
     {
-        // Checked before the lock, so that a directory holding no run (a typo) is not given a lock file. A run whose
-        // first checkpoint is still being written has one already: a locked one is said to be training, not broken.
-        if (Checkpoint.Find(directory) is null && File.Exists(Path.Combine(directory, RunLock.FileName)))
+        if (Checkpoint.Find(directory) is null)
         {
-            using (RunLock.Take(directory))
+            // Nothing to resume, found before the lock, so that a directory holding no run (a typo) is not given a
+            // lock file. A run whose first checkpoint is still being written has one already: held, the run is said
+            // to be training, not broken; otherwise Require names what is wrong.
+            if (File.Exists(Path.Combine(directory, RunLock.FileName)))
             {
+                using (RunLock.Take(directory))
+                {
+                }
             }
+            Checkpoint.Require(directory);
         }
-        Checkpoint.Require(directory);
         return Locked(directory, heldLock: null, runLock => Reopen(directory, runLock, resetOptimizer, movedCorpus));
     }
 
