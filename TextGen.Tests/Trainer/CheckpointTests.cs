@@ -68,8 +68,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
     {
         // --keep-best writes DIR/best the same way; export DIR/best and the end of a run open it by that name.
         string best = Path.Combine(_run, Checkpoint.BestName);
-        Directory.CreateDirectory(best + ".old");
-        foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(best + ".old", Path.GetFileName(file)));
+        Directories.CopyFiles(Latest, best + ".old");
         var found = Checkpoint.Open(best);
         using (Assert.EnterMultipleScope())
         {
@@ -82,8 +81,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
     [Test]
     public void CrashBeforeDeletingTheOldCheckpointUsesTheNewOne()
     {
-        Directory.CreateDirectory(Latest + ".old");
-        foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(Latest + ".old", Path.GetFileName(file)));
+        Directories.CopyFiles(Latest, Latest + ".old");
         ResumeTo(20);
         Assert.That(Checkpoint.Open(_run).State.Step, Is.EqualTo(20));
         Assert.That(Entries(), Is.EqualTo(new[] { RunLock.FileName, "checkpoint", LossPlot.FileName, "metrics.jsonl" }));
@@ -96,11 +94,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
         // The run's best is the step-10 checkpoint; a later best write was killed partway: NAME.tmp is unfinished,
         // and the previous best is NAME.old, alone (between the renames) or beside NAME (before deleting it).
         string best = Path.Combine(_run, Checkpoint.BestName);
-        foreach (string copy in renamed ? [best, best + ".old"] : new[] { best + ".old" })
-        {
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-        }
+        foreach (string copy in renamed ? [best, best + ".old"] : new[] { best + ".old" }) Directories.CopyFiles(Latest, copy);
         PartialCopy(Latest, best + ".tmp");
         string kept = File.ReadAllText(Path.Combine(Checkpoint.Find(best)!, "checkpoint.json"));
 
@@ -155,8 +149,7 @@ public sealed class CheckpointTests : TinyTrainingFixture
     {
         // checkpoint/ without its checkpoint.json (damaged by hand, or half restored) beside a complete checkpoint.old:
         // Open reads the old one, so tidying must not delete it.
-        Directory.CreateDirectory(Latest + ".old");
-        foreach (var file in Directory.GetFiles(Latest)) File.Copy(file, Path.Combine(Latest + ".old", Path.GetFileName(file)));
+        Directories.CopyFiles(Latest, Latest + ".old");
         File.Delete(Path.Combine(Latest, "checkpoint.json"));
 
         using var run = TrainingRun.Resume(_run, resetOptimizer: false);
@@ -175,6 +168,22 @@ public sealed class CheckpointTests : TinyTrainingFixture
         }
         Assert.That(() => TrainingRun.Resume(_run, resetOptimizer: false), Throws.InstanceOf<CheckpointException>().With.Message.Contain("the run was stopped while writing its first one"));
     }
+
+    // Before the refusal, such a resume went on inside the checkpoint: its lock, checkpoints and files one level down.
+    [TestCase("checkpoint", "")]
+    [TestCase("best", "")]
+    [TestCase("best", ".old")]
+    public void ResumeOfACheckpointDirectoryIsRefusedAndNamesItsRun(string name, string suffix)
+    {
+        string checkpoint = Path.Combine(_run, name);
+        if (name != Checkpoint.LatestName) Directories.CopyFiles(Latest, checkpoint + suffix);
+        string[] before = AllEntries();
+        var e = Assert.Throws<CheckpointException>(() => TrainingRun.Resume(checkpoint, resetOptimizer: false))!;
+        Assert.That(e.Message, Is.EqualTo($"{checkpoint}: is a checkpoint, not a run directory; resume continues a run from its latest checkpoint: resume {Path.GetFullPath(_run)}"));
+        Assert.That(AllEntries(), Is.EqualTo(before));
+    }
+
+    private string[] AllEntries() => Directory.GetFileSystemEntries(_run, "*", SearchOption.AllDirectories).Order().ToArray();
 
     [Test]
     public void ResumeLeavesAnUnfinishedFirstCheckpointForItsErrorToName()

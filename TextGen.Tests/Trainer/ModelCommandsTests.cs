@@ -288,8 +288,7 @@ public sealed class ModelCommandsTests
     public void ExportOfABrokenCheckpointWritesNoFile()
     {
         string broken = _sandbox.PathOf("broken"), path = _sandbox.PathOf("broken.tgm");
-        Directory.CreateDirectory(broken);
-        foreach (var file in Directory.GetFiles(Path.Combine(_run, Checkpoint.LatestName))) File.Copy(file, Path.Combine(broken, Path.GetFileName(file)));
+        Directories.CopyFiles(Path.Combine(_run, Checkpoint.LatestName), broken);
         string weights = Path.Combine(broken, "model.bin");
         File.WriteAllBytes(weights, File.ReadAllBytes(weights)[..200]);
 

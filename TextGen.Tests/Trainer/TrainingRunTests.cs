@@ -1,3 +1,4 @@
+using TextGen.Tests.Support;
 using TextGen.Trainer.Checkpoints;
 using TextGen.Trainer.Data;
 using TextGen.Trainer.Model;
@@ -108,7 +109,7 @@ public sealed class TrainingRunTests : TinyTrainingFixture
         (string Checksum, double ValLoss) Continue(bool resetOptimizer)
         {
             string copy = Sandbox.PathOf(resetOptimizer ? "reset-fresh" : "reset-restored");
-            CopyDirectory(Path.Combine(directory, Checkpoint.LatestName), Path.Combine(copy, Checkpoint.LatestName));
+            Directories.CopyFiles(Path.Combine(directory, Checkpoint.LatestName), Path.Combine(copy, Checkpoint.LatestName));
             using var run = TrainingRun.Resume(copy, resetOptimizer);
             TrainingSandbox.TrainUntil(run, 155);
             var data = TrainingData.Split(Corpus.Load(config.Corpus), config.ValFraction, config.Batch, config.SeqLen);
@@ -136,7 +137,7 @@ public sealed class TrainingRunTests : TinyTrainingFixture
         using (var run = TrainingRun.Start(config, Corpus.Load(config.Corpus), directory))
         {
             TrainingSandbox.TrainUntil(run, 1);
-            CopyDirectory(Path.Combine(directory, Checkpoint.LatestName), afterOne);
+            Directories.CopyFiles(Path.Combine(directory, Checkpoint.LatestName), afterOne);
             TrainingSandbox.TrainUntil(run, 2);
         }
 
@@ -277,7 +278,7 @@ public sealed class TrainingRunTests : TinyTrainingFixture
             TrainingSandbox.TrainUntil(again, 20);
         }
         Directory.Delete(Path.Combine(directory, Checkpoint.LatestName), recursive: true);
-        CopyDirectory(Path.Combine(Sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
+        Directories.CopyFiles(Path.Combine(Sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
 
         using var resumed = TrainingRun.Resume(directory, resetOptimizer: false);
         var steps = File.ReadAllLines(path).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
@@ -342,7 +343,7 @@ public sealed class TrainingRunTests : TinyTrainingFixture
             TrainingSandbox.TrainUntil(twenty, 20);
         }
         Directory.Delete(Path.Combine(directory, Checkpoint.LatestName), recursive: true);
-        CopyDirectory(Path.Combine(Sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
+        Directories.CopyFiles(Path.Combine(Sandbox.PathOf("twenty"), Checkpoint.LatestName), Path.Combine(directory, Checkpoint.LatestName));
         using (var resumed = TrainingRun.Resume(directory, resetOptimizer: false))
         {
             TrainingSandbox.TrainUntil(resumed, 30);
@@ -396,11 +397,5 @@ public sealed class TrainingRunTests : TinyTrainingFixture
             Assert.That(again, Is.EqualTo(slices).Within(1e-5), "five streams score the five slices, each from a zero state");
             Assert.That(again, Is.Not.EqualTo(reference), "restarting the state at each slice changes the score");
         }
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 }

@@ -106,13 +106,12 @@ internal sealed class Checkpoint
     public static void Tidy(string runDirectory, string name)
     {
         string final = Path.Combine(runDirectory, name), temp = final + TempSuffix, old = final + OldSuffix;
-        // Complete means as Find judges it: checkpoint.json, written last, is there.
-        if (!File.Exists(Path.Combine(final, StateFile)))
+        if (!IsComplete(final))
         {
             // NAME missing (a kill between the renames) beside a complete NAME.old, which Open would read: it goes
             // back to NAME. A NAME without its checkpoint.json (damaged), or no complete NAME.old: nothing is
             // touched, and Open reads the complete one or names what is wrong.
-            if (System.IO.Directory.Exists(final) || !File.Exists(Path.Combine(old, StateFile))) return;
+            if (System.IO.Directory.Exists(final) || !IsComplete(old)) return;
             System.IO.Directory.Move(old, final);
         }
         DeleteDirectory(temp);
@@ -165,11 +164,23 @@ internal sealed class Checkpoint
     public static string? Find(string path)
     {
         string trimmed = Path.TrimEndingDirectorySeparator(path);
-        string[] candidates = System.IO.Directory.Exists(trimmed)
-            ? [trimmed, Path.Combine(trimmed, LatestName), Path.Combine(trimmed, LatestName + OldSuffix)]
-            : [trimmed + OldSuffix];
-        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, StateFile)));
+        if (IsComplete(trimmed)) return trimmed;
+        if (System.IO.Directory.Exists(trimmed)) return FindLatest(trimmed);
+        return IsComplete(trimmed + OldSuffix) ? trimmed + OldSuffix : null;
     }
+
+    /// <summary>
+    /// The latest complete checkpoint of the run in <paramref name="runDirectory"/>: <c>checkpoint/</c>, else its
+    /// <c>.old</c> twin; null when there is none. Unlike <see cref="Find"/>, a checkpoint directory is not a run.
+    /// </summary>
+    public static string? FindLatest(string runDirectory)
+    {
+        string latest = Path.Combine(runDirectory, LatestName);
+        return IsComplete(latest) ? latest : IsComplete(latest + OldSuffix) ? latest + OldSuffix : null;
+    }
+
+    // Complete: checkpoint.json, written last, is there.
+    private static bool IsComplete(string directory) => File.Exists(Path.Combine(directory, StateFile));
 
     private static string Missing(string path)
     {

@@ -131,12 +131,19 @@ internal sealed class TrainingRun : IDisposable
     /// <param name="directory">The run directory.</param>
     /// <param name="resetOptimizer">Start Adam from scratch instead of restoring it: the blog's mistake, kept only to demonstrate it.</param>
     /// <param name="movedCorpus">The run's corpus at a new place (the same text, which its SHA-256 proves); null to read it where the run recorded it.</param>
-    /// <exception cref="CheckpointException">The checkpoint is missing or unreadable.</exception>
+    /// <exception cref="CheckpointException">The checkpoint is missing or unreadable, <paramref name="directory"/> is a checkpoint rather than a run, or another process is training the run.</exception>
     /// <exception cref="CorpusException">The corpus is missing or changed since the checkpoint.</exception>
     public static TrainingRun Resume(string directory, bool resetOptimizer, string? movedCorpus = null)
     {
-        if (Checkpoint.Find(directory) is null)
+        if (Checkpoint.FindLatest(directory) is null)
         {
+            // A checkpoint directory (DIR/checkpoint, DIR/best) is not a run: resumed as one, the run would go on
+            // inside it, writing its checkpoints and files one level down, under a lock that does not exclude DIR's.
+            if (Checkpoint.Find(directory) is not null)
+            {
+                string run = Path.GetDirectoryName(Path.GetFullPath(Path.TrimEndingDirectorySeparator(directory))) ?? directory;
+                throw new CheckpointException(directory, $"is a checkpoint, not a run directory; resume continues a run from its latest checkpoint: resume {run}");
+            }
             // Nothing to resume, found before the lock, so that a directory holding no run (a typo) is not given a
             // lock file. A run whose first checkpoint is still being written has one already: held, the run is said
             // to be training, not broken; otherwise Require names what is wrong.
