@@ -1,4 +1,5 @@
 using TextGen.Runtime.Format;
+using TextGen.Runtime.Kernels;
 using TextGen.Runtime.Model;
 
 namespace TextGen.Benchmarks;
@@ -25,21 +26,28 @@ internal static class WeightTraffic
 
     /// <summary>
     /// Bytes one session reads per character: the matrices of <see cref="MultiplyAddsPerChar"/> stored as
-    /// <paramref name="dtype"/> (q8 with its block scales), plus the f32 input-table row and biases. The recurrent
-    /// state is not counted: it is written as well as read and is a rounding error next to the matrices.
+    /// <paramref name="dtype"/> (q8 as the exporter writes it and the runtime keeps it: rows padded to whole 64-byte
+    /// lines, one f32 scale per row), plus the f32 input-table row and biases. The recurrent state is not counted: it
+    /// is written as well as read and is a rounding error next to the matrices.
     /// </summary>
     public static long WeightBytesPerChar(ModelArchitecture a, TensorDType dtype)
     {
-        double bytesPerWeight = dtype switch
-        {
-            TensorDType.F16 => 2,
-            TensorDType.Q8 => 1 + 4.0 / 32,
-            _ => 4,
-        };
         long gateRows = (long)a.GateCount * a.HiddenSize;
+        long firstInput = HasInputTable(a) ? 0 : MatrixBytes(gateRows, a.EmbeddingSize, dtype);
+        long matrices = firstInput
+            + a.Layers * MatrixBytes(gateRows, a.HiddenSize, dtype)
+            + (a.Layers - 1) * MatrixBytes(gateRows, a.HiddenSize, dtype)
+            + MatrixBytes(a.VocabularySize, a.HiddenSize, dtype);
         long vectors = (HasInputTable(a) ? gateRows : 0) + a.Layers * gateRows + a.VocabularySize;
-        return (long)(MultiplyAddsPerChar(a) * bytesPerWeight) + vectors * sizeof(float);
+        return matrices + vectors * sizeof(float);
     }
+
+    private static long MatrixBytes(long rows, int columns, TensorDType dtype) => dtype switch
+    {
+        TensorDType.F16 => rows * columns * 2,
+        TensorDType.Q8 => rows * (RowQ8MatrixVector.RowStride(columns) + sizeof(float)),
+        _ => rows * columns * sizeof(float),
+    };
 
     private static bool HasInputTable(ModelArchitecture a) => ModelWeights.HasInputTable(a, ModelWeights.DefaultMaxInputTableFloats);
 }

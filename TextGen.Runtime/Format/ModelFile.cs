@@ -145,12 +145,21 @@ public sealed class ModelFile
     public TensorDType MatrixDType => Tensors.First(t => t.Shape.Count == 2).DType;
 
     /// <summary>
-    /// These contents with every matrix stored as <paramref name="dtype"/> (see <see cref="ModelTensor.ConvertTo"/>;
+    /// These contents with every matrix stored as <paramref name="dtype"/> (see <see cref="ModelTensor.ConvertTo(TensorDType)"/>;
     /// biases stay f32) and the same metadata: how <c>export --dtype</c> makes f16 and q8 files.
     /// </summary>
     /// <exception cref="ArgumentException">A weight does not fit <paramref name="dtype"/>, or the dtype is unknown.</exception>
-    public ModelFile ConvertTo(TensorDType dtype)
-        => new(Architecture, Tensors.Select(t => t.ConvertTo(dtype)).ToArray(), Metadata);
+    public ModelFile ConvertTo(TensorDType dtype) => ConvertTo(dtype, Q8Scaling.PerRow);
+
+    /// <summary><see cref="ConvertTo(TensorDType)"/> with q8 scaled per <paramref name="scaling"/>.</summary>
+    internal ModelFile ConvertTo(TensorDType dtype, Q8Scaling scaling)
+        => new(Architecture, Tensors.Select(t => t.ConvertTo(dtype, scaling)).ToArray(), Metadata);
+
+    /// <summary>
+    /// Whether every matrix is q8 with one scale per row (<see cref="TensorEncoding.HasRowScales"/>): the model then
+    /// runs <see cref="Kernels.RowQ8MatrixVector"/>.
+    /// </summary>
+    internal bool HasRowScaledQ8 => Tensors.All(t => t.Shape.Count != 2 || (t.DType == TensorDType.Q8 && TensorEncoding.HasRowScales(t.Shape[0], t.Shape[1], t.Data.Span)));
 
     /// <summary>Serializes to the current format version. The same contents always give the same bytes.</summary>
     /// <exception cref="InvalidOperationException">The file would exceed <see cref="MaxFileBytes"/>.</exception>

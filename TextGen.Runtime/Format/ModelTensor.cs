@@ -109,17 +109,20 @@ public sealed class ModelTensor
 
     /// <summary>
     /// This tensor stored as <paramref name="dtype"/>. Matrices are re-encoded from their decoded values (f16
-    /// rounded to nearest even, q8 quantized per block of 32, see docs/format.md); vectors (biases) stay f32, so
-    /// they are returned unchanged, as is a matrix already of that dtype.
+    /// rounded to nearest even, q8 quantized with one scale per row, see docs/format.md); vectors (biases) stay f32,
+    /// so they are returned unchanged, as is a matrix already of that dtype.
     /// </summary>
     /// <exception cref="ArgumentException">A value does not fit <paramref name="dtype"/> (beyond ±65504 for f16), or the dtype is unknown.</exception>
-    public ModelTensor ConvertTo(TensorDType dtype)
+    public ModelTensor ConvertTo(TensorDType dtype) => ConvertTo(dtype, Q8Scaling.PerRow);
+
+    /// <summary><see cref="ConvertTo(TensorDType)"/> with q8 scaled per <paramref name="scaling"/>.</summary>
+    internal ModelTensor ConvertTo(TensorDType dtype, Q8Scaling scaling)
     {
         if (TensorEncoding.DTypeProblem((long)dtype, 2) is string problem) throw new ArgumentException(problem, nameof(dtype));
         if (Shape.Count != 2 || dtype == DType) return this;
         try
         {
-            return new ModelTensor(Name, dtype, Shape.ToArray(), TensorEncoding.Encode(dtype, Shape[0], Shape[1], ToFloat32Array()));
+            return new ModelTensor(Name, dtype, Shape.ToArray(), TensorEncoding.Encode(dtype, Shape[0], Shape[1], ToFloat32Array(), scaling));
         }
         catch (ArgumentException e)
         {

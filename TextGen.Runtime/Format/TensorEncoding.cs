@@ -129,11 +129,12 @@ internal static class TensorEncoding
 
     /// <summary>
     /// Encodes finite <paramref name="values"/> of a (rows, columns) matrix as <paramref name="dtype"/>: f16 rounds
-    /// to nearest even; q8 takes each block's scale as max|w| / 127 and rounds w / scale to the nearest integer, so
-    /// every element is off by at most half its block's scale.
+    /// to nearest even; q8 takes the scale of each row (<see cref="Q8Scaling.PerRow"/>, written to every block of
+    /// the row) or of each block as max|w| / 127 and rounds w / scale to the nearest integer, so every element is off
+    /// by at most half its scale.
     /// </summary>
     /// <exception cref="ArgumentException">A value does not fit the dtype (beyond ±65504 for f16).</exception>
-    public static byte[] Encode(TensorDType dtype, int rows, int columns, ReadOnlySpan<float> values)
+    public static byte[] Encode(TensorDType dtype, int rows, int columns, ReadOnlySpan<float> values, Q8Scaling scaling = Q8Scaling.PerRow)
     {
         var shape = new[] { rows, columns };
         var data = new byte[DataBytes(dtype, shape)];
@@ -152,13 +153,12 @@ internal static class TensorEncoding
                 Span<byte> quantized = data.AsSpan(sizeof(float) * (int)Q8ScaleCount(rows, columns));
                 for (int r = 0; r < rows; r++)
                 {
+                    float rowScale = scaling == Q8Scaling.PerRow ? Largest(values.Slice(r * columns, columns)) / Q8Max : 0f;
                     for (int b = 0; b < blocks; b++)
                     {
                         int start = r * columns + b * Q8BlockSize, length = Math.Min(Q8BlockSize, columns - b * Q8BlockSize);
                         ReadOnlySpan<float> block = values.Slice(start, length);
-                        float largest = 0;
-                        foreach (float w in block) largest = Math.Max(largest, Math.Abs(w));
-                        float scale = largest / Q8Max;
+                        float scale = scaling == Q8Scaling.PerRow ? rowScale : Largest(block) / Q8Max;
                         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(sizeof(float) * (r * blocks + b)), BitConverter.SingleToInt32Bits(scale));
                         for (int k = 0; k < length; k++)
                         {
@@ -173,6 +173,32 @@ internal static class TensorEncoding
                 break;
         }
         return data;
+    }
+
+    private static float Largest(ReadOnlySpan<float> values)
+    {
+        float largest = 0;
+        foreach (float w in values) largest = Math.Max(largest, Math.Abs(w));
+        return largest;
+    }
+
+    /// <summary>
+    /// Whether q8 <paramref name="data"/> of a (<paramref name="rows"/>, <paramref name="columns"/>) matrix has one scale
+    /// per row: every block of a row holds the same scale, bit for bit, as <see cref="Q8Scaling.PerRow"/> writes them.
+    /// </summary>
+    public static bool HasRowScales(int rows, int columns, ReadOnlySpan<byte> data)
+    {
+        int blocks = Q8BlocksPerRow(columns);
+        ReadOnlySpan<int> scales = MemoryMarshal.Cast<byte, int>(data.Slice(0, sizeof(float) * (int)Q8ScaleCount(rows, columns)));
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<int> row = scales.Slice(r * blocks, blocks);
+            foreach (int scale in row)
+            {
+                if (scale != row[0]) return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>

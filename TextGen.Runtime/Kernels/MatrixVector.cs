@@ -58,7 +58,7 @@ internal static class MatrixVector
 
     /// <summary>
     /// <c>y = W1·x + W2·h + bias</c> with both matrices in one dtype (a file's matrices share theirs): f32 runs the
-    /// span kernels above, f16 <see cref="EncodedMatrixVector"/>, q8 <see cref="Q8MatrixVector"/>. An empty x ignores W1.
+    /// span kernels above, f16 <see cref="EncodedMatrixVector"/>, q8 <see cref="RowQ8MatrixVector"/> or, with block scales, <see cref="Q8MatrixVector"/>. An empty x ignores W1.
     /// </summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> x, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y)
     {
@@ -83,7 +83,12 @@ internal static class MatrixVector
                         break;
                 }
                 break;
+            case TensorDType.Q8 when (h.Length > 0 ? w2 : w1).RowScaledQuants:
+                if (x.Length > 0 && h.Length > 0 && !w1.RowScaledQuants) throw new ArgumentException("W1 has q8 block scales but W2 row scales", nameof(w2));
+                RowQ8MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, y);
+                break;
             case TensorDType.Q8:
+                if (x.Length > 0 && h.Length > 0 && w1.RowScaledQuants) throw new ArgumentException("W1 has q8 row scales but W2 block scales", nameof(w2));
                 Q8MatrixVector.MultiplyPair(mode, w1, x, w2, h, bias, y);
                 break;
             default:

@@ -11,8 +11,10 @@ namespace TextGen.Runtime.Kernels;
 /// </summary>
 internal readonly struct WeightRows
 {
-    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, Q8Layout q8Layout = Q8Layout.FileOrder, bool symmetricQuants = false, int halfShift = 0, LanePanel.Slot? panelSlot = null, bool pairedHalves = false)
+    private WeightRows(TensorDType dtype, int origin, int firstRow, int rows, int columns, float[] floats, ushort[] halves, sbyte[] quants, float[] scales, Q8Layout q8Layout = Q8Layout.FileOrder, bool symmetricQuants = false, int halfShift = 0, LanePanel.Slot? panelSlot = null, bool pairedHalves = false, bool rowScaledQuants = false)
     {
+        RowScaledQuants = rowScaledQuants;
+        Stride = rowScaledQuants ? RowQ8MatrixVector.RowStride(columns) : columns;
         _panelSlot = panelSlot;
         PairedHalves = pairedHalves;
         Origin = origin;
@@ -63,9 +65,17 @@ internal readonly struct WeightRows
     /// <summary>2^-<see cref="HalfShift"/>: what a stored half is multiplied by to give the file's value, exactly.</summary>
     public float HalfValueScale => Float16.PowerOfTwo(-HalfShift);
 
-    public sbyte[] Quants { get; }  // (all rows, Columns) int8 from Origin; empty unless Q8
+    public int Stride { get; }     // elements from one row's start to the next: Columns, except for RowScaledQuants
 
-    public float[] Scales { get; }  // (all rows, ceil(Columns / 32)) q8 block scales; empty unless Q8
+    public sbyte[] Quants { get; }  // (all rows, Stride) int8 from Origin; empty unless Q8
+
+    public float[] Scales { get; }  // (all rows, ceil(Columns / 32)) q8 block scales, or (all rows) with RowScaledQuants; empty unless Q8
+
+    /// <summary>
+    /// q8 with one scale per row, kept for <see cref="RowQ8MatrixVector"/>: each quant plus 128 as an unsigned byte (the
+    /// kernel's vpmaddubsw operand), rows padded with zero weights to whole 64-byte <see cref="Stride"/>s, one scale per row.
+    /// </summary>
+    public bool RowScaledQuants { get; }
 
     /// <summary>Where q8 quants are kept within their row, for the kernel that reads them.</summary>
     public Q8Layout Q8Layout { get; }
@@ -80,6 +90,7 @@ internal readonly struct WeightRows
     public long StoredBytes => DType switch
     {
         TensorDType.F16 => 2L * Rows * Columns,
+        TensorDType.Q8 when RowScaledQuants => (long)Rows * Stride + 4L * Rows,
         TensorDType.Q8 => (long)Rows * Columns + 4L * Rows * BlocksPerRow,
         _ => 4L * Rows * Columns,
     };
@@ -89,10 +100,11 @@ internal readonly struct WeightRows
         => new(TensorDType.F32, values.Offset, 0, rows, columns, values.Array ?? Array.Empty<float>(), Array.Empty<ushort>(), Array.Empty<sbyte>(), Array.Empty<float>(), panelSlot: new LanePanel.Slot());
 
     /// <summary>
-    /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 quants in <paramref name="q8Layout"/>; f16 halves
-    /// paired (<see cref="PairedHalves"/>) where <paramref name="pairHalves"/> says so and the rows are whole pairs of blocks.
+    /// The matrix of a validated 2-D tensor, in the tensor's dtype; q8 quants in <paramref name="q8Layout"/>, or row-scaled
+    /// (<see cref="RowScaledQuants"/>) with <paramref name="rowScaledQ8"/>, which needs <see cref="TensorEncoding.HasRowScales"/>;
+    /// f16 halves paired (<see cref="PairedHalves"/>) where <paramref name="pairHalves"/> says so and the rows are whole pairs of blocks.
     /// </summary>
-    public static WeightRows FromTensor(ModelTensor tensor, Q8Layout q8Layout = Q8Layout.FileOrder, bool pairHalves = false)
+    public static WeightRows FromTensor(ModelTensor tensor, Q8Layout q8Layout = Q8Layout.FileOrder, bool pairHalves = false, bool rowScaledQ8 = false)
     {
         int rows = tensor.Shape[0], columns = tensor.Shape[1];
         ReadOnlySpan<byte> data = tensor.Data.Span;
@@ -107,6 +119,15 @@ internal readonly struct WeightRows
                 bool paired = pairHalves && columns > 0 && columns % Float16.PairColumns == 0;
                 if (paired) Float16.InterleaveBlockPairs(halves, columns);
                 return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>(), halfShift: shift, pairedHalves: paired);
+            case TensorDType.Q8 when rowScaledQ8:
+                if (!TensorEncoding.HasRowScales(rows, columns, data)) throw new ArgumentException($"{tensor.Name} has more than one scale in a row", nameof(tensor));
+                var blockScales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
+                LittleEndianFloat32.Decode(data.Slice(0, blockScales.Length * sizeof(float)), blockScales);
+                var rowScales = new float[rows];
+                for (int r = 0; r < rows && columns > 0; r++) rowScales[r] = blockScales[r * TensorEncoding.Q8BlocksPerRow(columns)];
+                ArraySegment<sbyte> biased = AlignedArray.Create<sbyte>(rows * RowQ8MatrixVector.RowStride(columns));
+                RowQ8MatrixVector.Arrange(MemoryMarshal.Cast<byte, sbyte>(data.Slice(blockScales.Length * sizeof(float))), rows, columns, biased);
+                return new(TensorDType.Q8, biased.Offset, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), biased.Array!, rowScales, rowScaledQuants: true);
             case TensorDType.Q8:
                 var scales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
                 LittleEndianFloat32.Decode(data.Slice(0, scales.Length * sizeof(float)), scales);
@@ -126,7 +147,7 @@ internal readonly struct WeightRows
         // A GRU slices its input weights by gate even when an input-table row replaces them.
         if (Rows == 0 && Columns == 0) return this;
         if ((uint)first > (uint)Rows || (uint)count > (uint)(Rows - first)) throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Rows}");
-        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, Q8Layout, SymmetricQuants, HalfShift, _panelSlot, PairedHalves);
+        return new(DType, Origin, FirstRow + first, count, Columns, Floats, Halves, Quants, Scales, Q8Layout, SymmetricQuants, HalfShift, _panelSlot, PairedHalves, RowScaledQuants);
     }
 
     /// <summary>Rows <paramref name="first"/> to the end.</summary>
@@ -142,10 +163,10 @@ internal readonly struct WeightRows
     }
 
     /// <summary>Where row <paramref name="row"/> of this view starts in the storage array (Floats, Halves or Quants).</summary>
-    public int ElementStart(int row) => Origin + (FirstRow + row) * Columns;
+    public int ElementStart(int row) => Origin + (FirstRow + row) * Stride;
 
     /// <summary>Where row <paramref name="row"/> of this view starts in Scales (q8).</summary>
-    public int ScaleStart(int row) => (FirstRow + row) * BlocksPerRow;
+    public int ScaleStart(int row) => (FirstRow + row) * (RowScaledQuants ? 1 : BlocksPerRow);
 
     /// <summary>The f32 elements of this view.</summary>
     public ReadOnlySpan<float> FloatSpan => DType == TensorDType.F32 ? Floats.AsSpan(ElementStart(0), Rows * Columns) : default;
@@ -153,8 +174,9 @@ internal readonly struct WeightRows
     /// <summary>The binary16 elements of this view as stored: the file's times 2^<see cref="HalfShift"/>, in <see cref="PairedHalves"/>' layout.</summary>
     public ReadOnlySpan<ushort> HalfSpan => DType == TensorDType.F16 ? Halves.AsSpan(ElementStart(0), Rows * Columns) : default;
 
-    /// <summary>The int8 elements of this view, in its layout.</summary>
-    public ReadOnlySpan<sbyte> QuantSpan => DType == TensorDType.Q8 ? Quants.AsSpan(ElementStart(0), Rows * Columns) : default;
+
+    /// <summary>The int8 elements of this view as kept: in its layout, or biased and padded (<see cref="RowScaledQuants"/>).</summary>
+    public ReadOnlySpan<sbyte> QuantSpan => DType == TensorDType.Q8 ? Quants.AsSpan(ElementStart(0), Rows * Stride) : default;
 
     /// <summary>Element (row, column) of this view as float (q8: dequantized), the way every kernel path sees it.</summary>
     public float this[int row, int column]
@@ -165,6 +187,7 @@ internal readonly struct WeightRows
             return DType switch
             {
                 TensorDType.F16 => Float16.ToSingle(Halves[start + (PairedHalves ? Float16.PairedPosition(column) : column)]) * HalfValueScale,
+                TensorDType.Q8 when RowScaledQuants => RowQ8MatrixVector.Unbiased(Quants[start + column]) * Scales[ScaleStart(row)],
                 TensorDType.Q8 => Quants[start + Q8MatrixVector.StoredColumn(column, Columns, Q8Layout)] * Scales[ScaleStart(row) + column / TensorEncoding.Q8BlockSize],
                 _ => Floats[start + column],
             };

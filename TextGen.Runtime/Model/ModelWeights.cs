@@ -79,8 +79,10 @@ internal sealed class ModelWeights
     /// Decodes the tensors of <paramref name="file"/>, which its constructor has already validated against the
     /// architecture. <paramref name="widenF16"/> keeps f16 matrices as f32, exactly their decoded values: the
     /// <see cref="KernelPath.Vector"/> and scalar kernels run about ten times faster so, at f32's memory, and small
-    /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). q8 quants are kept in <paramref name="q8Layout"/>, the
-    /// one the kernels that will read them want (<see cref="KernelMode.BestQ8Layout"/>), at q8's memory; f16 halves in block pairs
+    /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). q8 quants with one scale per row in every matrix
+    /// (<see cref="ModelFile.HasRowScaledQ8"/>, what the exporter writes) are kept for <see cref="RowQ8MatrixVector"/>;
+    /// others in <paramref name="q8Layout"/>, the one the block kernels that will read them want
+    /// (<see cref="KernelMode.BestQ8Layout"/>), at q8's memory; f16 halves in block pairs
     /// with <paramref name="pairHalves"/> (<see cref="WeightRows.PairedHalves"/>, the 512-bit kernel's layout) where every
     /// matrix a step multiplies has rows of whole pairs (<see cref="RowsArePairs"/>). The results are the same bits either
     /// way: the f16 kernels compute exactly the f32 kernels on
@@ -91,13 +93,14 @@ internal sealed class ModelWeights
         long phaseStart = profile.Start();
         ModelArchitecture a = file.Architecture;
         pairHalves = pairHalves && RowsArePairs(file, HasInputTable(a, maxInputTableFloats)); // all f16 matrices or none, so every product reads one layout
+        bool rowScaledQ8 = file.HasRowScaledQ8; // all q8 matrices or none, so every product runs one kernel
         float[] Values(string name) => file.GetTensor(name).Float32Values();
         WeightRows Matrix(string name)
         {
             ModelTensor tensor = file.GetTensor(name);
             return widenF16 && tensor.DType == TensorDType.F16
                 ? WeightRows.FromFloats(tensor.Float32Storage(), tensor.Shape[0], tensor.Shape[1])
-                : WeightRows.FromTensor(tensor, q8Layout, pairHalves);
+                : WeightRows.FromTensor(tensor, q8Layout, pairHalves, rowScaledQ8);
         }
 
         int hidden = a.HiddenSize;

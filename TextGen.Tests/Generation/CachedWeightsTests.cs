@@ -20,8 +20,10 @@ internal sealed class CachedWeightsTests
         Assert.That(TextModel.FromFile(file).Weights.MatrixBytesPerStep, Is.EqualTo((3 * 160 * 40 + 10 * 40) * 4L));
         // Without the table, layer 0's W_ih (160, 8) is read at every step too.
         Assert.That(TextModel.FromFile(file, maxInputTableFloats: 0).Weights.MatrixBytesPerStep, Is.EqualTo((3 * 160 * 40 + 160 * 8 + 10 * 40) * 4L));
-        // q8 keeps a byte per weight and a 4-byte scale per block of 32 columns, two blocks for 40.
-        Assert.That(TextModel.FromFile(file.ConvertTo(TensorDType.Q8)).Weights.MatrixBytesPerStep, Is.EqualTo(3 * (160 * 40 + 160 * 2 * 4) + 10 * 40 + 10 * 2 * 4));
+        // q8 with row scales keeps a byte per weight, rows padded to 64 bytes, and a 4-byte scale per row.
+        Assert.That(TextModel.FromFile(file.ConvertTo(TensorDType.Q8)).Weights.MatrixBytesPerStep, Is.EqualTo(3 * (160 * 64 + 160 * 4) + 10 * 64 + 10 * 4));
+        // With block scales: a byte per weight and a 4-byte scale per block of 32 columns, two blocks for 40.
+        Assert.That(TextModel.FromFile(file.ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock)).Weights.MatrixBytesPerStep, Is.EqualTo(3 * (160 * 40 + 160 * 2 * 4) + 10 * 40 + 10 * 2 * 4));
     }
 
     /// <summary>

@@ -274,17 +274,21 @@ internal sealed class EncodedMatrixVectorTests
         }
     }
 
-    [TestCase(1, 32)]
-    [TestCase(3, 31)]
-    [TestCase(5, 70)]
-    [TestCase(64, 512)]
-    public void Q8ElementsAreWithinHalfTheirBlockScale(int rows, int columns)
+    [TestCase(1, 32, Q8Scaling.PerBlock)]
+    [TestCase(3, 31, Q8Scaling.PerBlock)]
+    [TestCase(5, 70, Q8Scaling.PerBlock)]
+    [TestCase(64, 512, Q8Scaling.PerBlock)]
+    [TestCase(1, 32, Q8Scaling.PerRow)]
+    [TestCase(5, 70, Q8Scaling.PerRow)]
+    [TestCase(64, 512, Q8Scaling.PerRow)]
+    public void Q8ElementsAreWithinHalfTheirScale(int rows, int columns, Q8Scaling scaling)
     {
         var random = new Random(26);
         float[] values = AllKernelPaths.RandomFloats(random, rows * columns, 0.3f);
-        values[0] = 2f; // one outlier spoils only its own block
-        var tensor = ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8);
+        values[0] = 2f; // one outlier spoils only its own block, or row
+        var tensor = ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8, scaling);
         Assert.That(tensor.Data.Length, Is.EqualTo(rows * columns + 4 * rows * ((columns + 31) / 32)));
+        Assert.That(TensorEncoding.HasRowScales(rows, columns, tensor.Data.Span), Is.EqualTo(scaling == Q8Scaling.PerRow || columns <= 32));
         WeightRows w = WeightRows.FromTensor(tensor);
         float[] decoded = tensor.ToFloat32Array();
         for (int r = 0; r < rows; r++)
@@ -292,7 +296,8 @@ internal sealed class EncodedMatrixVectorTests
             for (int c = 0; c < columns; c++)
             {
                 float scale = w.Scales[r * w.BlocksPerRow + c / 32];
-                float largest = values.Skip(r * columns + c / 32 * 32).Take(Math.Min(32, columns - c / 32 * 32)).Max(Math.Abs);
+                int first = scaling == Q8Scaling.PerRow ? 0 : c / 32 * 32;
+                float largest = values.Skip(r * columns + first).Take(scaling == Q8Scaling.PerRow ? columns : Math.Min(32, columns - first)).Max(Math.Abs);
                 Assert.That(scale, Is.EqualTo(largest / 127f));
                 Assert.That(Math.Abs(decoded[r * columns + c] - values[r * columns + c]), Is.LessThanOrEqualTo(scale * 0.5f * (1 + 1e-6f)), $"({r}, {c})");
                 Assert.That(w[r, c], Is.EqualTo(decoded[r * columns + c]));

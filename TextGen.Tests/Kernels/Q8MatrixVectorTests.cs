@@ -104,7 +104,7 @@ internal sealed class Q8MatrixVectorTests
         static WeightRows Sliced(Random random, int columns, bool mostNegative, Q8Layout layout)
         {
             const int rows = 40;
-            byte[] bytes = ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8).Data.ToArray();
+            byte[] bytes = ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock).Data.ToArray();
             int quants = bytes.Length - rows * columns; // the quants follow the scales
             if (mostNegative) for (int i = 3; i < rows * columns; i += 37) bytes[quants + i] = 0x80;
             return WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { rows, columns }, bytes), layout).Slice(8, 17);
@@ -116,7 +116,7 @@ internal sealed class Q8MatrixVectorTests
     {
         // Every writer rounds to ±127, so its matrices take the kernel that moves signs onto the weights.
         var random = new Random(37);
-        ModelTensor written = ModelTensor.FromFloat32("w", new[] { 3, 70 }, AllKernelPaths.RandomFloats(random, 210)).ConvertTo(TensorDType.Q8);
+        ModelTensor written = ModelTensor.FromFloat32("w", new[] { 3, 70 }, AllKernelPaths.RandomFloats(random, 210)).ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock);
         Assert.That(WeightRows.FromTensor(written).SymmetricQuants, Is.True);
         Assert.That(WeightRows.FromTensor(written).Slice(1, 2).SymmetricQuants, Is.True);
         byte[] bytes = written.Data.ToArray();
@@ -132,7 +132,7 @@ internal sealed class Q8MatrixVectorTests
         var random = new Random(36);
         foreach (int columns in new[] { 31, 32, 64, 100, 128, 160, 170 })
         {
-            ModelTensor tensor = ModelTensor.FromFloat32("w", new[] { 5, columns }, AllKernelPaths.RandomFloats(random, 5 * columns, 0.5f)).ConvertTo(TensorDType.Q8);
+            ModelTensor tensor = ModelTensor.FromFloat32("w", new[] { 5, columns }, AllKernelPaths.RandomFloats(random, 5 * columns, 0.5f)).ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock);
             WeightRows fileOrder = WeightRows.FromTensor(tensor);
             WeightRows lanes = WeightRows.FromTensor(tensor, Q8Layout.LaneInterleaved), pairs = WeightRows.FromTensor(tensor, Q8Layout.PairInterleaved);
             Assert.That((fileOrder.Q8Layout, lanes.Q8Layout, pairs.Q8Layout), Is.EqualTo((Q8Layout.FileOrder, Q8Layout.LaneInterleaved, Q8Layout.PairInterleaved)));
@@ -269,7 +269,7 @@ internal sealed class Q8MatrixVectorTests
         var values = new float[rows * columns];
         for (int r = 0; r < rows; r++)
         for (int c = 0; c < columns; c++) values[r * columns + c] = (c % 32 == 5 || c == columns - 1 ? (random.Next(2) * 2 - 1) * 127 : random.Next(-127, 128)) / 128f;
-        return WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8), layout);
+        return WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, values).ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock), layout);
     }
 
     private static float[] ExactVector(Random random, int length)
@@ -284,7 +284,7 @@ internal sealed class Q8MatrixVectorTests
     }
 
     private static WeightRows Encoded(Random random, int rows, int columns, Q8Layout layout = Q8Layout.FileOrder)
-        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8), layout);
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock), layout);
 
     private static (WeightRows W1, float[] X, WeightRows W2, float[] H, float[] Bias) RandomProblem(Random random, int rows, int n1, int n2, Q8Layout layout = Q8Layout.FileOrder)
         => (Encoded(random, rows, n1, layout), AllKernelPaths.RandomFloats(random, n1), Encoded(random, rows, n2, layout), AllKernelPaths.RandomFloats(random, n2), AllKernelPaths.RandomFloats(random, rows));
