@@ -10,8 +10,10 @@ using System.Runtime.Intrinsics.X86;
 namespace TextGen.Runtime.Kernels;
 
 /// <summary>
-/// <see cref="MatrixVector"/> for q8 weights with integer dot products (llama.cpp's q8_0 × q8_0): the vector is
-/// quantized like the weights, per 32-element block, and each block's products are summed exactly in integers.
+/// <see cref="MatrixVector"/> for q8 weights with block scales (files whose blocks of a row differ in scale; the
+/// exporter's row-scaled files run <see cref="RowQ8MatrixVector"/>), with integer dot products (llama.cpp's q8_0 ×
+/// q8_0): the vector is quantized like the weights, per 32-element block, and each block's products are summed
+/// exactly in integers.
 /// Decoding every weight to float (one conversion and one multiply per weight) made q8 slower than f32 on a CPU
 /// without VNNI; here 32 weights cost three integer instructions per row (vpsignb, vpmaddubsw, vpmaddwd, plus a vpabsb
 /// shared by a tile of rows, or per row for weights holding −128) and the float work is per block. The x64 kernels (AVX2,

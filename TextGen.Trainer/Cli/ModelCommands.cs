@@ -27,7 +27,7 @@ internal static class ModelCommands
         var source = new Argument<string>("DIR") { Description = "Run directory (its latest checkpoint), a checkpoint directory such as DIR/best, or a weight file (*.tgm) to convert" };
         var file = new Option<string>("--out") { Description = "Weight file to write (*.tgm)", HelpName = "FILE" };
         var onnx = new Option<string>("--onnx") { Description = "ONNX file to write: one generation step (token and state in, logits and new state out)", HelpName = "FILE" };
-        var dtype = Choice("--dtype", "Matrix encoding of the weight file (biases stay f32): f32; f16 (half the bytes); q8 (int8 with a scale per 32 weights, about 28% of f32)", "f32", "f32", "f16", "q8");
+        var dtype = Choice("--dtype", "Matrix encoding of the weight file (biases stay f32): f32; f16 (half the bytes); q8 (int8 with a scale per row, about 28% of f32)", "f32", "f32", "f16", "q8");
         var command = new Command("export", "Write a checkpoint as a TextGen.Runtime weight file (*.tgm) and/or an ONNX graph.") { source, file, onnx, dtype };
         command.SetAction(parse =>
         {
