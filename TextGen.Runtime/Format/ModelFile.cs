@@ -156,10 +156,12 @@ public sealed class ModelFile
         => new(Architecture, Tensors.Select(t => t.ConvertTo(dtype, scaling)).ToArray(), Metadata);
 
     /// <summary>
-    /// Whether every matrix is q8 with one scale per row (<see cref="TensorEncoding.HasRowScales"/>): the model then
-    /// runs <see cref="Kernels.RowQ8MatrixVector"/>.
+    /// Whether every matrix a step multiplies (all but the embedding, which is decoded to f32 at load) is q8 with one
+    /// scale per row (<see cref="TensorEncoding.HasRowScales"/>): the model then runs <see cref="Kernels.RowQ8MatrixVector"/>.
+    /// A matrix whose rows fit one block of 32 has one scale per row however it was written.
     /// </summary>
-    internal bool HasRowScaledQ8 => Tensors.All(t => t.Shape.Count != 2 || (t.DType == TensorDType.Q8 && TensorEncoding.HasRowScales(t.Shape[0], t.Shape[1], t.Data.Span)));
+    internal bool HasRowScaledQ8 => Tensors.All(t => t.Shape.Count != 2 || t.Name == ModelArchitecture.EmbeddingName
+        || (t.DType == TensorDType.Q8 && TensorEncoding.HasRowScales(t.Shape[0], t.Shape[1], t.Data.Span)));
 
     /// <summary>Serializes to the current format version. The same contents always give the same bytes.</summary>
     /// <exception cref="InvalidOperationException">The file would exceed <see cref="MaxFileBytes"/>.</exception>

@@ -80,7 +80,8 @@ internal sealed class ModelWeights
     /// architecture. <paramref name="widenF16"/> keeps f16 matrices as f32, exactly their decoded values: the
     /// <see cref="KernelPath.Vector"/> and scalar kernels run about ten times faster so, at f32's memory, and small
     /// models do everywhere (<see cref="WidenedF16MaxBytes"/>). q8 quants with one scale per row in every matrix
-    /// (<see cref="ModelFile.HasRowScaledQ8"/>, what the exporter writes) are kept for <see cref="RowQ8MatrixVector"/>;
+    /// (<see cref="ModelFile.HasRowScaledQ8"/>, what the exporter writes) are kept for <see cref="RowQ8MatrixVector"/>,
+    /// a byte per weight in rows padded to 64 bytes (no padding at the shipped model's widths; a row of 65 takes 128);
     /// others in <paramref name="q8Layout"/>, the one the block kernels that will read them want
     /// (<see cref="KernelMode.BestQ8Layout"/>), at q8's memory; f16 halves in block pairs
     /// with <paramref name="pairHalves"/> (<see cref="WeightRows.PairedHalves"/>, the 512-bit kernel's layout) where every

@@ -161,6 +161,22 @@ internal sealed class EncodedModelTests
         }
     }
 
+    [TestCase(null, true)]
+    [TestCase(ModelArchitecture.EmbeddingName, true)]
+    [TestCase(ModelArchitecture.HeadWeightName, false)]
+    [TestCase("rnn.weight_hh_l1", false)]
+    public void OnlyTheMatricesAStepMultipliesDecideTheRowKernel(string? blockScaled, bool rowKernel)
+    {
+        // The embedding (40 wide: two blocks) is decoded to f32 at load, so its scales do not matter; any multiplied
+        // matrix with two scales in a row keeps the whole model on the block kernel, so every product runs one kernel.
+        ModelFile rows = F32(CellKind.Lstm, 40).ConvertTo(TensorDType.Q8), blocks = F32(CellKind.Lstm, 40).ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock);
+        var mixed = new ModelFile(rows.Architecture, rows.Tensors.Select(t => t.Name == blockScaled ? blocks.GetTensor(t.Name) : t).ToArray(), rows.Metadata);
+        ModelTensor replaced = blocks.GetTensor(blockScaled ?? ModelArchitecture.EmbeddingName);
+        Assert.That(TensorEncoding.HasRowScales(replaced.Shape[0], replaced.Shape[1], replaced.Data.Span), Is.False, "two scales in a row");
+        TextModel model = TextModel.FromFile(mixed);
+        Assert.That(model.Weights.Layers.Select(l => l.HiddenWeights.RowScaledQuants).Append(model.Weights.HeadWeight.RowScaledQuants), Is.All.EqualTo(rowKernel));
+    }
+
     [TestCaseSource(nameof(CellsAndEmbeddings))]
     public void RowScaledQ8LogitsAreBitIdenticalOnEveryKernelPathInEitherMode(CellKind cell, int embedding)
     {
@@ -208,15 +224,18 @@ internal sealed class EncodedModelTests
         Assert.That(largest, Is.GreaterThan(0), "the encoded model must not be the f32 one");
     }
 
-    [TestCase(TensorDType.F16, false)]
-    [TestCase(TensorDType.Q8, false)]
-    [TestCase(TensorDType.F16, true)]
-    [TestCase(TensorDType.Q8, true)]
-    public void GenerationIsDeterministicAndAllocatesNothing(TensorDType dtype, bool portable)
+    [TestCase(TensorDType.F16, false, Q8Scaling.PerRow)]
+    [TestCase(TensorDType.Q8, false, Q8Scaling.PerRow)]
+    [TestCase(TensorDType.Q8, false, Q8Scaling.PerBlock)]
+    [TestCase(TensorDType.F16, true, Q8Scaling.PerRow)]
+    [TestCase(TensorDType.Q8, true, Q8Scaling.PerRow)]
+    [TestCase(TensorDType.Q8, true, Q8Scaling.PerBlock)]
+    public void GenerationIsDeterministicAndAllocatesNothing(TensorDType dtype, bool portable, Q8Scaling scaling)
     {
         // portable: the layout and Vector<T> kernels of machines without 256-bit ones, forced here. Otherwise f16 as
-        // stored and q8 in this machine's layout, for its best kernels.
-        var model = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(dtype), ModelWeights.DefaultMaxInputTableFloats, portableLayout: portable, q8Layout: portable ? null : KernelMode.BestQ8Layout);
+        // stored and q8 with block scales in this machine's layout, for its best kernels.
+        var model = TextModel.FromFile(F32(CellKind.Lstm, 8).ConvertTo(dtype, scaling), ModelWeights.DefaultMaxInputTableFloats, portableLayout: portable, q8Layout: portable ? null : KernelMode.BestQ8Layout);
+        if (dtype == TensorDType.Q8) Assert.That(model.Weights.HeadWeight.RowScaledQuants, Is.EqualTo(scaling == Q8Scaling.PerRow));
         KernelPath? path = portable ? KernelPath.Vector : null;
         var options = new GeneratorOptions { Seed = 3, Sampling = new SamplingOptions { Temperature = 0.9 }, KernelPath = path };
         string first = TestModels.Read(model.CreateGenerator(options), 2_000);

@@ -11,7 +11,9 @@ namespace TextGen.Tests.Support;
 /// and 8,056 bytes were read in one of 20 identical calls of <c>GeneratorBatchTests.PrimeAllocatesNothing</c>, in
 /// about one run in six, with no collection counted, and also without tiered compilation. Code that allocates does
 /// so in every run of the action, so the action runs up to <see cref="Attempts"/> times and the least count is
-/// returned; it stops at the first run that allocates nothing.</para>
+/// returned; it stops at the first run that allocates nothing. An action must therefore do the same work each time it
+/// runs (a counter it keeps is reset inside it), and a measured allocation must be one that every run makes: the tests
+/// warm up first, so what they measure is the steady state.</para>
 /// </summary>
 internal static class ThreadAllocations
 {
