@@ -18,7 +18,13 @@ internal static partial class RowQ8MatrixVector
 {
     private const int TileRows = 8;
 
-    /// <summary>The tiles, each one's dot products from <typeparamref name="TDots"/> (a struct, so the JIT compiles each kernel on its own).</summary>
+    /// <summary>
+    /// The tiles, each one's dot products from <typeparamref name="TDots"/> (a struct, so the JIT compiles each kernel on
+    /// its own). This and the loops below are compiled fully optimized at their first call: as tier-0 code a 2048 × 64
+    /// product took 45–50 µs for its first 4,000 calls against 2.9 µs optimized, which made building a q8 model's input
+    /// table (65 such products a load) 2.8 ms of the load instead of 0.6.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyPairTiles<TDots>(in WeightRows w1, in RowQuantizedVector x, in WeightRows w2, in RowQuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
         where TDots : struct, ITileDots
     {
@@ -52,6 +58,7 @@ internal static partial class RowQ8MatrixVector
     }
 
     /// <summary>The dot products of rows <paramref name="r0"/>..+7 with <paramref name="v"/>, 64 weights of each row per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<int> DotsAvx512(in WeightRows w, int r0, in RowQuantizedVector v)
     {
         if (v.Quants.IsEmpty) return default;
@@ -83,6 +90,7 @@ internal static partial class RowQ8MatrixVector
     }
 
     /// <summary><see cref="DotsAvx512"/> with 256-bit vectors: 32 weights of each row per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<int> DotsAvx2(in WeightRows w, int r0, in RowQuantizedVector v)
     {
         if (v.Quants.IsEmpty) return default;
@@ -114,6 +122,7 @@ internal static partial class RowQ8MatrixVector
     /// <see cref="Quantize"/>'s rounding 32 elements at a time, narrowed to bytes in order; returns how many elements
     /// it did (the rest are the caller's) and their quants' sum in <paramref name="sum"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int QuantizeAvx2(ReadOnlySpan<float> v, float inverse, Span<sbyte> quants, out int sum)
     {
         ref float first = ref MemoryMarshal.GetReference(v);

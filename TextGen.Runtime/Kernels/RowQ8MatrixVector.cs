@@ -49,6 +49,9 @@ internal static partial class RowQ8MatrixVector
     /// <paramref name="kept"/> as <see cref="WeightRows.RowScaledQuants"/> keeps them: plus 128, each row padded to
     /// <see cref="RowStride"/> with 128s (zero weights).
     /// </summary>
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a load's first call must not run unoptimized vector code
+#endif
     public static void Arrange(ReadOnlySpan<sbyte> quants, int rows, int columns, Span<sbyte> kept)
     {
         int stride = RowStride(columns);
@@ -105,6 +108,9 @@ internal static partial class RowQ8MatrixVector
     /// scale 0 and q 0. The same bits on every <paramref name="path"/>: a max in any order is the same value, and each
     /// quant is one multiply and one rounding (vroundps on x64, where a scalar loop took about 5% of a q8 step at hidden 512).
     /// </summary>
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
+#endif
     internal static RowQuantizedVector Quantize(KernelPath path, ReadOnlySpan<float> v, Span<sbyte> quants)
     {
         float largest = 0f;
