@@ -155,7 +155,7 @@ internal static class BatchScaling
         double? reported = ClockGhz();
         double ghz = reported ?? 2.45;
         double peakMacs = ghz * 1e9 * FmaUnits * MultiplyAddPeak.Lanes;
-        long weightBytes = WeightTraffic.WeightBytesPerChar(model.Architecture, file.MatrixDType);
+        long weightBytes = WeightTraffic.WeightBytesPerChar(model.Weights);
         double bandwidth = new ReadBandwidth(weightBytes).MeasureBytesPerSecond(0.2);
         double measuredMacs = MultiplyAddPeak.Measure(0.2);
         double computeBound = peakMacs / macs, measuredBound = measuredMacs / macs, memoryBound = bandwidth / weightBytes;

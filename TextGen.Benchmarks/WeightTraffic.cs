@@ -38,8 +38,21 @@ internal static class WeightTraffic
             + a.Layers * MatrixBytes(gateRows, a.HiddenSize, dtype)
             + (a.Layers - 1) * MatrixBytes(gateRows, a.HiddenSize, dtype)
             + MatrixBytes(a.VocabularySize, a.HiddenSize, dtype);
-        long vectors = (HasInputTable(a) ? gateRows : 0) + a.Layers * gateRows + a.VocabularySize;
-        return matrices + vectors * sizeof(float);
+        return matrices + VectorBytes(a, HasInputTable(a));
+    }
+
+    /// <summary>
+    /// <see cref="WeightBytesPerChar(ModelArchitecture, TensorDType)"/> of a loaded model, its matrices as it keeps them
+    /// (<c>MatrixBytesPerStep</c>): exact for any file, a q8 one with block scales included.
+    /// </summary>
+    public static long WeightBytesPerChar(ModelWeights weights)
+        => weights.MatrixBytesPerStep + VectorBytes(weights.Architecture, weights.InputTable.Length > 0);
+
+    // The f32 vectors a character reads besides the matrices: the input-table row, every layer's biases, the head's.
+    private static long VectorBytes(ModelArchitecture a, bool inputTable)
+    {
+        long gateRows = (long)a.GateCount * a.HiddenSize;
+        return ((inputTable ? gateRows : 0) + a.Layers * gateRows + a.VocabularySize) * sizeof(float);
     }
 
     private static long MatrixBytes(long rows, int columns, TensorDType dtype) => dtype switch

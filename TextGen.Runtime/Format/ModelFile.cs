@@ -156,8 +156,9 @@ public sealed class ModelFile
         => new(Architecture, Tensors.Select(t => t.ConvertTo(dtype, scaling)).ToArray(), Metadata);
 
     /// <summary>
-    /// Whether every matrix a step multiplies (all but the embedding, which is decoded to f32 at load) is q8 with one
-    /// scale per row (<see cref="TensorEncoding.HasRowScales"/>): the model then runs <see cref="Kernels.RowQ8MatrixVector"/>.
+    /// Whether every matrix but the embedding (decoded to f32 at load) is q8 with one scale per row
+    /// (<see cref="TensorEncoding.HasRowScales"/>), layer 0's W_ih included where the input table replaces it: the model
+    /// then runs <see cref="Kernels.RowQ8MatrixVector"/>.
     /// A matrix whose rows fit one block of 32 has one scale per row however it was written.
     /// </summary>
     internal bool HasRowScaledQ8 => Tensors.All(t => t.Shape.Count != 2 || t.Name == ModelArchitecture.EmbeddingName

@@ -110,7 +110,8 @@ public sealed class ModelTensor
     /// <summary>
     /// This tensor stored as <paramref name="dtype"/>. Matrices are re-encoded from their decoded values (f16
     /// rounded to nearest even, q8 quantized with one scale per row, see docs/format.md); vectors (biases) stay f32,
-    /// so they are returned unchanged, as is a matrix already of that dtype.
+    /// so they are returned unchanged, as is a matrix already of that dtype, except a q8 one with block scales: it is
+    /// quantized again per row, from its decoded values (a second rounding, so the run or an f32 file gives better weights).
     /// </summary>
     /// <exception cref="ArgumentException">A value does not fit <paramref name="dtype"/> (beyond ±65504 for f16), or the dtype is unknown.</exception>
     public ModelTensor ConvertTo(TensorDType dtype) => ConvertTo(dtype, Q8Scaling.PerRow);
@@ -119,7 +120,7 @@ public sealed class ModelTensor
     internal ModelTensor ConvertTo(TensorDType dtype, Q8Scaling scaling)
     {
         if (TensorEncoding.DTypeProblem((long)dtype, 2) is string problem) throw new ArgumentException(problem, nameof(dtype));
-        if (Shape.Count != 2 || dtype == DType) return this;
+        if (Shape.Count != 2 || (dtype == DType && !NeedsRowScales(scaling))) return this;
         try
         {
             return new ModelTensor(Name, dtype, Shape.ToArray(), TensorEncoding.Encode(dtype, Shape[0], Shape[1], ToFloat32Array(), scaling));
@@ -129,4 +130,8 @@ public sealed class ModelTensor
             throw new ArgumentException($"tensor {Name}: {e.Message}", nameof(dtype), e);
         }
     }
+
+    // A q8 matrix asked for row scales that has more than one scale in a row.
+    private bool NeedsRowScales(Q8Scaling scaling)
+        => DType == TensorDType.Q8 && scaling == Q8Scaling.PerRow && !TensorEncoding.HasRowScales(Shape[0], Shape[1], Data.Span);
 }

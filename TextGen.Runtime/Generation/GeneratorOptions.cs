@@ -92,9 +92,10 @@ public sealed record GeneratorOptions
     /// before they are summed (no fused multiply-add), and every sum runs in one fixed order (16 fixed lanes and a
     /// fixed pairwise tree, whatever the vector width). Both modes share the project's own exp, sigmoid and tanh. Fast
     /// mode may fuse, and for q8 files with block scales the AVX-512 kernel adds the two blocks of each 64-byte load
-    /// in separate lanes. The cost is within run-to-run noise on the shipped model; q8 with row scales (what the
-    /// exporter writes) sums whole rows exactly in integers and is the same bits in either mode, at no cost. Default
-    /// false: the fast mode still gives the same text on every run on one machine.
+    /// in separate lanes. The cost is within run-to-run noise for the shipped model in f32 and f16, and about a third
+    /// of the speed for q8 with block scales (README, Determinism); q8 with row scales (what the exporter writes) sums
+    /// whole rows exactly in integers and is the same bits in either mode, at no cost. Default false: the fast mode
+    /// still gives the same text on every run on one machine.
     /// </summary>
     /// <remarks>
     /// The guarantee assumes the runtime evaluates float operations in IEEE single precision without contracting a

@@ -141,11 +141,17 @@ internal static partial class RowQ8MatrixVector
     }
 
     /// <summary>The definition: each row's exact integer dot products, then the float combination every path repeats.</summary>
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
+#endif
     internal static void MultiplyPairScalar(in WeightRows w1, in RowQuantizedVector x, in WeightRows w2, in RowQuantizedVector h, ReadOnlySpan<float> bias, Span<float> y)
     {
         for (int r = 0; r < y.Length; r++) y[r] = Combine(DotScalar(w1, r, x), RowScale(w1, r, x), DotScalar(w2, r, h), RowScale(w2, r, h), bias[r]);
     }
 
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
+#endif
     private static int DotScalar(in WeightRows w, int row, in RowQuantizedVector v)
     {
         if (v.Quants.IsEmpty) return 0;
@@ -164,6 +170,9 @@ internal static partial class RowQ8MatrixVector
     private static float RowScale(in WeightRows w, int row, in RowQuantizedVector v) => v.Quants.IsEmpty ? 0f : w.Scales[w.ScaleStart(row)] * v.Scale;
 
     /// <summary><paramref name="quants"/> as 16-bit integers, the form <see cref="MultiplyPairVector"/> multiplies the widened weights by.</summary>
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
+#endif
     private static ReadOnlySpan<short> Widen(ReadOnlySpan<sbyte> quants, Span<short> wide)
     {
         for (int c = 0; c < quants.Length; c++) wide[c] = quants[c];
@@ -175,11 +184,17 @@ internal static partial class RowQ8MatrixVector
     /// bit flipped), widen to 16 bits, multiply the widened vector exactly (at most 128·64), widen to 32 bits and add.
     /// A kept row is whole vectors of bytes (<see cref="RowStride"/>), its padding zero weights against zero quants.
     /// </summary>
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
+#endif
     private static void MultiplyPairVector(in WeightRows w1, in RowQuantizedVector x, ReadOnlySpan<short> xWide, in WeightRows w2, in RowQuantizedVector h, ReadOnlySpan<short> hWide, ReadOnlySpan<float> bias, Span<float> y)
     {
         for (int r = 0; r < y.Length; r++) y[r] = Combine(DotVector(w1, r, x, xWide), RowScale(w1, r, x), DotVector(w2, r, h, hWide), RowScale(w2, r, h), bias[r]);
     }
 
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
+#endif
     private static int DotVector(in WeightRows w, int row, in RowQuantizedVector v, ReadOnlySpan<short> vWide)
     {
         if (v.Quants.IsEmpty) return 0;

@@ -138,6 +138,25 @@ internal sealed class RowQ8MatrixVectorTests
         Assert.That(() => MatrixVector.MultiplyPair(KernelMode.Best(false), rowScaled, x, blockScaled, x, new float[3], new float[3]), Throws.ArgumentException);
     }
 
+    [Test]
+    public void ConvertingBlockScaledQ8ToQ8ScalesItPerRow()
+    {
+        // export --dtype q8 of an older q8 file: quantized again per row from the decoded weights, so it runs the row
+        // kernel; a row-scaled matrix is already what was asked for and is returned as it is.
+        var random = new Random(46);
+        ModelTensor blocks = ModelTensor.FromFloat32("w", new[] { 5, 100 }, AllKernelPaths.RandomFloats(random, 500)).ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock);
+        ModelTensor rows = blocks.ConvertTo(TensorDType.Q8);
+        Assert.That(TensorEncoding.HasRowScales(5, 100, rows.Data.Span), Is.True);
+        Assert.That(rows.ConvertTo(TensorDType.Q8), Is.SameAs(rows));
+        Assert.That(blocks.ConvertTo(TensorDType.Q8, Q8Scaling.PerBlock), Is.SameAs(blocks));
+        float[] before = blocks.ToFloat32Array(), after = rows.ToFloat32Array();
+        for (int r = 0; r < 5; r++)
+        {
+            float halfStep = before.Skip(100 * r).Take(100).Max(Math.Abs) / 127f / 2;
+            for (int c = 0; c < 100; c++) Assert.That(after[100 * r + c], Is.EqualTo(before[100 * r + c]).Within(halfStep * (1 + 1e-6f)), $"({r}, {c})");
+        }
+    }
+
     private static float[] Reference(in WeightRows w1, float[] x, in WeightRows w2, float[] h, float[] bias)
     {
         var xq = new sbyte[RowQ8MatrixVector.RowStride(x.Length)];
