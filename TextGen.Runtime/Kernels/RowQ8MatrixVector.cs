@@ -55,7 +55,6 @@ internal static partial class RowQ8MatrixVector
     public static void Arrange(ReadOnlySpan<sbyte> quants, int rows, int columns, Span<sbyte> kept)
     {
         int stride = RowStride(columns);
-        kept.Slice(0, rows * stride).Fill(sbyte.MinValue);
         Span<byte> keptBytes = MemoryMarshal.Cast<sbyte, byte>(kept);
         ReadOnlySpan<byte> fileBytes = MemoryMarshal.Cast<sbyte, byte>(quants);
         for (int r = 0; r < rows; r++)
@@ -70,6 +69,7 @@ internal static partial class RowQ8MatrixVector
                 for (; c + Vector<byte>.Count <= columns; c += Vector<byte>.Count) MemoryMarshal.Cast<byte, Vector<byte>>(target.Slice(c, Vector<byte>.Count))[0] = MemoryMarshal.Read<Vector<byte>>(row.Slice(c)) ^ flip;
             }
             for (; c < columns; c++) target[c] = (byte)(row[c] ^ 0x80);
+            keptBytes.Slice(r * stride + columns, stride - columns).Fill(0x80); // the padding: zero weights
         }
     }
 
@@ -124,9 +124,14 @@ internal static partial class RowQ8MatrixVector
             i = vectors.Length * Vector<float>.Count;
         }
         for (; i < v.Length; i++) largest = Math.Max(largest, Math.Abs(v[i]));
-        quants.Clear();
+        // Every element below the vector's length is written; only the padding needs zeros, or all of it for no scale.
         float inverse = VectorLevels / largest;
-        if (float.IsInfinity(inverse)) return new RowQuantizedVector(quants, 0f, 0);
+        if (float.IsInfinity(inverse))
+        {
+            quants.Clear();
+            return new RowQuantizedVector(quants, 0f, 0);
+        }
+        quants.Slice(v.Length).Clear();
         int sum = 0, c = 0;
 #if NET8_0_OR_GREATER
         if (path is KernelPath.Vector256 or KernelPath.Vector512 && Avx2.IsSupported) c = QuantizeAvx2(v, inverse, quants, out sum);

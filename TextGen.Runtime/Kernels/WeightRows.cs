@@ -121,12 +121,12 @@ internal readonly struct WeightRows
                 return new(TensorDType.F16, halves.Offset, 0, rows, columns, Array.Empty<float>(), halves.Array!, Array.Empty<sbyte>(), Array.Empty<float>(), halfShift: shift, pairedHalves: paired);
             case TensorDType.Q8 when rowScaledQ8:
                 if (!TensorEncoding.HasRowScales(rows, columns, data)) throw new ArgumentException($"{tensor.Name} has more than one scale in a row", nameof(tensor));
-                var blockScales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
-                LittleEndianFloat32.Decode(data.Slice(0, blockScales.Length * sizeof(float)), blockScales);
+                // Each row's first block scale is the row's: only those are decoded.
+                int rowScaleBytes = sizeof(float) * TensorEncoding.Q8BlocksPerRow(columns);
                 var rowScales = new float[rows];
-                for (int r = 0; r < rows && columns > 0; r++) rowScales[r] = blockScales[r * TensorEncoding.Q8BlocksPerRow(columns)];
+                for (int r = 0; r < rows && columns > 0; r++) LittleEndianFloat32.Decode(data.Slice(r * rowScaleBytes, sizeof(float)), rowScales.AsSpan(r, 1));
                 ArraySegment<sbyte> biased = AlignedArray.Create<sbyte>(rows * RowQ8MatrixVector.RowStride(columns));
-                RowQ8MatrixVector.Arrange(MemoryMarshal.Cast<byte, sbyte>(data.Slice(blockScales.Length * sizeof(float))), rows, columns, biased);
+                RowQ8MatrixVector.Arrange(MemoryMarshal.Cast<byte, sbyte>(data.Slice(rows * rowScaleBytes)), rows, columns, biased);
                 return new(TensorDType.Q8, biased.Offset, 0, rows, columns, Array.Empty<float>(), Array.Empty<ushort>(), biased.Array!, rowScales, rowScaledQuants: true);
             case TensorDType.Q8:
                 var scales = new float[TensorEncoding.Q8ScaleCount(rows, columns)];
