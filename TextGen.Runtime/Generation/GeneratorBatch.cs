@@ -22,12 +22,13 @@ namespace TextGen.Runtime.Generation;
 /// construction, <see cref="NextChars"/> and <see cref="Prime"/> allocate nothing.
 /// </para>
 /// <para>
-/// Memory: for an f32 model on a CPU with AVX-512, a batch with 5 or more generators of one kernel setting reads a
+/// Memory: for an f32 model on a CPU with AVX-512 or AVX2, a batch with 5 or more generators of one kernel setting reads a
 /// second copy of the model's weight matrices, laid out so that one vector holds 16 rows of a column (13.3 MB for the
 /// shipped model, as large as its f32 weights). The model's first such batch makes it in its constructor (7–22 ms for
 /// the shipped model on the 2-vCPU Xeon of docs/performance.md, mostly the first writes into the new memory); later
 /// batches of the model share it, and it lives as long as the model. Small f16 models, widened to f32 at load (at
-/// most 1 MiB of matrices), get one too; larger f16 models, q8 models, and other CPUs, have no second copy.
+/// most 1 MiB of matrices), get one too; larger f16 models, q8 models, and CPUs without 256-bit vectors (or a netstandard2.1
+/// build), have no second copy.
 /// </para>
 /// </summary>
 public sealed class GeneratorBatch
@@ -74,7 +75,7 @@ public sealed class GeneratorBatch
         _tokens = new int[_generators.Length];
         _cues = new string[_generators.Length];
         _cuePositions = new int[_generators.Length];
-        // f32 on AVX-512: the batch reads a second copy of the weights, laid out for its tiles (made once per model),
+        // f32 on AVX-512 and AVX2: the batch reads a second copy of the weights, laid out for its tiles (made once per model),
         // when a kernel setting has enough generators to step together; each setting steps its own.
         var perMode = new int[_modes.Length];
         foreach (int mode in _modeOf) perMode[mode]++;

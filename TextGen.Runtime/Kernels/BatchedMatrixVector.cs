@@ -50,7 +50,7 @@ internal static class BatchedMatrixVector
     /// <summary>
     /// The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both
     /// matrices in one dtype. With a <paramref name="workspace"/> of <c>LanePanelMatrixVector.WorkspaceFloats</c> and
-    /// matrices whose <see cref="LanePanel"/>s are made, f32 on AVX-512 takes <c>LanePanelMatrixVector</c>.
+    /// matrices whose <see cref="LanePanel"/>s are made, f32 on the 512- and 256-bit paths takes <c>LanePanelMatrixVector</c>.
     /// </summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions, Span<float> workspace = default)

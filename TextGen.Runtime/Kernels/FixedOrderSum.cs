@@ -137,5 +137,20 @@ internal static class FixedOrderSum
         Vector512<float> f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7;
         return (f0 + f2) + (f1 + f3);
     }
+
+    /// <summary>
+    /// <see cref="Tree(ref Vector512{float}, int)"/> of 8 rows, for the 256-bit kernels that put rows in a vector's lanes;
+    /// <paramref name="laneStride"/> counts 256-bit vectors.
+    /// </summary>
+    public static Vector256<float> Tree(ref Vector256<float> lane0, int laneStride)
+    {
+        Vector256<float> Lane(ref Vector256<float> first, int lane) => Unsafe.Add(ref first, lane * laneStride);
+        Vector256<float> e0 = Lane(ref lane0, 0) + Lane(ref lane0, 8), e1 = Lane(ref lane0, 1) + Lane(ref lane0, 9);
+        Vector256<float> e2 = Lane(ref lane0, 2) + Lane(ref lane0, 10), e3 = Lane(ref lane0, 3) + Lane(ref lane0, 11);
+        Vector256<float> e4 = Lane(ref lane0, 4) + Lane(ref lane0, 12), e5 = Lane(ref lane0, 5) + Lane(ref lane0, 13);
+        Vector256<float> e6 = Lane(ref lane0, 6) + Lane(ref lane0, 14), e7 = Lane(ref lane0, 7) + Lane(ref lane0, 15);
+        Vector256<float> f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7;
+        return (f0 + f2) + (f1 + f3);
+    }
 #endif
 }

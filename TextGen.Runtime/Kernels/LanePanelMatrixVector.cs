@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 namespace TextGen.Runtime.Kernels;
 
 /// <summary>
-/// <see cref="BatchedMatrixVector"/>'s fastest f32 form on AVX-512: <c>y_s = W1·x_s + W2·h_s + bias_s</c> with the
+/// <see cref="BatchedMatrixVector"/>'s fastest f32 form on AVX-512 and AVX2: <c>y_s = W1·x_s + W2·h_s + bias_s</c> with the
 /// rows, not the columns, in a vector's lanes, reading both matrices' <see cref="LanePanel"/>s.
 /// <para>
 /// A tile is 3 row vectors (48 rows) × 8 sessions: 24 accumulators, each holding one of <see cref="FixedOrderSum"/>'s
@@ -33,6 +33,7 @@ internal static class LanePanelMatrixVector
     private const int TileRowVectors = 3;
     private const int GroupSessions = 8;
     private const int TileAccumulators = TileRowVectors * GroupSessions;
+    private const int Tile256Sessions = 4;
     private const int PartialFloats = Lanes * TileAccumulators * Lanes; // one group's partial sums: 16 lanes × 24 vectors
 
     /// <summary>
@@ -52,12 +53,18 @@ internal static class LanePanelMatrixVector
     }
 
     /// <summary>Whether calls in <paramref name="mode"/> with this many sessions take these tiles, given f32 panels and a workspace.</summary>
-    public static bool Serves(KernelMode mode, int sessions) => mode.Path == KernelPath.Vector512 && Avx512F.IsSupported && sessions >= MinSessions;
+    public static bool Serves(KernelMode mode, int sessions)
+        => sessions >= MinSessions && mode.Path switch
+        {
+            KernelPath.Vector512 => Avx512F.IsSupported,
+            KernelPath.Vector256 => Vector256.IsHardwareAccelerated,
+            _ => false,
+        };
 
     /// <summary>
     /// The product for <paramref name="sessions"/> sessions with the matrices' lane panels, shapes already checked by
     /// <see cref="BatchedMatrixVector.MultiplyPair"/>. Returns false, having written nothing, where it does not apply:
-    /// another path or dtype, no AVX-512F, too few sessions, a matrix without a panel (or a view not starting at a
+    /// another path or dtype, a CPU without that path (AVX-512F, or 256-bit vectors), too few sessions, a matrix without a panel (or a view not starting at a
     /// row vector), or a <paramref name="workspace"/> too small.
     /// </summary>
     public static bool TryMultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
@@ -74,7 +81,13 @@ internal static class LanePanelMatrixVector
         Span<float> partials = workspace.Slice(packed.Length, padded / GroupSessions * PartialFloats);
         Pack(xs, n1, hs, n2, sessions, padded, packed);
         var tiles = new Tiles(p1, w1.FirstRow / Lanes, blocks1, p2, w2.FirstRow / Lanes, blocks2, padded);
-        if (mode.Strict) tiles.Run<RoundedMultiplyAdd>(packed, partials, biases, biasStride, ys, yStride, rows, sessions);
+        if (mode.Path == KernelPath.Vector256)
+        {
+            // The 256-bit single-session kernels fuse as FusesAt256Bits says; the 512-bit ones whenever not strict.
+            if (mode.FusesAt256Bits) tiles.Run256<FusedMultiplyAdd>(packed, partials, biases, biasStride, ys, yStride, rows, sessions);
+            else tiles.Run256<RoundedMultiplyAdd>(packed, partials, biases, biasStride, ys, yStride, rows, sessions);
+        }
+        else if (mode.Strict) tiles.Run<RoundedMultiplyAdd>(packed, partials, biases, biasStride, ys, yStride, rows, sessions);
         else tiles.Run<FusedMultiplyAdd>(packed, partials, biases, biasStride, ys, yStride, rows, sessions);
         return true;
     }
@@ -190,10 +203,86 @@ internal static class LanePanelMatrixVector
                     {
                         int s = g * GroupSessions + k % GroupSessions;
                         int vector = k / GroupSessions == 0 ? v0 : k / GroupSessions == 1 ? v1 : v2;
-                        if (s < sessions) Store(FixedOrderSum.Tree(ref Unsafe.Add(ref sums, k), TileAccumulators), vector * Lanes, rows, biases.Slice(s * biasStride), ys.Slice(s * yStride));
+                        if (s < sessions)
+                        {
+                            Vector512<float> rowSums = FixedOrderSum.Tree(ref Unsafe.Add(ref sums, k), TileAccumulators);
+                            Store(rowSums.GetLower(), rowSums.GetUpper(), vector * Lanes, rows, biases.Slice(s * biasStride), ys.Slice(s * yStride));
+                        }
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// The 256-bit form: one row vector (16 rows, two 8-row halves) × 4 sessions per tile, each group's 8 sessions
+        /// in two tiles. Eight accumulators, two weight vectors and a broadcast fit AVX2's 16 registers: per column, two
+        /// weight loads and four broadcasts serve eight multiply-adds, against ten loads per twelve in the column-vectorized
+        /// 3 × 2 tile, which reached 27 G multiply-adds/s even with its operands in L1 on a Zen 3 core whose measured
+        /// peak is 50 G. On the shipped model's layer products for 32 sessions these tiles, packing and lane trees
+        /// included, ran 28.8–31.4 G (second layer) and 29.4–30.1 G (first), against 19.1–20.2 and 25.1–26.5 G
+        /// (docs/performance-history.md, session 28). The partial sums are laid out as the 512-bit tiles' (each 16-row
+        /// vector as two halves), and each lane adds its columns in the single-session order.
+        /// </summary>
+        public void Run256<TMultiplyAdd>(ReadOnlySpan<float> packed, Span<float> partials, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
+            where TMultiplyAdd : struct, IMultiplyAdd
+        {
+            int rowVectors = LanePanel.BlocksOf(rows), groups = _padded / GroupSessions;
+            ref float x0 = ref MemoryMarshal.GetReference(packed);
+            ref Vector256<float> partial0 = ref Unsafe.As<float, Vector256<float>>(ref MemoryMarshal.GetReference(partials));
+            int columnFloats = Lanes * _padded; // packed floats from one block's lane to the next block's
+            const int laneStride = GroupSessions * 2; // vectors from one lane's partial sum of a (session, half) to the next lane's
+            for (int v = 0; v < rowVectors; v++)
+            {
+                for (int lane = 0; lane < Lanes; lane++)
+                {
+                    ref float w1 = ref Weights(_p1, _firstVector1 + v, lane), w2 = ref Weights(_p2, _firstVector2 + v, lane);
+                    for (int g = 0; g < groups; g++)
+                    {
+                        for (int first = 0; first < GroupSessions; first += Tile256Sessions)
+                        {
+                            ref Vector256<float> sums = ref Unsafe.Add(ref partial0, ((g * Lanes + lane) * GroupSessions + first) * 2);
+                            Tile256<TMultiplyAdd>(ref w1, _blocks1, ref w2, _blocks2, ref Unsafe.Add(ref x0, lane * _padded + g * GroupSessions + first), columnFloats, ref sums);
+                        }
+                    }
+                }
+                for (int s = 0; s < sessions; s++)
+                {
+                    ref Vector256<float> lane0 = ref Unsafe.Add(ref partial0, (s / GroupSessions * Lanes * GroupSessions + s % GroupSessions) * 2);
+                    Store(FixedOrderSum.Tree(ref lane0, laneStride), FixedOrderSum.Tree(ref Unsafe.Add(ref lane0, 1), laneStride), v * Lanes, rows, biases.Slice(s * biasStride), ys.Slice(s * yStride));
+                }
+            }
+        }
+
+        /// <summary>
+        /// One lane of one row vector for four sessions: x's columns of the lane, then h's, into eight accumulators
+        /// (session S, rows 0..7 in aS and 8..15 in bS), stored to <paramref name="sums"/> as (session, half).
+        /// </summary>
+        private static void Tile256<TMultiplyAdd>(ref float wa, int blocks1, ref float wb, int blocks2, ref float x, int columnFloats, ref Vector256<float> sums)
+            where TMultiplyAdd : struct, IMultiplyAdd
+        {
+            TMultiplyAdd madd = default;
+            ref float input = ref x;
+            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (int part = 0; part < 2; part++)
+            {
+                int blocks = part == 0 ? blocks1 : blocks2;
+                if (blocks == 0) continue;
+                ref float w = ref part == 0 ? ref wa : ref wb;
+                for (nuint i = 0, end = (nuint)blocks * Lanes; i < end; i += Lanes, input = ref Unsafe.Add(ref input, columnFloats))
+                {
+                    Vector256<float> low = Vector256.LoadUnsafe(ref w, i), high = Vector256.LoadUnsafe(ref w, i + 8);
+                    Vector256<float> b = Vector256.Create(input);
+                    a0 = madd.Invoke(low, b, a0); b0 = madd.Invoke(high, b, b0);
+                    b = Vector256.Create(Unsafe.Add(ref input, 1));
+                    a1 = madd.Invoke(low, b, a1); b1 = madd.Invoke(high, b, b1);
+                    b = Vector256.Create(Unsafe.Add(ref input, 2));
+                    a2 = madd.Invoke(low, b, a2); b2 = madd.Invoke(high, b, b2);
+                    b = Vector256.Create(Unsafe.Add(ref input, 3));
+                    a3 = madd.Invoke(low, b, a3); b3 = madd.Invoke(high, b, b3);
+                }
+            }
+            Unsafe.Add(ref sums, 0) = a0; Unsafe.Add(ref sums, 1) = b0; Unsafe.Add(ref sums, 2) = a1; Unsafe.Add(ref sums, 3) = b1;
+            Unsafe.Add(ref sums, 4) = a2; Unsafe.Add(ref sums, 5) = b2; Unsafe.Add(ref sums, 6) = a3; Unsafe.Add(ref sums, 7) = b3;
         }
 
         /// <summary>Row vector <paramref name="vector"/>'s lane <paramref name="lane"/> in <paramref name="panel"/>; a null reference for a matrix left out.</summary>
@@ -256,15 +345,24 @@ internal static class LanePanelMatrixVector
             Unsafe.Add(ref sums, 20) = a24; Unsafe.Add(ref sums, 21) = a25; Unsafe.Add(ref sums, 22) = a26; Unsafe.Add(ref sums, 23) = a27;
         }
 
-        /// <summary>Sums plus biases to rows <paramref name="firstRow"/>.. of one session's output, those below <paramref name="rows"/>.</summary>
-        private static void Store(Vector512<float> sums, int firstRow, int rows, ReadOnlySpan<float> biases, Span<float> y)
+        /// <summary>
+        /// Sums plus biases to rows <paramref name="firstRow"/>.. of one session's output, those below
+        /// <paramref name="rows"/>: rows firstRow..firstRow+7 in <paramref name="low"/>, the next eight in <paramref name="high"/>.
+        /// </summary>
+        private static void Store(Vector256<float> low, Vector256<float> high, int firstRow, int rows, ReadOnlySpan<float> biases, Span<float> y)
         {
+            const int half = Lanes / 2;
             if (firstRow + Lanes <= rows && biases.Length >= firstRow + Lanes)
             {
-                (sums + Vector512.Create(biases.Slice(firstRow, Lanes))).CopyTo(y.Slice(firstRow, Lanes));
+                (low + Vector256.Create(biases.Slice(firstRow, half))).CopyTo(y.Slice(firstRow, half));
+                (high + Vector256.Create(biases.Slice(firstRow + half, half))).CopyTo(y.Slice(firstRow + half, half));
                 return;
             }
-            for (int r = firstRow; r < Math.Min(firstRow + Lanes, rows); r++) y[r] = sums.GetElement(r - firstRow) + biases[r];
+            for (int r = firstRow; r < Math.Min(firstRow + Lanes, rows); r++)
+            {
+                int k = r - firstRow;
+                y[r] = (k < half ? low.GetElement(k) : high.GetElement(k - half)) + biases[r];
+            }
         }
     }
 }

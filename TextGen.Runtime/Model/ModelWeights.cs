@@ -134,7 +134,7 @@ internal sealed class ModelWeights
         return weights;
     }
 
-    /// <summary>Whether a batched step of <paramref name="sessions"/> sessions in <paramref name="mode"/> reads lane panels: f32 weights on AVX-512.</summary>
+    /// <summary>Whether a batched step of <paramref name="sessions"/> sessions in <paramref name="mode"/> reads lane panels: f32 weights on the 512- and 256-bit paths (AVX-512, AVX2).</summary>
     public bool UsesLanePanels(KernelMode mode, int sessions)
     {
 #if NET8_0_OR_GREATER
@@ -147,7 +147,7 @@ internal sealed class ModelWeights
     /// <summary>
     /// Makes the <see cref="LanePanel"/> of every f32 matrix a batched step reads, once (later calls return at once):
     /// a second copy of those weights, as large as the first, that <see cref="Generation.GeneratorBatch"/> asks for
-    /// where its kernels take the lane-panel tiles (f32 on AVX-512). Safe to call from several threads.
+    /// where its kernels take the lane-panel tiles (f32 on AVX-512 and AVX2). Safe to call from several threads.
     /// </summary>
     public void PrepareLanePanels()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TextGen.Runtime.Format;
 using TextGen.Runtime.Kernels;
@@ -5,8 +6,8 @@ using TextGen.Runtime.Kernels;
 namespace TextGen.Tests.Kernels;
 
 /// <summary>
-/// The lane-panel tiles give every session the bits of the single-session kernel of the same mode, take every batch
-/// they should on an AVX-512 machine (and decline it elsewhere), and decline what they cannot serve.
+/// The lane-panel tiles, 512- and 256-bit, give every session the bits of the single-session kernel of the same mode,
+/// take every batch they should where the CPU runs their path (and decline it elsewhere), and decline what they cannot serve.
 /// </summary>
 internal sealed class LanePanelMatrixVectorTests
 {
@@ -51,30 +52,33 @@ internal sealed class LanePanelMatrixVectorTests
         Assert.That(panels, Is.All.SameAs(w.Panel).And.All.Not.Null);
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void TheTilesTakeTheBatchAndGiveEverySessionTheSingleSessionBits(bool strict)
+    [TestCase(KernelPath.Vector512, false)]
+    [TestCase(KernelPath.Vector512, true)]
+    [TestCase(KernelPath.Vector256, false)]
+    [TestCase(KernelPath.Vector256, true)]
+    public void TheTilesTakeTheBatchAndGiveEverySessionTheSingleSessionBits(KernelPath path, bool strict)
     {
-        var mode = new KernelMode(KernelPath.Vector512, strict);
+        var mode = new KernelMode(path, strict);
         var random = new Random(41);
         foreach (int rows in new[] { 1, 16, 17, 47, 48, 49, 100 })
         foreach (var (n1, n2) in new[] { (0, 5), (7, 16), (16, 33), (33, 64), (20, 0) })
         foreach (int sessions in new[] { 5, 8, 9, 17 })
         {
-            Check(random, mode, rows, n1, n2, sessions, sharedBias: (rows + sessions) % 2 == 0, firstRow: 0, expectTaken: Avx512F.IsSupported);
+            Check(random, mode, rows, n1, n2, sessions, sharedBias: (rows + sessions) % 2 == 0, firstRow: 0, expectTaken: Runs(path));
         }
         // The shipped model's second layer for a crowd of 32.
-        Check(random, mode, rows: 2048, n1: 512, n2: 512, sessions: 32, sharedBias: false, firstRow: 0, expectTaken: Avx512F.IsSupported);
+        Check(random, mode, rows: 2048, n1: 512, n2: 512, sessions: 32, sharedBias: false, firstRow: 0, expectTaken: Runs(path));
     }
 
-    [Test]
-    public void ViewsStartingAtARowVectorTakeTheTilesAndOthersAreDeclinedWithTheSameBits()
+    [TestCase(KernelPath.Vector512)]
+    [TestCase(KernelPath.Vector256)]
+    public void ViewsStartingAtARowVectorTakeTheTilesAndOthersAreDeclinedWithTheSameBits(KernelPath path)
     {
-        var mode = new KernelMode(KernelPath.Vector512, strict: false);
+        var mode = new KernelMode(path, strict: false);
         var random = new Random(42);
         // A GRU's gates are views of its matrices: 2H rows from 0, then H rows from 2H, which starts a row vector only
         // when H is a multiple of 8.
-        Check(random, mode, rows: 40, n1: 24, n2: 24, sessions: 6, sharedBias: false, firstRow: 32, expectTaken: Avx512F.IsSupported);
+        Check(random, mode, rows: 40, n1: 24, n2: 24, sessions: 6, sharedBias: false, firstRow: 32, expectTaken: Runs(path));
         Check(random, mode, rows: 20, n1: 24, n2: 24, sessions: 6, sharedBias: true, firstRow: 40, expectTaken: false);
     }
 
@@ -90,7 +94,9 @@ internal sealed class LanePanelMatrixVectorTests
             => LanePanelMatrixVector.TryMultiplyPair(mode, a, xs.AsSpan(0, count * n1), b, hs.AsSpan(0, count * n2), biases, 0, ys, rows, rows, count, space);
         var fast512 = new KernelMode(KernelPath.Vector512, strict: false);
         Assert.That(Try(fast512, w1, w2, sessions, workspace), Is.EqualTo(Avx512F.IsSupported), "the case that serves");
-        Assert.That(Try(new KernelMode(KernelPath.Vector256, strict: false), w1, w2, sessions, workspace), Is.False, "256-bit path");
+        Assert.That(Try(new KernelMode(KernelPath.Vector256, strict: false), w1, w2, sessions, workspace), Is.EqualTo(Vector256.IsHardwareAccelerated), "the 256-bit path");
+        Assert.That(Try(new KernelMode(KernelPath.Vector, strict: false), w1, w2, sessions, workspace), Is.False, "the Vector<T> path");
+        Assert.That(Try(new KernelMode(KernelPath.Scalar, strict: false), w1, w2, sessions, workspace), Is.False, "the scalar path");
         Assert.That(Try(fast512, w1, w2, LanePanelMatrixVector.MinSessions - 1, workspace), Is.False, "too few sessions");
         Assert.That(Try(fast512, w1, w2, sessions, workspace.AsSpan(0, workspace.Length - 1)), Is.False, "workspace one float short");
         WeightRows unprepared = WeightRows.FromFloats(w2.FloatSpan.ToArray(), rows, n2);
@@ -126,6 +132,9 @@ internal sealed class LanePanelMatrixVectorTests
             Assert.That(packed[(block * 16 + lane) * padded + s], Is.EqualTo(expected), $"block {block}, lane {lane}, session {s}");
         }
     }
+
+    // Whether this CPU runs the tiles of a path.
+    private static bool Runs(KernelPath path) => path == KernelPath.Vector512 ? Avx512F.IsSupported : Vector256.IsHardwareAccelerated;
 
     // TryMultiplyPair against each session through MatrixVector's single-session kernel of the same mode, bit for bit,
     // with the outputs strided apart and the gaps left untouched; whether the tiles took the call is asserted too, and

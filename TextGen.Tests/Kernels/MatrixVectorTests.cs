@@ -149,12 +149,15 @@ internal sealed class MatrixVectorTests
             var byLane = new Vector512<float>[3 * FixedOrderSum.Lanes];
             for (int l = 0; l < FixedOrderSum.Lanes; l++) byLane[3 * l] = Vector512.Create(rows[0][l], rows[1][l], rows[2][l], rows[3][l], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
             Vector512<float> across = FixedOrderSum.Tree(ref byLane[0], laneStride: 3);
+            var byLane256 = byLane.Select(x => x.GetLower()).ToArray();
+            Vector256<float> across256 = FixedOrderSum.Tree(ref byLane256[0], laneStride: 3);
             for (int k = 0; k < 4; k++)
             {
                 int expected = BitConverter.SingleToInt32Bits(FixedOrderSum.Tree(rows[k]));
                 Assert.That(BitConverter.SingleToInt32Bits(wide.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, 512-bit");
                 Assert.That(BitConverter.SingleToInt32Bits(half.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, 256-bit");
                 Assert.That(BitConverter.SingleToInt32Bits(across.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, rows in lanes");
+                Assert.That(BitConverter.SingleToInt32Bits(across256.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, rows in 256-bit lanes");
             }
         }
     }
