@@ -2,7 +2,9 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using TextGen.Runtime.Format;
 #if NET8_0_OR_GREATER
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 #endif
 
 namespace TextGen.Runtime.Kernels;
@@ -144,12 +146,79 @@ internal static class EncodedMatrixVector
                 MultiplyPairVector512<TDecoder, FusedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
                 break;
             case (_, true):
+                if (SplitsBlocks<TDecoder>()) SplitBlocks(xScaled, hScaled);
                 MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
                 break;
             default:
+                if (SplitsBlocks<TDecoder>()) SplitBlocks(xScaled, hScaled);
                 MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Whether the 256-bit path decodes <typeparamref name="TDecoder"/>'s 16-weight blocks split, with one load each:
+    /// f16 in file order, whose block is eight 32-bit words holding its even columns in their low halves and its odd
+    /// ones in their high halves, so one shift and mask (two for the low halves) decode each eight, where lane order
+    /// takes a widening load and shuffle per eight. The accumulators then hold a row's even lanes and its odd ones,
+    /// against vectors split alike (<see cref="SplitBlocks(Span{float})"/>); each lane still adds its columns in order,
+    /// and <see cref="Unsplit"/> adds the lane tree's first pairs, so the bits are lane order's. On a Zen 3 core a
+    /// 2048 × (512 + 512) product (the shipped model's second layer) ran 0.96–1.14× as fast, 1.07–1.09× in most of
+    /// nine alternating pairs (best of nine rounds each), and a 512 × (128 + 128) one the same
+    /// (docs/performance-history.md, session 28). A JIT constant for each decoder.
+    /// </summary>
+    private static bool SplitsBlocks<TDecoder>() where TDecoder : struct, IWeightDecoder
+        => typeof(TDecoder) == typeof(Float16Weights) && Avx2.IsSupported;
+
+    private static void SplitBlocks(Span<float> x, Span<float> h)
+    {
+        SplitBlocks(x);
+        SplitBlocks(h);
+    }
+
+    /// <summary>
+    /// Reorders each whole 16-element block of <paramref name="v"/> to its even elements, then its odd ones: the order
+    /// of a block decoded split (<see cref="SplitsBlocks{TDecoder}"/>).
+    /// </summary>
+    internal static void SplitBlocks(Span<float> v)
+    {
+        ref float start = ref MemoryMarshal.GetReference(v);
+        for (nuint at = 0; at + Lanes <= (nuint)v.Length; at += Lanes)
+        {
+            Vector256<float> low = Vector256.LoadUnsafe(ref start, at), high = Vector256.LoadUnsafe(ref start, at + 8);
+            // Per 128-bit half, elements 0 and 2 of low then of high (or 1 and 3); then the 64-bit pairs put in order.
+            Vector256<float> evens = Avx.Shuffle(low, high, 0b10_00_10_00), odds = Avx.Shuffle(low, high, 0b11_01_11_01);
+            Avx2.Permute4x64(evens.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref start, at);
+            Avx2.Permute4x64(odds.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref start, at + 8);
+        }
+    }
+
+    /// <summary>Where column <paramref name="k"/> of a 16-column block goes when the block is split: evens to 0..7, odds to 8..15.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SplitSlot(int k) => (k & 1) == 0 ? k >> 1 : 8 + (k >> 1);
+
+    /// <summary>
+    /// Weights <paramref name="index"/>.. +16 of the matrix: lanes 0..7 and 8..15, or split, its even and its odd columns
+    /// from one load of the block's eight words (see <see cref="SplitsBlocks{TDecoder}"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> First, Vector256<float> Second) LoadBlock<TDecoder>(TDecoder d, bool split, nuint index)
+        where TDecoder : struct, IWeightDecoder
+    {
+        if (!split) return (d.LoadHalfBlock(index), d.LoadHalfBlock(index + 8));
+        Vector256<int> words = Vector256.LoadUnsafe(ref Unsafe.As<byte, int>(ref d.Element(index)));
+        return (Float16.ToScaledSingleFromHigh(Vector256.ShiftLeft(words, 16)), Float16.ToScaledSingleFromHigh(words));
+    }
+
+    /// <summary>
+    /// The lane tree's first level, lane l + lane l+8, of a row held split: <paramref name="even"/>'s halves add to
+    /// lanes 0+8, 2+10, 4+12, 6+14 and <paramref name="odd"/>'s to 1+9, …, 7+15, interleaved back into lane order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Unsplit(Vector256<float> even, Vector256<float> odd)
+    {
+        Vector128<float> e = even.GetLower() + even.GetUpper(), o = odd.GetLower() + odd.GetUpper();
+        return Vector256.Create(Sse.UnpackLow(e, o), Sse.UnpackHigh(e, o));
     }
 
     /// <summary><paramref name="v"/> times <paramref name="scale"/> into <paramref name="scaled"/>; false when an element is beyond <see cref="ScalableLimit"/> (or NaN).</summary>
@@ -173,13 +242,18 @@ internal static class EncodedMatrixVector
         return ok;
     }
 
-    /// <summary>The 256-bit path: <see cref="MatrixVector.MultiplyPairVector256"/>'s four-row blocks and prefetches, each load decoded, over the scaled vectors.</summary>
+    /// <summary>
+    /// The 256-bit path: <see cref="MatrixVector.MultiplyPairVector256"/>'s four-row blocks and prefetches, each load
+    /// decoded, over the scaled vectors; in split order where <see cref="SplitsBlocks{TDecoder}"/> says (lowR and highR
+    /// then hold row R's even and odd lanes).
+    /// </summary>
     private static void MultiplyPairVector256<TDecoder, TMultiplyAdd>(TDecoder d1, in WeightRows w1, ReadOnlySpan<float> x, ReadOnlySpan<float> xScaled,
         TDecoder d2, in WeightRows w2, ReadOnlySpan<float> h, ReadOnlySpan<float> hScaled, ReadOnlySpan<float> bias, Span<float> y)
         where TDecoder : struct, IWeightDecoder
         where TMultiplyAdd : struct, IMultiplyAdd
     {
         TMultiplyAdd madd = default;
+        bool split = SplitsBlocks<TDecoder>();
         Span<float> vTail = stackalloc float[Lanes];
         Span<float> wTail = stackalloc float[Lanes];
         for (int tile = 0; tile < TileRows.Count(y.Length); tile++)
@@ -205,47 +279,49 @@ internal static class EncodedMatrixVector
                     Prefetch.Lines(nextTile + 4 * (nuint)d.StoredBytes * j, d.StoredBytes * Lanes * 4 / Prefetch.LineBytes); // this block's share of the next tile
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref vRef, j);
                     Vector256<float> vHigh = Vector256.LoadUnsafe(ref vRef, j + 8);
-                    Vector256<float> w0Low = d.LoadHalfBlock(row0), w0High = d.LoadHalfBlock(row0 + 8);
+                    (Vector256<float> w0Low, Vector256<float> w0High) = LoadBlock(d, split, row0);
                     low0 = madd.Invoke(w0Low, vLow, low0);
                     high0 = madd.Invoke(w0High, vHigh, high0);
-                    Vector256<float> w1Low = d.LoadHalfBlock(row1), w1High = d.LoadHalfBlock(row1 + 8);
+                    (Vector256<float> w1Low, Vector256<float> w1High) = LoadBlock(d, split, row1);
                     low1 = madd.Invoke(w1Low, vLow, low1);
                     high1 = madd.Invoke(w1High, vHigh, high1);
-                    Vector256<float> w2Low = d.LoadHalfBlock(row2), w2High = d.LoadHalfBlock(row2 + 8);
+                    (Vector256<float> w2Low, Vector256<float> w2High) = LoadBlock(d, split, row2);
                     low2 = madd.Invoke(w2Low, vLow, low2);
                     high2 = madd.Invoke(w2High, vHigh, high2);
-                    Vector256<float> w3Low = d.LoadHalfBlock(row3), w3High = d.LoadHalfBlock(row3 + 8);
+                    (Vector256<float> w3Low, Vector256<float> w3High) = LoadBlock(d, split, row3);
                     low3 = madd.Invoke(w3Low, vLow, low3);
                     high3 = madd.Invoke(w3High, vHigh, high3);
                 }
                 if (whole < n)
                 {
-                    // The short last block, zero-padded as in MatrixVector: +0 products leave the lanes unchanged. Its
+                    // The short last block, zero-padded as in MatrixVector (and split as the others where they are): +0 products leave the lanes unchanged. Its
                     // weights are decoded whole, so it multiplies the unscaled vector. The row indices stand at it now.
                     // Plain loops: a call (Clear, CopyTo) inside the row loop would make the JIT keep the accumulators in memory.
                     for (int k = 0; k < Lanes; k++)
                     {
-                        vTail[k] = whole + k < n ? v[whole + k] : 0f;
+                        vTail[split ? SplitSlot(k) : k] = whole + k < n ? v[whole + k] : 0f;
                         wTail[k] = 0f;
                     }
                     ref float tRef = ref MemoryMarshal.GetReference(vTail);
                     ref float wtRef = ref MemoryMarshal.GetReference(wTail);
                     Vector256<float> vLow = Vector256.LoadUnsafe(ref tRef), vHigh = Vector256.LoadUnsafe(ref tRef, 8);
-                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row0 + (nuint)k);
+                    for (int k = 0; k < n - whole; k++) wTail[split ? SplitSlot(k) : k] = d.Get(row0 + (nuint)k);
                     low0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low0);
                     high0 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high0);
-                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row1 + (nuint)k);
+                    for (int k = 0; k < n - whole; k++) wTail[split ? SplitSlot(k) : k] = d.Get(row1 + (nuint)k);
                     low1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low1);
                     high1 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high1);
-                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row2 + (nuint)k);
+                    for (int k = 0; k < n - whole; k++) wTail[split ? SplitSlot(k) : k] = d.Get(row2 + (nuint)k);
                     low2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low2);
                     high2 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high2);
-                    for (int k = 0; k < n - whole; k++) wTail[k] = d.Get(row3 + (nuint)k);
+                    for (int k = 0; k < n - whole; k++) wTail[split ? SplitSlot(k) : k] = d.Get(row3 + (nuint)k);
                     low3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef), vLow, low3);
                     high3 = madd.Invoke(Vector256.LoadUnsafe(ref wtRef, 8), vHigh, high3);
                 }
             }
-            rows.Store(FixedOrderSum.Trees(low0 + high0, low1 + high1, low2 + high2, low3 + high3), bias, y);
+            rows.Store(split
+                ? FixedOrderSum.Trees(Unsplit(low0, high0), Unsplit(low1, high1), Unsplit(low2, high2), Unsplit(low3, high3))
+                : FixedOrderSum.Trees(low0 + high0, low1 + high1, low2 + high2, low3 + high3), bias, y);
         }
     }
 
