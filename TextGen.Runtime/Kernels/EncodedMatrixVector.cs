@@ -163,9 +163,9 @@ internal static class EncodedMatrixVector
     /// takes a widening load and shuffle per eight. The accumulators then hold a row's even lanes and its odd ones,
     /// against vectors split alike (<see cref="SplitBlocks(Span{float})"/>); each lane still adds its columns in order,
     /// and <see cref="Unsplit"/> adds the lane tree's first pairs, so the bits are lane order's. On a Zen 3 core a
-    /// 2048 × (512 + 512) product (the shipped model's second layer) ran 0.96–1.14× as fast, 1.07–1.09× in most of
-    /// nine alternating pairs (best of nine rounds each), and a 512 × (128 + 128) one the same
-    /// (docs/performance-history.md, session 28). A JIT constant for each decoder.
+    /// 2048 × (512 + 512) product (the shipped model's second layer) ran 1.07–1.15× as fast (best of nine rounds, four
+    /// alternating pairs); a 512 × (128 + 128) one ran 9.6 µs against 9.0–9.4, but f16 matrices that small are widened
+    /// to f32 at load (docs/performance-history.md, session 28). A JIT constant for each decoder.
     /// </summary>
     private static bool SplitsBlocks<TDecoder>() where TDecoder : struct, IWeightDecoder
         => typeof(TDecoder) == typeof(Float16Weights) && Avx2.IsSupported;

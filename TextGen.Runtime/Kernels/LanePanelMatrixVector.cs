@@ -26,6 +26,10 @@ namespace TextGen.Runtime.Kernels;
 /// the column-vectorized 6 × 4 tile in the same process (seven runs, each the median of 9 alternating rounds;
 /// docs/performance-history.md).
 /// </para>
+/// <para>
+/// On the 256-bit path (AVX2, 16 registers) a tile is one row vector × 4 sessions instead, and hints nothing: see
+/// <see cref="Tiles.Run256{TMultiplyAdd}"/>.
+/// </para>
 /// </summary>
 internal static class LanePanelMatrixVector
 {
@@ -38,7 +42,8 @@ internal static class LanePanelMatrixVector
 
     /// <summary>
     /// Fewer sessions leave half a tile's 8 idle or more: 4 ran at 0.90 of the column-vectorized tiles, which serve
-    /// them; 5 ran at 1.06–1.11, 8 at 1.09 and 32 at 1.14 (docs/performance-history.md).
+    /// them; 5 ran at 1.06–1.11, 8 at 1.09 and 32 at 1.14 (512-bit, docs/performance-history.md). The 256-bit tiles
+    /// share the threshold: their products for 5 and 8 sessions ran 1.12× and 1.03× the column tiles' (4 not measured).
     /// </summary>
     public const int MinSessions = 5;
 
@@ -220,8 +225,9 @@ internal static class LanePanelMatrixVector
         /// 3 × 2 tile, which reached 27 G multiply-adds/s even with its operands in L1 on a Zen 3 core whose measured
         /// peak is 50 G. On the shipped model's layer products for 32 sessions these tiles, packing and lane trees
         /// included, ran 28.8–31.4 G (second layer) and 29.4–30.1 G (first), against 19.1–20.2 and 25.1–26.5 G
-        /// (docs/performance-history.md, session 28). The partial sums are laid out as the 512-bit tiles' (each 16-row
-        /// vector as two halves), and each lane adds its columns in the single-session order.
+        /// (docs/performance-history.md, session 28). Each group keeps its partial sums as (lane, session, half): 16
+        /// vectors a lane where the 512-bit tiles keep 24, so it uses a third of the workspace's partial-sum space. Each
+        /// lane adds its columns in the single-session order. Tiles made only of padding sessions are skipped.
         /// </summary>
         public void Run256<TMultiplyAdd>(ReadOnlySpan<float> packed, Span<float> partials, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
             where TMultiplyAdd : struct, IMultiplyAdd
@@ -238,7 +244,7 @@ internal static class LanePanelMatrixVector
                     ref float w1 = ref Weights(_p1, _firstVector1 + v, lane), w2 = ref Weights(_p2, _firstVector2 + v, lane);
                     for (int g = 0; g < groups; g++)
                     {
-                        for (int first = 0; first < GroupSessions; first += Tile256Sessions)
+                        for (int first = 0; first < GroupSessions && g * GroupSessions + first < sessions; first += Tile256Sessions)
                         {
                             ref Vector256<float> sums = ref Unsafe.Add(ref partial0, ((g * Lanes + lane) * GroupSessions + first) * 2);
                             Tile256<TMultiplyAdd>(ref w1, _blocks1, ref w2, _blocks2, ref Unsafe.Add(ref x0, lane * _padded + g * GroupSessions + first), columnFloats, ref sums);
