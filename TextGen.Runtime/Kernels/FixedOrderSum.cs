@@ -129,17 +129,13 @@ internal static class FixedOrderSum
     /// </summary>
     public static Vector512<float> Tree(ref Vector512<float> lane0, int laneStride)
     {
-        Vector512<float> Lane(ref Vector512<float> first, int lane) => Unsafe.Add(ref first, lane * laneStride);
-        Vector512<float> e0 = Lane(ref lane0, 0) + Lane(ref lane0, 8), e1 = Lane(ref lane0, 1) + Lane(ref lane0, 9);
-        Vector512<float> e2 = Lane(ref lane0, 2) + Lane(ref lane0, 10), e3 = Lane(ref lane0, 3) + Lane(ref lane0, 11);
-        Vector512<float> e4 = Lane(ref lane0, 4) + Lane(ref lane0, 12), e5 = Lane(ref lane0, 5) + Lane(ref lane0, 13);
-        Vector512<float> e6 = Lane(ref lane0, 6) + Lane(ref lane0, 14), e7 = Lane(ref lane0, 7) + Lane(ref lane0, 15);
-        Vector512<float> f0 = e0 + e4, f1 = e1 + e5, f2 = e2 + e6, f3 = e3 + e7;
-        return (f0 + f2) + (f1 + f3);
+        // Each 512-bit vector is two 256-bit halves in memory, rows 0..7 then 8..15: the 8-row tree of each half.
+        ref Vector256<float> halves = ref Unsafe.As<Vector512<float>, Vector256<float>>(ref lane0);
+        return Vector512.Create(Tree(ref halves, 2 * laneStride), Tree(ref Unsafe.Add(ref halves, 1), 2 * laneStride));
     }
 
     /// <summary>
-    /// <see cref="Tree(ref Vector512{float}, int)"/> of 8 rows, for the 256-bit kernels that put rows in a vector's lanes;
+    /// <see cref="Tree(ref Vector512{float}, int)"/> of 8 rows, which the 16-row form runs on each half;
     /// <paramref name="laneStride"/> counts 256-bit vectors.
     /// </summary>
     public static Vector256<float> Tree(ref Vector256<float> lane0, int laneStride)
