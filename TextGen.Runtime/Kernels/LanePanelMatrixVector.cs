@@ -21,13 +21,13 @@ namespace TextGen.Runtime.Kernels;
 /// <para>
 /// Order: for each tile of rows, for each lane, every group of 8 sessions in turn, so the tile's lane (12 KB at 1,024
 /// columns) comes from L3 for the first group and from L1 for the others, while each group hints the next lane's
-/// weights. The sessions' inputs are first packed column by column, 8 sessions side by side (<see cref="Pack"/>), and
-/// stay in L2. On the shipped model's two layers' products for 32 sessions, with the packing, this ran at 1.05–1.15×
-/// the column-vectorized 6 × 4 tile in the same process (seven runs, each the median of 9 alternating rounds;
+/// weights. The sessions' inputs are first packed lane by lane, sessions side by side (<see cref="Pack"/>), and stay
+/// in L2. On the shipped model's two layers' products for 32 sessions, with the packing, this ran at 1.05–1.15× the
+/// column-vectorized 6 × 4 tile in the same process (seven runs, each the median of 9 alternating rounds;
 /// docs/performance-history.md).
 /// </para>
 /// <para>
-/// On the 256-bit path (AVX2, 16 registers) a tile is one row vector × 4 sessions instead, and hints nothing: see
+/// On the 256-bit path (AVX2, 16 registers) a tile is one row vector × 6 sessions instead, and hints nothing: see
 /// <see cref="Tiles.Run256{TMultiplyAdd}"/>.
 /// </para>
 /// </summary>
@@ -37,13 +37,13 @@ internal static class LanePanelMatrixVector
     private const int TileRowVectors = 3;
     private const int GroupSessions = 8;
     private const int TileAccumulators = TileRowVectors * GroupSessions;
-    private const int Tile256Sessions = 4;
     private const int PartialFloats = Lanes * TileAccumulators * Lanes; // one group's partial sums: 16 lanes × 24 vectors
 
     /// <summary>
     /// Fewer sessions leave half a tile's 8 idle or more: 4 ran at 0.90 of the column-vectorized tiles, which serve
     /// them; 5 ran at 1.06–1.11, 8 at 1.09 and 32 at 1.14 (512-bit, docs/performance-history.md). The 256-bit tiles
-    /// share the threshold: their products for 5 and 8 sessions ran 1.12× and 1.03× the column tiles' (4 not measured).
+    /// share the threshold: with 2, 3 and 4 sessions the shipped model's batch steps through them ran 0.67–0.69×,
+    /// 0.87–1.09× and 0.95–1.13× as fast as through the column tiles (three alternating runs of `batch-scaling`, session 29).
     /// </summary>
     public const int MinSessions = 5;
 
@@ -103,34 +103,38 @@ internal static class LanePanelMatrixVector
         => w.Panel is { } panel && panel.Holds(w) && w.FirstRow % Lanes == 0 ? panel : null;
 
     /// <summary>
-    /// The inputs column by column, each lane's columns of a block together: element <c>((i·16 + l)·padded + s)</c> is
-    /// session s's value of column 16i + l, i running over x's blocks, then h's; zero past a vector's end and for the
-    /// padding sessions. Whole blocks of 8 sessions move as two 8 × 8 transposes, the rest one value at a time.
+    /// The inputs lane by lane, each lane's columns in order: element <c>((l·blocks + i)·padded + s)</c> is session s's
+    /// value of column 16i + l, i running over x's blocks, then h's (blocks in all); zero past a vector's end and for
+    /// the padding sessions. A tile reads one lane's columns, so they are adjacent (<c>padded</c> floats apart): laid
+    /// out block by block, 16 lanes apart, a lane's columns were 2 KB apart at 32 sessions and all fell in 2 of L1's 64
+    /// sets, so every broadcast input missed L1. Whole blocks of 8 sessions move as two 8 × 8 transposes, the rest one
+    /// value at a time.
     /// </summary>
     internal static void Pack(ReadOnlySpan<float> xs, int n1, ReadOnlySpan<float> hs, int n2, int sessions, int padded, Span<float> packed)
     {
         int blocks1 = LanePanel.BlocksOf(n1);
+        int laneFloats = (blocks1 + LanePanel.BlocksOf(n2)) * padded; // from one lane's columns to the next lane's
         for (int part = 0; part < 2; part++)
         {
             ReadOnlySpan<float> v = part == 0 ? xs : hs;
             int n = part == 0 ? n1 : n2, firstBlock = part == 0 ? 0 : blocks1;
             for (int block = 0; block < LanePanel.BlocksOf(n); block++)
             {
-                Span<float> column0 = packed.Slice((firstBlock + block) * Lanes * padded, Lanes * padded);
+                Span<float> lane0 = packed.Slice((firstBlock + block) * padded);
                 int start = block * Lanes;
                 for (int g = 0; g < padded; g += GroupSessions)
                 {
                     if (start + Lanes <= n && g + GroupSessions <= sessions)
                     {
                         ref float source = ref Unsafe.AsRef(in v[g * n + start]);
-                        ref float destination = ref column0[g];
-                        Transpose8(ref source, n, ref destination, padded);
-                        Transpose8(ref Unsafe.Add(ref source, GroupSessions), n, ref Unsafe.Add(ref destination, GroupSessions * padded), padded);
+                        ref float destination = ref lane0[g];
+                        Transpose8(ref source, n, ref destination, laneFloats);
+                        Transpose8(ref Unsafe.Add(ref source, GroupSessions), n, ref Unsafe.Add(ref destination, GroupSessions * laneFloats), laneFloats);
                         continue;
                     }
                     for (int l = 0; l < Lanes; l++)
                     {
-                        for (int s = g; s < g + GroupSessions; s++) column0[l * padded + s] = s < sessions && start + l < n ? v[s * n + start + l] : 0f;
+                        for (int s = g; s < g + GroupSessions; s++) lane0[l * laneFloats + s] = s < sessions && start + l < n ? v[s * n + start + l] : 0f;
                     }
                 }
             }
@@ -185,7 +189,7 @@ internal static class LanePanelMatrixVector
             int rowVectors = LanePanel.BlocksOf(rows), lastVector = rowVectors - 1, groups = _padded / GroupSessions;
             ref float x0 = ref MemoryMarshal.GetReference(packed);
             ref Vector512<float> partial0 = ref Unsafe.As<float, Vector512<float>>(ref MemoryMarshal.GetReference(partials));
-            int columnFloats = Lanes * _padded; // packed floats from one block's lane to the next block's
+            int laneFloats = (_blocks1 + _blocks2) * _padded; // packed floats from one lane's columns to the next lane's
             for (int v0 = 0; v0 < rowVectors; v0 += TileRowVectors)
             {
                 // A short last tile repeats its last row vector, which computes (and writes) the same values again.
@@ -195,10 +199,10 @@ internal static class LanePanelMatrixVector
                     for (int g = 0; g < groups; g++)
                     {
                         ref Vector512<float> sums = ref Unsafe.Add(ref partial0, (g * Lanes + lane) * TileAccumulators);
-                        ref float x = ref Unsafe.Add(ref x0, lane * _padded + g * GroupSessions);
+                        ref float x = ref Unsafe.Add(ref x0, lane * laneFloats + g * GroupSessions);
                         Tile<TMultiplyAdd>(ref Weights(_p1, _firstVector1 + v0, lane), ref Weights(_p1, _firstVector1 + v1, lane), ref Weights(_p1, _firstVector1 + v2, lane), _blocks1,
                             ref Weights(_p2, _firstVector2 + v0, lane), ref Weights(_p2, _firstVector2 + v1, lane), ref Weights(_p2, _firstVector2 + v2, lane), _blocks2,
-                            ref x, columnFloats, g, ref sums);
+                            ref x, _padded, g, ref sums);
                     }
                 }
                 for (int g = 0; g < groups; g++)
@@ -219,56 +223,70 @@ internal static class LanePanelMatrixVector
         }
 
         /// <summary>
-        /// The 256-bit form: one row vector (16 rows, two 8-row halves) × 4 sessions per tile, each group's 8 sessions
-        /// in two tiles. Eight accumulators, two weight vectors and a broadcast fit AVX2's 16 registers: per column, two
-        /// weight loads and four broadcasts serve eight multiply-adds, against ten loads per twelve in the column-vectorized
-        /// 3 × 2 tile, which reached 27 G multiply-adds/s even with its operands in L1 on a Zen 3 core whose measured
-        /// peak is 50 G. On the shipped model's layer products for 32 sessions these tiles, packing and lane trees
-        /// included, ran 28.8–31.4 G (second layer) and 29.4–30.1 G (first), against 19.1–20.2 and 25.1–26.5 G
-        /// (docs/performance-history.md, session 28). Each group keeps its partial sums as (lane, session, half): 16
-        /// vectors a lane where the 512-bit tiles keep 24, so it uses a third of the workspace's partial-sum space. Each
-        /// lane adds its columns in the single-session order. Tiles made only of padding sessions are skipped.
+        /// The 256-bit form: one row vector (16 rows, two 8-row halves) × 6 sessions per tile, and tiles of 4 for the
+        /// rest. Twelve accumulators, two weight vectors and a broadcast fit AVX2's 16 registers: per column, two weight
+        /// loads and six broadcasts serve twelve multiply-adds. A tile of 4 keeps eight chains of multiply-adds in flight,
+        /// no more than two FMA units with a 4-cycle latency need, so any stall idles them: products of a 2048 × (512 + 512)
+        /// matrix ran 1.06–1.13× faster for 32 sessions and 1.15× for 24 in tiles of 6 (median of 57 alternating rounds
+        /// in one process, Zen 3, session 29). Partial sums are kept as (lane, session, half) over all padded sessions,
+        /// 32 vectors a session where the 512-bit tiles keep 48 (a third of the workspace's partial-sum space). Each lane
+        /// adds its columns in the single-session order, so the bits are the 256-bit single-session kernel's.
         /// </summary>
         public void Run256<TMultiplyAdd>(ReadOnlySpan<float> packed, Span<float> partials, ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
             where TMultiplyAdd : struct, IMultiplyAdd
         {
-            int rowVectors = LanePanel.BlocksOf(rows), groups = _padded / GroupSessions;
+            int rowVectors = LanePanel.BlocksOf(rows);
             ref float x0 = ref MemoryMarshal.GetReference(packed);
             ref Vector256<float> partial0 = ref Unsafe.As<float, Vector256<float>>(ref MemoryMarshal.GetReference(partials));
-            int columnFloats = Lanes * _padded; // packed floats from one block's lane to the next block's
-            const int laneStride = GroupSessions * 2; // vectors from one lane's partial sum of a (session, half) to the next lane's
+            int laneFloats = (_blocks1 + _blocks2) * _padded; // packed floats from one lane's columns to the next lane's
+            int laneStride = _padded * 2; // vectors from one lane's partial sum of a (session, half) to the next lane's
+            // Sixes, then fours for the rest: a rest of 5 takes one more six, and a rest of 1 or 2 one six less to make
+            // two fours (a call has at least MinSessions sessions). The padded sessions are a multiple of 8, so an odd
+            // count has a padding session to round up to.
+            int sixes = sessions / 6 * 6;
+            switch (sessions - sixes)
+            {
+                case 5:
+                    sixes += 6;
+                    break;
+                case 1 or 2:
+                    sixes -= 6;
+                    break;
+            }
             for (int v = 0; v < rowVectors; v++)
             {
                 for (int lane = 0; lane < Lanes; lane++)
                 {
                     ref float w1 = ref Weights(_p1, _firstVector1 + v, lane), w2 = ref Weights(_p2, _firstVector2 + v, lane);
-                    for (int g = 0; g < groups; g++)
-                    {
-                        for (int first = 0; first < GroupSessions && g * GroupSessions + first < sessions; first += Tile256Sessions)
-                        {
-                            ref Vector256<float> sums = ref Unsafe.Add(ref partial0, ((g * Lanes + lane) * GroupSessions + first) * 2);
-                            Tile256<TMultiplyAdd>(ref w1, _blocks1, ref w2, _blocks2, ref Unsafe.Add(ref x0, lane * _padded + g * GroupSessions + first), columnFloats, ref sums);
-                        }
-                    }
+                    ref float x = ref Unsafe.Add(ref x0, lane * laneFloats);
+                    ref Vector256<float> sums = ref Unsafe.Add(ref partial0, lane * laneStride);
+                    for (int first = 0; first < sixes; first += 6)
+                        Tile256<TMultiplyAdd, SixSessions>(ref w1, _blocks1, ref w2, _blocks2, ref Unsafe.Add(ref x, first), _padded, ref Unsafe.Add(ref sums, first * 2));
+                    for (int first = sixes; first < sessions; first += 4)
+                        Tile256<TMultiplyAdd, FourSessions>(ref w1, _blocks1, ref w2, _blocks2, ref Unsafe.Add(ref x, first), _padded, ref Unsafe.Add(ref sums, first * 2));
                 }
                 for (int s = 0; s < sessions; s++)
                 {
-                    ref Vector256<float> lane0 = ref Unsafe.Add(ref partial0, (s / GroupSessions * Lanes * GroupSessions + s % GroupSessions) * 2);
+                    ref Vector256<float> lane0 = ref Unsafe.Add(ref partial0, s * 2);
                     Store(FixedOrderSum.Tree(ref lane0, laneStride), FixedOrderSum.Tree(ref Unsafe.Add(ref lane0, 1), laneStride), v * Lanes, rows, biases.Slice(s * biasStride), ys.Slice(s * yStride));
                 }
             }
         }
 
         /// <summary>
-        /// One lane of one row vector for four sessions: x's columns of the lane, then h's, into eight accumulators
-        /// (session S, rows 0..7 in aS and 8..15 in bS), stored to <paramref name="sums"/> as (session, half).
+        /// One lane of one row vector for <typeparamref name="TSessions"/> sessions (4 or 6): x's columns of the lane,
+        /// then h's, into two accumulators a session (rows 0..7 in aS, 8..15 in bS), stored to <paramref name="sums"/> as
+        /// (session, half). The count is a constant of the instantiation, so the JIT drops the unused accumulators.
         /// </summary>
-        private static void Tile256<TMultiplyAdd>(ref float wa, int blocks1, ref float wb, int blocks2, ref float x, int columnFloats, ref Vector256<float> sums)
+        private static void Tile256<TMultiplyAdd, TSessions>(ref float wa, int blocks1, ref float wb, int blocks2, ref float x, int columnFloats, ref Vector256<float> sums)
             where TMultiplyAdd : struct, IMultiplyAdd
+            where TSessions : struct, ITileSessions
         {
             TMultiplyAdd madd = default;
+            int count = default(TSessions).Count;
             ref float input = ref x;
-            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default;
+            Vector256<float> a3 = default, b3 = default, a4 = default, b4 = default, a5 = default, b5 = default;
             for (int part = 0; part < 2; part++)
             {
                 int blocks = part == 0 ? blocks1 : blocks2;
@@ -285,10 +303,37 @@ internal static class LanePanelMatrixVector
                     a2 = madd.Invoke(low, b, a2); b2 = madd.Invoke(high, b, b2);
                     b = Vector256.Create(Unsafe.Add(ref input, 3));
                     a3 = madd.Invoke(low, b, a3); b3 = madd.Invoke(high, b, b3);
+                    if (count > 4)
+                    {
+                        b = Vector256.Create(Unsafe.Add(ref input, 4));
+                        a4 = madd.Invoke(low, b, a4); b4 = madd.Invoke(high, b, b4);
+                        b = Vector256.Create(Unsafe.Add(ref input, 5));
+                        a5 = madd.Invoke(low, b, a5); b5 = madd.Invoke(high, b, b5);
+                    }
                 }
             }
             Unsafe.Add(ref sums, 0) = a0; Unsafe.Add(ref sums, 1) = b0; Unsafe.Add(ref sums, 2) = a1; Unsafe.Add(ref sums, 3) = b1;
             Unsafe.Add(ref sums, 4) = a2; Unsafe.Add(ref sums, 5) = b2; Unsafe.Add(ref sums, 6) = a3; Unsafe.Add(ref sums, 7) = b3;
+            if (count > 4)
+            {
+                Unsafe.Add(ref sums, 8) = a4; Unsafe.Add(ref sums, 9) = b4; Unsafe.Add(ref sums, 10) = a5; Unsafe.Add(ref sums, 11) = b5;
+            }
+        }
+
+        /// <summary>Sessions of a 256-bit tile, a constant of each instantiation of <see cref="Tile256{TMultiplyAdd, TSessions}"/>.</summary>
+        private interface ITileSessions
+        {
+            int Count { get; }
+        }
+
+        private readonly struct FourSessions : ITileSessions
+        {
+            public int Count => 4;
+        }
+
+        private readonly struct SixSessions : ITileSessions
+        {
+            public int Count => 6;
         }
 
         /// <summary>Row vector <paramref name="vector"/>'s lane <paramref name="lane"/> in <paramref name="panel"/>; a null reference for a matrix left out.</summary>
