@@ -42,8 +42,9 @@ internal static class LanePanelMatrixVector
     /// <summary>
     /// Fewer sessions leave half a tile's 8 idle or more: 4 ran at 0.90 of the column-vectorized tiles, which serve
     /// them; 5 ran at 1.06–1.11, 8 at 1.09 and 32 at 1.14 (512-bit, docs/performance-history.md). The 256-bit tiles
-    /// share the threshold: with 2, 3 and 4 sessions the shipped model's batch steps through them ran 0.67–0.69×,
-    /// 0.87–1.09× and 0.95–1.13× as fast as through the column tiles (three alternating runs of `batch-scaling`, session 29).
+    /// share the threshold: with 2, 3 and 4 sessions, served by tiles of 2 and 4 in a trial build, the shipped model's
+    /// batch steps ran 0.67–0.69×, 0.87–1.09× and 0.95–1.13× as fast as through the column tiles (three alternating
+    /// runs of `batch-scaling`, docs/performance-history.md, session 29).
     /// </summary>
     public const int MinSessions = 5;
 
@@ -97,7 +98,23 @@ internal static class LanePanelMatrixVector
         return true;
     }
 
-    private static int PaddedSessions(int sessions) => (sessions + GroupSessions - 1) / GroupSessions * GroupSessions;
+    internal static int PaddedSessions(int sessions) => (sessions + GroupSessions - 1) / GroupSessions * GroupSessions;
+
+    /// <summary>
+    /// How the 256-bit tiles split <paramref name="sessions"/>: sessions 0 .. result−1 in tiles of 6, the rest in tiles
+    /// of 4. A rest of 5 takes one more six, and a rest of 1 or 2 one six less, to make two fours. The padded sessions
+    /// are a multiple of 8, so an odd count has a padding session to round up to, and no tile reaches past them.
+    /// </summary>
+    internal static int SessionsInSixes(int sessions)
+    {
+        int sixes = sessions / 6 * 6;
+        return (sessions - sixes) switch
+        {
+            5 => sixes + 6,
+            1 or 2 when sixes >= 6 => sixes - 6,
+            _ => sixes,
+        };
+    }
 
     private static LanePanel? UsablePanel(in WeightRows w)
         => w.Panel is { } panel && panel.Holds(w) && w.FirstRow % Lanes == 0 ? panel : null;
@@ -114,6 +131,7 @@ internal static class LanePanelMatrixVector
     {
         int blocks1 = LanePanel.BlocksOf(n1);
         int laneFloats = (blocks1 + LanePanel.BlocksOf(n2)) * padded; // from one lane's columns to the next lane's
+        packed = packed.Slice(0, Lanes * laneFloats); // the unchecked transposes below stay inside
         for (int part = 0; part < 2; part++)
         {
             ReadOnlySpan<float> v = part == 0 ? xs : hs;
@@ -165,7 +183,7 @@ internal static class LanePanelMatrixVector
         Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref destination, 7 * stride);
     }
 
-    /// <summary>The two panels, where this call's rows start in them, and the packed inputs' session stride.</summary>
+    /// <summary>The two panels, where this call's rows start in them, and the padded sessions (the packed floats from one of a lane's columns to the next).</summary>
     private readonly struct Tiles
     {
         private readonly LanePanel? _p1, _p2;
@@ -240,19 +258,7 @@ internal static class LanePanelMatrixVector
             ref Vector256<float> partial0 = ref Unsafe.As<float, Vector256<float>>(ref MemoryMarshal.GetReference(partials));
             int laneFloats = (_blocks1 + _blocks2) * _padded; // packed floats from one lane's columns to the next lane's
             int laneStride = _padded * 2; // vectors from one lane's partial sum of a (session, half) to the next lane's
-            // Sixes, then fours for the rest: a rest of 5 takes one more six, and a rest of 1 or 2 one six less to make
-            // two fours (a call has at least MinSessions sessions). The padded sessions are a multiple of 8, so an odd
-            // count has a padding session to round up to.
-            int sixes = sessions / 6 * 6;
-            switch (sessions - sixes)
-            {
-                case 5:
-                    sixes += 6;
-                    break;
-                case 1 or 2:
-                    sixes -= 6;
-                    break;
-            }
+            int sixes = SessionsInSixes(sessions);
             for (int v = 0; v < rowVectors; v++)
             {
                 for (int lane = 0; lane < Lanes; lane++)

@@ -62,8 +62,9 @@ internal sealed class LanePanelMatrixVectorTests
         var random = new Random(41);
         foreach (int rows in new[] { 1, 16, 17, 47, 48, 49, 100 })
         foreach (var (n1, n2) in new[] { (0, 5), (7, 16), (16, 33), (33, 64), (20, 0) })
-        // The 256-bit tiles take sessions in sixes, then a tile of 2, 4 or 6 for the rest: these leave every rest from 1 to 5.
-        foreach (int sessions in new[] { 5, 7, 8, 9, 10, 17 })
+        // The 256-bit tiles take sessions in sixes and the rest in fours (SessionsInSixes): these leave every rest from
+        // 1 to 5, and 14 takes a six, then two fours.
+        foreach (int sessions in new[] { 5, 7, 8, 9, 10, 14, 17 })
         {
             Check(random, mode, rows, n1, n2, sessions, sharedBias: (rows + sessions) % 2 == 0, firstRow: 0, expectTaken: Runs(path));
         }
@@ -108,6 +109,25 @@ internal sealed class LanePanelMatrixVectorTests
         WeightRows f16 = WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, n2 }, w2.FloatSpan.ToArray()).ConvertTo(TensorDType.F16));
         f16.PrepareLanePanel();
         Assert.That(f16.Panel, Is.Null, "f16 matrices have no panels");
+    }
+
+    [Test]
+    public void The256BitTilesCoverEverySessionOnceAndStayWithinThePaddedSessions()
+    {
+        for (int sessions = 1; sessions <= 64; sessions++)
+        {
+            int sixes = LanePanelMatrixVector.SessionsInSixes(sessions), padded = LanePanelMatrixVector.PaddedSessions(sessions);
+            var tiles = new List<(int First, int Count)>();
+            for (int first = 0; first < sixes; first += 6) tiles.Add((first, 6));
+            for (int first = sixes; first < sessions; first += 4) tiles.Add((first, 4));
+            Assert.That(sixes % 6, Is.Zero, $"{sessions} sessions: sixes end on a tile");
+            Assert.That(tiles, Has.All.Matches<(int First, int Count)>(t => t.First >= 0 && t.First < sessions && t.First + t.Count <= padded),
+                $"{sessions} sessions: every tile starts on a real session and ends within the {padded} padded ones");
+            var covered = tiles.SelectMany(t => Enumerable.Range(t.First, t.Count)).Where(s => s < sessions).ToList();
+            Assert.That(covered, Is.EquivalentTo(Enumerable.Range(0, sessions)), $"{sessions} sessions: each covered once");
+            if (sessions >= LanePanelMatrixVector.MinSessions)
+                Assert.That(tiles.Count(t => t.Count == 4), Is.LessThanOrEqualTo(2), $"{sessions} sessions: at most two fours");
+        }
     }
 
     [Test]
