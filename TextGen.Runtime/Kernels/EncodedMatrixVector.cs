@@ -137,6 +137,11 @@ internal static class EncodedMatrixVector
             MultiplyPairScalar(w1, x, w2, h, bias, y);
             return;
         }
+        if (mode.Path != KernelPath.Vector512 && SplitsBlocks<TDecoder>())
+        {
+            SplitBlocks(xScaled);
+            SplitBlocks(hScaled);
+        }
         switch (mode.Path, mode.Strict)
         {
             case (KernelPath.Vector512, true):
@@ -146,11 +151,9 @@ internal static class EncodedMatrixVector
                 MultiplyPairVector512<TDecoder, FusedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
                 break;
             case (_, true):
-                if (SplitsBlocks<TDecoder>()) SplitBlocks(xScaled, hScaled);
                 MultiplyPairVector256<TDecoder, RoundedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
                 break;
             default:
-                if (SplitsBlocks<TDecoder>()) SplitBlocks(xScaled, hScaled);
                 MultiplyPairVector256<TDecoder, FusedMultiplyAdd>(d1, w1, x, xScaled, d2, w2, h, hScaled, bias, y);
                 break;
         }
@@ -161,7 +164,7 @@ internal static class EncodedMatrixVector
     /// f16 in file order, whose block is eight 32-bit words holding its even columns in their low halves and its odd
     /// ones in their high halves, so one shift and mask (two for the low halves) decode each eight, where lane order
     /// takes a widening load and shuffle per eight. The accumulators then hold a row's even lanes and its odd ones,
-    /// against vectors split alike (<see cref="SplitBlocks(Span{float})"/>); each lane still adds its columns in order,
+    /// against vectors split alike (<see cref="SplitBlocks"/>); each lane still adds its columns in order,
     /// and <see cref="Unsplit"/> adds the lane tree's first pairs, so the bits are lane order's. On a Zen 3 core a
     /// 2048 × (512 + 512) product (the shipped model's second layer) ran 1.07–1.15× as fast (best of nine rounds, four
     /// alternating pairs); a 512 × (128 + 128) one ran 9.6 µs against 9.0–9.4, but f16 matrices that small are widened
@@ -169,12 +172,6 @@ internal static class EncodedMatrixVector
     /// </summary>
     private static bool SplitsBlocks<TDecoder>() where TDecoder : struct, IWeightDecoder
         => typeof(TDecoder) == typeof(Float16Weights) && Avx2.IsSupported;
-
-    private static void SplitBlocks(Span<float> x, Span<float> h)
-    {
-        SplitBlocks(x);
-        SplitBlocks(h);
-    }
 
     /// <summary>
     /// Reorders each whole 16-element block of <paramref name="v"/> to its even elements, then its odd ones: the order
