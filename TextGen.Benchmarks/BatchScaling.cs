@@ -25,12 +25,14 @@ namespace TextGen.Benchmarks;
 /// characters per session, median round), then a <c>{"bound":…}</c> line with the arithmetic of the two
 /// ceilings: one session streams the weights from memory per char, a batch is limited by this core's multiply-adds,
 /// both as the nominal arithmetic (clock × units × lanes) and as measured (<see cref="MultiplyAddPeak"/>, the
-/// <c>measured_*</c> keys; the core may run above the clock Linux reports).
+/// <c>measured_*</c> keys; the core may run above the clock Linux reports). A q8 model's bound is its integer
+/// arithmetic (<see cref="MultiplyAddPeak.MeasureInt8"/>), which <c>peak_arithmetic</c> then names.
 /// </summary>
 internal static class BatchScaling
 {
     // Nominally two FMA units per core, each as wide as MultiplyAddPeak's chains. Some AVX-512 cores (Zen 4, some Xeon
-    // Silver) issue one 512-bit multiply-add per cycle; the measured peak shows that where the nominal one cannot.
+    // Silver) issue one 512-bit multiply-add per cycle; the measured peak shows that where the nominal one cannot. For
+    // q8, the same two units run a vpmaddubsw and a vpmaddwd per vector of bytes: half a vector's bytes per unit and cycle.
     private const int FmaUnits = 2;
 
     /// <summary>The <c>batch-scaling</c> command.</summary>
@@ -154,10 +156,13 @@ internal static class BatchScaling
         // Without a reported clock the arithmetic is shown for this project's measuring machine's 2.45 GHz, and says so.
         double? reported = ClockGhz();
         double ghz = reported ?? 2.45;
-        double peakMacs = ghz * 1e9 * FmaUnits * MultiplyAddPeak.Lanes;
+        // q8 sums bytes in integers: its batch is bound by those instructions, not by float multiply-adds.
+        bool integer = dtype == "q8";
+        int lanes = integer ? MultiplyAddPeak.Int8Lanes / 2 : MultiplyAddPeak.Lanes;
+        double peakMacs = ghz * 1e9 * FmaUnits * lanes;
         long weightBytes = WeightTraffic.WeightBytesPerChar(model.Weights);
         double bandwidth = new ReadBandwidth(weightBytes).MeasureBytesPerSecond(0.2);
-        double measuredMacs = MultiplyAddPeak.Measure(0.2);
+        double measuredMacs = integer ? MultiplyAddPeak.MeasureInt8(0.2) : MultiplyAddPeak.Measure(0.2);
         double computeBound = peakMacs / macs, measuredBound = measuredMacs / macs, memoryBound = bandwidth / weightBytes;
         output.WriteLine(new JsonObject
         {
@@ -166,7 +171,7 @@ internal static class BatchScaling
                 ["multiply_adds_per_char"] = macs,
                 ["clock_ghz"] = Math.Round(ghz, 3),
                 ["peak_gmacs"] = Math.Round(peakMacs / 1e9, 2),
-                ["peak_arithmetic"] = $"{ghz:F2} GHz{(reported is null ? " (assumed: no clock reported)" : "")} x {FmaUnits} FMA units x {MultiplyAddPeak.Lanes} float lanes",
+                ["peak_arithmetic"] = $"{ghz:F2} GHz{(reported is null ? " (assumed: no clock reported)" : "")} x {FmaUnits} {(integer ? $"multiply units x {lanes} int8 multiply-adds (a vpmaddubsw and a vpmaddwd per {2 * lanes} bytes)" : $"FMA units x {lanes} float lanes")}",
                 ["compute_bound_chars_per_sec"] = Math.Round(computeBound),
                 ["weight_bytes_per_char"] = weightBytes,
                 ["read_bandwidth_gb_per_s"] = Math.Round(bandwidth / 1e9, 2),

@@ -28,7 +28,9 @@ namespace TextGen.Runtime.Generation;
 /// the shipped model on the 2-vCPU Xeon of docs/performance.md, mostly the first writes into the new memory); later
 /// batches of the model share it, and it lives as long as the model. Small f16 models, widened to f32 at load (at
 /// most 1 MiB of matrices), get one too; larger f16 models, q8 models, and CPUs without 256-bit vectors (or a netstandard2.1
-/// build), have no second copy.
+/// build), have no second copy. A q8 model's batch on a CPU with AVX2 quantizes every generator's vectors into a buffer
+/// of its own instead (about 1 KB per generator for the shipped model), so that each row of weights meets two
+/// generators per load.
 /// </para>
 /// </summary>
 public sealed class GeneratorBatch
@@ -79,10 +81,14 @@ public sealed class GeneratorBatch
         // when a kernel setting has enough generators to step together; each setting steps its own.
         var perMode = new int[_modes.Length];
         foreach (int mode in _modeOf) perMode[mode]++;
-        bool lanePanels = false;
-        for (int mode = 0; mode < _modes.Length; mode++) lanePanels |= _weights.UsesLanePanels(_modes[mode], perMode[mode]);
+        bool lanePanels = false, batchedQ8 = false;
+        for (int mode = 0; mode < _modes.Length; mode++)
+        {
+            lanePanels |= _weights.UsesLanePanels(_modes[mode], perMode[mode]);
+            batchedQ8 |= _weights.UsesBatchedQ8(_modes[mode], perMode[mode]);
+        }
         if (lanePanels) _weights.PrepareLanePanels();
-        _batch = new BatchRunState(_weights, _generators.Length, lanePanels);
+        _batch = new BatchRunState(_weights, _generators.Length, lanePanels, batchedQ8);
     }
 
     /// <summary>The model every generator of the batch runs.</summary>

@@ -50,7 +50,8 @@ internal static class BatchedMatrixVector
     /// <summary>
     /// The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both
     /// matrices in one dtype. With a <paramref name="workspace"/> of <c>LanePanelMatrixVector.WorkspaceFloats</c> and
-    /// matrices whose <see cref="LanePanel"/>s are made, f32 on the 512- and 256-bit paths takes <c>LanePanelMatrixVector</c>.
+    /// matrices whose <see cref="LanePanel"/>s are made, f32 on the 512- and 256-bit paths takes <c>LanePanelMatrixVector</c>;
+    /// with one of <c>RowQ8MatrixVector.BatchWorkspaceFloats</c>, row-scaled q8 on AVX2 takes that kernel's batched tiles.
     /// </summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions, Span<float> workspace = default)
@@ -83,14 +84,18 @@ internal static class BatchedMatrixVector
                     if (mode.Path == KernelPath.Vector512 && sessions > 2 && MultiplyPairVector512(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     if (MultiplyPairVector256(mode, new Float16Weights(w1), w1, xs, new Float16Weights(w2), w2, hs, biases, biasStride, ys, yStride, rows, sessions)) return;
                     break;
+                case (KernelPath.Vector256 or KernelPath.Vector512, TensorDType.Q8):
+                    CheckOutputs(biases, biasStride, ys, yStride, rows, sessions);
+                    if (RowQ8MatrixVector.TryMultiplyPairBatch(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions, workspace)) return;
+                    break;
 #endif
                 case (KernelPath.Vector, TensorDType.F32):
                     MultiplyPairVector(xs.Length > 0 ? w1.FloatSpan : default, xs, hs.Length > 0 ? w2.FloatSpan : default, hs, biases, biasStride, ys, yStride, rows, sessions);
                     return;
             }
         }
-        // The scalar reference; q8, whose integer kernel has no batched form yet; f16 matrices in mixed layouts; and what
-        // the 256-bit tiles decline: one session at a time, identical by construction.
+        // The scalar reference; q8 with block scales, whose integer kernel has no batched form yet, and row-scaled q8 off
+        // AVX2; f16 matrices in mixed layouts; and what the tiles decline: one session at a time, identical by construction.
         MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
     }
 

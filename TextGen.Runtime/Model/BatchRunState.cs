@@ -9,7 +9,7 @@ namespace TextGen.Runtime.Model;
 /// </summary>
 internal sealed class BatchRunState
 {
-    public BatchRunState(ModelWeights model, int capacity, bool lanePanels)
+    public BatchRunState(ModelWeights model, int capacity, bool lanePanels, bool batchedQ8)
     {
         int hidden = model.HiddenSize;
         int firstInput = model.InputTable.Length > 0 ? 0 : model.Architecture.EmbeddingSize;
@@ -22,7 +22,8 @@ internal sealed class BatchRunState
         Gates = new float[capacity * model.GateRows];
         Scratch = new float[model.Cell == CellKind.Gru ? capacity * hidden : 0];
         Logits = new float[capacity * model.HeadBias.Length];
-        PanelWorkspace = lanePanels ? AlignedArray.Create<float>(PanelWorkspaceFloats(model, capacity)) : default;
+        int workspace = Math.Max(lanePanels ? PanelWorkspaceFloats(model, capacity) : 0, batchedQ8 ? BatchedQ8WorkspaceFloats(model, capacity) : 0);
+        KernelWorkspace = workspace > 0 ? AlignedArray.Create<float>(workspace) : default;
     }
 
     public RunState[] Sessions { get; }  // (capacity) the sessions of this step, the first Count of them in use
@@ -41,7 +42,7 @@ internal sealed class BatchRunState
 
     public float[] Logits { get; }       // (capacity, V) each session's next-character scores
 
-    public ArraySegment<float> PanelWorkspace { get; } // the lane-panel kernel's packed inputs and partial sums; empty when it is not used
+    public ArraySegment<float> KernelWorkspace { get; } // the lane-panel kernel's packed inputs and partial sums, or row-scaled q8's quantized sessions; empty when neither is used
 
     /// <summary>The largest workspace any of a step's products needs: a layer's x and h blocks, or the head's h.</summary>
     private static int PanelWorkspaceFloats(ModelWeights model, int capacity)
@@ -50,6 +51,18 @@ internal sealed class BatchRunState
         int blocks = LanePanel.BlocksOf(model.HiddenSize);
         foreach (LayerWeights layer in model.Layers) blocks = Math.Max(blocks, LanePanel.BlocksOf(layer.InputWeights.Columns) + LanePanel.BlocksOf(layer.HiddenWeights.Columns));
         return LanePanelMatrixVector.WorkspaceFloats(blocks, capacity);
+#else
+        return 0;
+#endif
+    }
+
+    /// <summary>The largest workspace any of a step's row-scaled q8 products needs: a layer's x and h quants, or the head's h.</summary>
+    private static int BatchedQ8WorkspaceFloats(ModelWeights model, int capacity)
+    {
+#if NET8_0_OR_GREATER
+        int floats = RowQ8MatrixVector.BatchWorkspaceFloats(0, model.HiddenSize, capacity);
+        foreach (LayerWeights layer in model.Layers) floats = Math.Max(floats, RowQ8MatrixVector.BatchWorkspaceFloats(layer.InputWeights.Columns, layer.HiddenWeights.Columns, capacity));
+        return floats;
 #else
         return 0;
 #endif

@@ -27,16 +27,16 @@ internal static class BatchedForwardPass
             switch (model.Cell)
             {
                 case CellKind.Rnn:
-                    RnnCell.MultiplyBatch(mode, layer, input, hs, gates, count, batch.PanelWorkspace);
+                    RnnCell.MultiplyBatch(mode, layer, input, hs, gates, count, batch.KernelWorkspace);
                     for (int s = 0; s < count; s++) RnnCell.Update(mode.Path, gates.Slice(s * gateRows, gateRows), sessions[s].Hidden[l]);
                     break;
                 case CellKind.Gru:
                     Span<float> hiddenNew = batch.Scratch.AsSpan(0, count * hidden);
-                    GruCell.MultiplyBatch(mode, layer, input, hs, gates, hiddenNew, count, batch.PanelWorkspace);
+                    GruCell.MultiplyBatch(mode, layer, input, hs, gates, hiddenNew, count, batch.KernelWorkspace);
                     for (int s = 0; s < count; s++) GruCell.Update(mode.Path, gates.Slice(s * gateRows, gateRows), hiddenNew.Slice(s * hidden, hidden), sessions[s].Hidden[l]);
                     break;
                 default:
-                    LstmCell.MultiplyBatch(mode, layer, input, hs, gates, count, batch.PanelWorkspace);
+                    LstmCell.MultiplyBatch(mode, layer, input, hs, gates, count, batch.KernelWorkspace);
                     for (int s = 0; s < count; s++) LstmCell.Update(mode.Path, gates.Slice(s * gateRows, gateRows), sessions[s].Hidden[l], sessions[s].Cell[l], sessions[s].Scratch);
                     break;
             }
@@ -46,7 +46,7 @@ internal static class BatchedForwardPass
         int vocabulary = model.HeadBias.Length;
         ReadOnlySpan<float> last = Gather(sessions, model.Layers.Length - 1, batch.Hidden, count);
         Span<float> logits = batch.Logits.AsSpan(0, count * vocabulary);
-        BatchedMatrixVector.MultiplyPair(mode, WeightRows.Empty, ReadOnlySpan<float>.Empty, model.HeadWeight, last, model.HeadBias, 0, logits, vocabulary, vocabulary, count, batch.PanelWorkspace);
+        BatchedMatrixVector.MultiplyPair(mode, WeightRows.Empty, ReadOnlySpan<float>.Empty, model.HeadWeight, last, model.HeadBias, 0, logits, vocabulary, vocabulary, count, batch.KernelWorkspace);
         for (int s = 0; s < count; s++) logits.Slice(s * vocabulary, vocabulary).CopyTo(sessions[s].Logits);
     }
 

@@ -144,6 +144,16 @@ internal sealed class ModelWeights
 #endif
     }
 
+    /// <summary>Whether a batched step of <paramref name="sessions"/> sessions in <paramref name="mode"/> runs row-scaled q8's batched tiles (AVX2).</summary>
+    public bool UsesBatchedQ8(KernelMode mode, int sessions)
+    {
+#if NET8_0_OR_GREATER
+        return HeadWeight.RowScaledQuants && RowQ8MatrixVector.ServesBatch(mode, sessions);
+#else
+        return false;
+#endif
+    }
+
     /// <summary>
     /// Makes the <see cref="LanePanel"/> of every f32 matrix a batched step reads, once (later calls return at once):
     /// a second copy of those weights, as large as the first, that <see cref="Generation.GeneratorBatch"/> asks for

@@ -39,6 +39,7 @@ public sealed class BatchScalingCommandTests
             }
         }
         JsonNode bound = json[3]["bound"]!;
+        Assert.That((string)bound["peak_arithmetic"]!, Does.Contain(expectedDType == "q8" ? "int8 multiply-adds" : "float lanes"), "q8 is bound by integer arithmetic");
         // count123.tgm: 1-layer LSTM, 16 hidden, embedding 8 (its input table replaces W_ih·x), vocabulary 4: W_hh 64×16 + head 4×16
         Assert.That((long)bound["multiply_adds_per_char"]!, Is.EqualTo(64 * 16 + 4 * 16));
         Assert.That((double)bound["compute_bound_chars_per_sec"]!, Is.EqualTo((double)bound["peak_gmacs"]! * 1e9 / (64 * 16 + 4 * 16)).Within(0.01).Percent);

@@ -48,6 +48,7 @@ internal sealed class GeneratorBatchTests
         // f16 kept as f16: a model this small would otherwise be widened to f32 at load, and the batched f16 tiles never run.
         TextModel model = TextModel.FromFile(file, input == "embedding" ? 0 : ModelWeights.DefaultMaxInputTableFloats, portableLayout: dtype == TensorDType.F16 ? false : null);
         Assert.That(model.Weights.HeadWeight.DType, Is.EqualTo(dtype), "the kernels of the dtype under test run");
+        Assert.That(model.Weights.HeadWeight.RowScaledQuants, Is.EqualTo(dtype == TensorDType.Q8), "q8 as the exporter writes it, which has batched tiles");
         return model;
     }
 
@@ -233,9 +234,11 @@ internal sealed class GeneratorBatchTests
     [TestCase(CellKind.Gru, 8)]
     [TestCase(CellKind.Lstm, 8)]
     [TestCase(CellKind.Lstm, 1)] // one session takes the single-session kernels
-    public void NextCharsAllocatesNothing(CellKind cell, int generators)
+    [TestCase(CellKind.Lstm, 8, TensorDType.Q8)] // row-scaled q8's batched tiles quantize into the batch's workspace
+    [TestCase(CellKind.Gru, 8, TensorDType.Q8)]
+    public void NextCharsAllocatesNothing(CellKind cell, int generators, TensorDType dtype = TensorDType.F32)
     {
-        TextModel model = TestModels.Create(cell, layers: 2, hidden: 48, vocab: 40);
+        TextModel model = TextModel.FromFile(RandomModels.Create(RandomModels.Architecture(cell, layers: 2, hidden: 48, embedding: 8, vocab: 40), seed: 1, scale: 0.8f).ConvertTo(dtype));
         var batch = new GeneratorBatch(model, Enumerable.Range(0, generators).Select(i => model.CreateGenerator(OptionsFor(i % Generators, strict: i % 3 == 0) with
         {
             MaxLength = null,

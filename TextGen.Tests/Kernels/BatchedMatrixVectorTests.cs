@@ -98,6 +98,78 @@ internal sealed class BatchedMatrixVectorTests
     }
 
     [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void RowScaledQ8BatchesGiveEverySessionTheSingleSessionBits(KernelMode mode)
+    {
+        // Row-scaled q8 (what the exporter writes) in the batched tiles of 4 rows × 2 sessions, which serve AVX2 on both
+        // wide paths: a last row tile that overlaps the one before (5, 7, 65 rows), a last tile of one session (3, 5, 9,
+        // 33), rows of 1 to 9 whole 64-byte lines, either vector absent, and a GRU's gate slice (rows 3.. of a matrix).
+        // Under 4 rows or 2 sessions, and on the other paths, the batch goes one session at a time.
+        var random = new Random(38);
+        foreach (var (rows, n1, n2, sessions, first) in new[]
+        {
+            (4, 1, 0, 2, 0), (5, 31, 40, 3, 0), (7, 0, 129, 5, 0), (8, 64, 64, 2, 0), (65, 0, 512, 33, 0), (260, 576, 512, 9, 0),
+            (10, 65, 100, 4, 3), (3, 20, 20, 4, 0), (12, 100, 30, 1, 0),
+        })
+        {
+            WeightRows w1 = RowScaledMatrix(random, rows + first, n1).Slice(first), w2 = RowScaledMatrix(random, rows + first, n2).Slice(first);
+            float[] xs = AllKernelPaths.RandomFloats(random, sessions * n1), hs = AllKernelPaths.RandomFloats(random, sessions * n2);
+            bool sharedBias = sessions % 2 == 0;
+            float[] biases = AllKernelPaths.RandomFloats(random, sharedBias ? rows : sessions * rows);
+            int biasStride = sharedBias ? 0 : rows, yStride = rows + 2;
+            string what = $"{mode.Path} {(mode.Strict ? "strict" : "fast")} row-scaled q8: {rows}×({n1}+{n2}) from row {first}, {sessions} sessions";
+            // The workspace starts as garbage: every value the tiles read must be written first.
+            float[] workspace = AllKernelPaths.RandomFloats(random, RowQ8MatrixVector.BatchWorkspaceFloats(n1, n2, sessions), 1e6f);
+            var actual = new float[sessions * yStride];
+            actual.AsSpan().Fill(Gap);
+            BatchedMatrixVector.MultiplyPair(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions, workspace);
+            AssertSingleSessionBits(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions, what);
+            // Called directly, so that tiles declining where they should serve (and the batch going one session at a time) fail here.
+            bool serves = mode.Path is KernelPath.Vector256 or KernelPath.Vector512 && System.Runtime.Intrinsics.X86.Avx2.IsSupported && sessions >= 2 && rows >= 4;
+            actual.AsSpan().Fill(Gap);
+            Assert.That(RowQ8MatrixVector.TryMultiplyPairBatch(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions, workspace), Is.EqualTo(serves), what);
+            if (serves) AssertSingleSessionBits(mode, w1, xs, w2, hs, biases, biasStride, actual, yStride, rows, sessions, what + ", called directly");
+        }
+    }
+
+    [Test]
+    public void RowScaledQ8TilesDeclineAShortWorkspaceOrABlockScaledMatrix()
+    {
+        var mode = new KernelMode(KernelPath.Vector256, strict: false);
+        var random = new Random(39);
+        WeightRows rowScaled = RowScaledMatrix(random, 8, 40), blockScaled = Matrix(random, TensorDType.Q8, 8, 40);
+        float[] xs = AllKernelPaths.RandomFloats(random, 3 * 40), biases = new float[8], ys = new float[3 * 8];
+        int floats = RowQ8MatrixVector.BatchWorkspaceFloats(40, 0, 3);
+        Assert.That(RowQ8MatrixVector.TryMultiplyPairBatch(mode, rowScaled, xs, WeightRows.Empty, default, biases, 0, ys, 8, 8, 3, new float[floats - 1]), Is.False, "a workspace one float short");
+        Assert.That(RowQ8MatrixVector.TryMultiplyPairBatch(mode, blockScaled, xs, WeightRows.Empty, default, biases, 0, ys, 8, 8, 3, new float[floats]), Is.False, "block scales");
+        Assert.That(ys, Is.All.Zero, "a declined call writes nothing");
+        Assert.That(RowQ8MatrixVector.TryMultiplyPairBatch(mode, rowScaled, xs, WeightRows.Empty, default, biases, 0, ys, 8, 8, 3, new float[floats]),
+            Is.EqualTo(System.Runtime.Intrinsics.X86.Avx2.IsSupported), "the same call with its workspace, where AVX2 serves it");
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
+    public void RowScaledQ8BatchesNeitherSaturateNorLoseTheirSign(KernelMode mode)
+    {
+        // Kept weights 0 and 255 (−128 and +127) against quants of ±64 in every session, vpmaddubsw's largest pairs: each
+        // (row, session) sum is exact in float, so every output must be the exact product.
+        const int rows = 9, columns = 200, sessions = 5;
+        var bytes = new byte[rows * 4 * TensorEncoding.Q8BlocksPerRow(columns) + rows * columns];
+        int quants = bytes.Length - rows * columns;
+        for (int i = 0; i < quants; i += 4) BitConverter.TryWriteBytes(bytes.AsSpan(i, 4), 1f); // every block of a row scaled alike
+        for (int i = 0; i < rows * columns; i++) bytes[quants + i] = unchecked((byte)(sbyte)((i / 3 + i / columns) % 2 == 0 ? -128 : 127));
+        WeightRows w = WeightRows.FromTensor(new ModelTensor("w", TensorDType.Q8, new[] { rows, columns }, bytes), rowScaledQ8: true);
+        Assert.That(w.RowScaledQuants, Is.True);
+        // Quants ±64 and scale 1/64, the signs flipped in every other session.
+        float[] vs = Enumerable.Range(0, sessions * columns).Select(i => (i % columns % 4 < 2) == (i / columns % 2 == 0) ? -1f : 1f).ToArray();
+        var actual = new float[sessions * rows];
+        BatchedMatrixVector.MultiplyPair(mode, WeightRows.Empty, default, w, vs, new float[rows], 0, actual, rows, rows, sessions, new float[RowQ8MatrixVector.BatchWorkspaceFloats(0, columns, sessions)]);
+        for (int s = 0; s < sessions; s++)
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.That(actual[s * rows + r], Is.EqualTo((float)Enumerable.Range(0, columns).Sum(c => (double)w[r, c] * vs[s * columns + c])), $"session {s}, row {r}");
+        }
+    }
+
+    [TestCaseSource(typeof(AllKernelPaths), nameof(AllKernelPaths.Modes))]
     public void F16SessionsBeyondTheScalableRangeGetTheSingleSessionBitsToo(KernelMode mode)
     {
         // An f16 embedding can hold values past 65,536 only in a hostile file; the tiles hand such a batch to the
@@ -177,8 +249,11 @@ internal sealed class BatchedMatrixVectorTests
     private static WeightRows PairedMatrix(Random random, int rows, int columns)
         => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.F16), pairHalves: true);
 
-    // q8 with block scales: kept for the block kernel, whose scales then differ along a row (row-scaled q8 runs in the
-    // batch through the same single-session call, which GeneratorBatchTests cover with row-scaled models).
+    private static WeightRows RowScaledMatrix(Random random, int rows, int columns)
+        => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(TensorDType.Q8, Q8Scaling.PerRow), rowScaledQ8: true);
+
+    // q8 with block scales: kept for the block kernel, whose scales then differ along a row (row-scaled q8 has its own tests above, and GeneratorBatchTests
+    // run row-scaled models).
     private static WeightRows Matrix(Random random, TensorDType dtype, int rows, int columns)
         => WeightRows.FromTensor(ModelTensor.FromFloat32("w", new[] { rows, columns }, AllKernelPaths.RandomFloats(random, rows * columns, 0.5f)).ConvertTo(dtype, Q8Scaling.PerBlock));
 }
