@@ -32,7 +32,7 @@ internal static class BatchScaling
 {
     // Nominally two FMA units per core, each as wide as MultiplyAddPeak's chains. Some AVX-512 cores (Zen 4, some Xeon
     // Silver) issue one 512-bit multiply-add per cycle; the measured peak shows that where the nominal one cannot. For
-    // q8, the same two units run a vpmaddubsw and a vpmaddwd per vector of bytes: half a vector's bytes per unit and cycle.
+    // q8, the same two units (MultiplyAddPeak.Int8NominalLanes).
     private const int FmaUnits = 2;
 
     /// <summary>The <c>batch-scaling</c> command.</summary>
@@ -158,7 +158,7 @@ internal static class BatchScaling
         double ghz = reported ?? 2.45;
         // q8 sums bytes in integers: its batch is bound by those instructions, not by float multiply-adds.
         bool integer = dtype == "q8";
-        int lanes = integer ? MultiplyAddPeak.Int8Lanes / 2 : MultiplyAddPeak.Lanes;
+        int lanes = integer ? MultiplyAddPeak.Int8NominalLanes : MultiplyAddPeak.Lanes;
         double peakMacs = ghz * 1e9 * FmaUnits * lanes;
         long weightBytes = WeightTraffic.WeightBytesPerChar(model.Weights);
         double bandwidth = new ReadBandwidth(weightBytes).MeasureBytesPerSecond(0.2);
@@ -171,7 +171,7 @@ internal static class BatchScaling
                 ["multiply_adds_per_char"] = macs,
                 ["clock_ghz"] = Math.Round(ghz, 3),
                 ["peak_gmacs"] = Math.Round(peakMacs / 1e9, 2),
-                ["peak_arithmetic"] = $"{ghz:F2} GHz{(reported is null ? " (assumed: no clock reported)" : "")} x {FmaUnits} {(integer ? $"multiply units x {lanes} int8 multiply-adds (a vpmaddubsw and a vpmaddwd per {2 * lanes} bytes)" : $"FMA units x {lanes} float lanes")}",
+                ["peak_arithmetic"] = $"{ghz:F2} GHz{(reported is null ? " (assumed: no clock reported)" : "")} x {FmaUnits} {(integer ? $"multiply units x {lanes} int8 multiply-adds" : $"FMA units x {lanes} float lanes")}",
                 ["compute_bound_chars_per_sec"] = Math.Round(computeBound),
                 ["weight_bytes_per_char"] = weightBytes,
                 ["read_bandwidth_gb_per_s"] = Math.Round(bandwidth / 1e9, 2),

@@ -28,6 +28,12 @@ internal static class MultiplyAddPeak
     /// <summary>Byte multiply-adds per chain step of <see cref="MeasureInt8"/>: the q8 kernels' widest vector here.</summary>
     public static int Int8Lanes { get; } = Int8Wide512 ? Vector512<byte>.Count : Avx2.IsSupported ? Vector256<byte>.Count : Vector<short>.Count;
 
+    /// <summary>
+    /// Int8 multiply-adds per cycle and multiply unit, nominally: x64 runs two instructions (vpmaddubsw, vpmaddwd) per
+    /// <see cref="Int8Lanes"/> bytes, the portable kernels one 16-bit multiply per lane.
+    /// </summary>
+    public static int Int8NominalLanes { get; } = Int8Wide512 || Avx2.IsSupported ? Int8Lanes / 2 : Int8Lanes;
+
     private static bool Int8Wide512 => KernelMode.BestPath == KernelPath.Vector512 && Avx512BW.IsSupported;
 
     /// <summary>Float multiply-adds per second over at least <paramref name="minimumSeconds"/>, the best of five parts.</summary>
@@ -48,8 +54,9 @@ internal static class MultiplyAddPeak
     public static double MeasureInt8(double minimumSeconds)
         => Rate(minimumSeconds, Int8Lanes, () =>
         {
-            // Each chain multiplies its own bytes (0) by weights of 1 and so stays 0: every step waits on the one before, as
-            // a kernel's accumulators do, and the check keeps the loop from being dropped.
+            // Each chain multiplies its own bytes (0) by weights of 1 and so stays 0, which keeps the JIT from hoisting the
+            // multiplies out of the loop and the check from dropping it. A step then waits on the one before (a kernel's
+            // multiplies do not), but twelve chains cover that latency.
             long sum = Int8Wide512 ? Int8Chains512(StepsPerCheck, 1) : Avx2.IsSupported ? Int8Chains256(StepsPerCheck, 1) : Int8ChainsPortable(StepsPerCheck, 1);
             if (sum != 0) throw new InvalidOperationException($"int8 multiply-add chains summed to {sum}");
         });

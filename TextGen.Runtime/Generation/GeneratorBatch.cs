@@ -28,9 +28,9 @@ namespace TextGen.Runtime.Generation;
 /// the shipped model on the 2-vCPU Xeon of docs/performance.md, mostly the first writes into the new memory); later
 /// batches of the model share it, and it lives as long as the model. Small f16 models, widened to f32 at load (at
 /// most 1 MiB of matrices), get one too; larger f16 models, q8 models, and CPUs without 256-bit vectors (or a netstandard2.1
-/// build), have no second copy. A q8 model's batch on a CPU with AVX2 quantizes every generator's vectors into a buffer
-/// of its own instead (about 1 KB per generator for the shipped model), so that each row of weights meets two
-/// generators per load.
+/// build), have no second copy. A row-scaled q8 model's batch with 2 or more generators of one kernel setting, on a CPU
+/// with AVX2 and no AVX-512BW, quantizes every generator's vectors into a buffer of its own instead (about 1 KB per
+/// generator for the shipped model), so that each row of weights meets two generators per load.
 /// </para>
 /// </summary>
 public sealed class GeneratorBatch
@@ -90,6 +90,9 @@ public sealed class GeneratorBatch
         if (lanePanels) _weights.PrepareLanePanels();
         _batch = new BatchRunState(_weights, _generators.Length, lanePanels, batchedQ8);
     }
+
+    /// <summary>Floats of scratch the batch's kernels share: lane panels' packed inputs, or row-scaled q8's quantized vectors.</summary>
+    internal int KernelWorkspaceFloats => _batch.KernelWorkspace.Count;
 
     /// <summary>The model every generator of the batch runs.</summary>
     public TextModel Model { get; }

@@ -15,8 +15,9 @@ namespace TextGen.Runtime.Kernels;
 /// sessions ran 1.35× as fast as one session at a time on a Zen 3 (docs/performance-history.md, session 30).
 /// <para>The dot products are exact integers, so every (row, session) gets the integer one session's call gets, and
 /// the float part is <see cref="Combine"/>'s operations in its order: the bits of stepping each session alone, in
-/// either mode and on every CPU. AVX2 serves the 512-bit path too: a 512-bit or VNNI tile would give the same bits,
-/// and has not been built because no CPU at hand could measure it.</para>
+/// either mode and on every CPU. On the 512-bit path these tiles serve only CPUs without AVX-512BW; with it, the
+/// single-session kernel multiplies 64 bytes at a time, and whether 256-bit tiles (or 512-bit and VNNI ones, which
+/// would give the same bits) beat it there has not been measured: no such CPU was at hand.</para>
 /// </summary>
 internal static partial class RowQ8MatrixVector
 {
@@ -31,14 +32,15 @@ internal static partial class RowQ8MatrixVector
 
     /// <summary>Whether calls in <paramref name="mode"/> with this many sessions take the batched tiles, given row-scaled q8 and a workspace.</summary>
     public static bool ServesBatch(KernelMode mode, int sessions)
-        => sessions >= MinBatchSessions && mode.Path is KernelPath.Vector256 or KernelPath.Vector512 && Avx2.IsSupported;
+        => sessions >= MinBatchSessions && Avx2.IsSupported && (mode.Path == KernelPath.Vector256 || (mode.Path == KernelPath.Vector512 && !Avx512BW.IsSupported));
 
     /// <summary>
-    /// The workspace floats a batch of <paramref name="sessions"/> needs for vectors of <paramref name="n1"/> and
-    /// <paramref name="n2"/> elements: each session's scales and sums, then its quants of x and of h, whole 64-byte lines.
+    /// The workspace floats a batch of <paramref name="sessions"/> needs (at most; an odd one out needs none) for vectors
+    /// of <paramref name="n1"/> and <paramref name="n2"/> elements: each session's scales and sums, then its quants of x
+    /// and of h, whole 64-byte lines.
     /// </summary>
     public static int BatchWorkspaceFloats(int n1, int n2, int sessions)
-        => HeaderFloats(sessions) + sessions * (RowStride(n1) + RowStride(n2)) / sizeof(float);
+        => checked(HeaderFloats(sessions) + sessions * (RowStride(n1) + RowStride(n2)) / sizeof(float));
 
     /// <summary>
     /// <c>ys_s = W1·xs_s + W2·hs_s + bias_s</c> for every session, row-scaled q8 W1 and W2, in <paramref name="workspace"/>
@@ -50,10 +52,10 @@ internal static partial class RowQ8MatrixVector
     {
         if (!ServesBatch(mode, sessions) || rows < BatchTileRows) return false;
         int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
-        if ((n1 > 0 && !w1.RowScaledQuants) || (n2 > 0 && !w2.RowScaledQuants) || workspace.Length < BatchWorkspaceFloats(n1, n2, sessions)) return false;
         // Sessions in pairs; an odd one out runs the single-session tiles, which read 8 rows at a time, rather than a pair
         // tile that computes it twice.
         int paired = sessions / BatchTileSessions * BatchTileSessions;
+        if ((n1 > 0 && !w1.RowScaledQuants) || (n2 > 0 && !w2.RowScaledQuants) || workspace.Length < BatchWorkspaceFloats(n1, n2, paired)) return false;
         int xStride = RowStride(n1), hStride = RowStride(n2);
         Span<float> scales = workspace.Slice(0, 2 * paired);
         Span<int> sums = MemoryMarshal.Cast<float, int>(workspace.Slice(2 * paired, 2 * paired));

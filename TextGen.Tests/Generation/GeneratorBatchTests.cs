@@ -230,6 +230,29 @@ internal sealed class GeneratorBatchTests
         Assert.That(HasPanels(six), Is.EqualTo(serves), $"6 generators of one setting, on the {path} path");
     }
 
+    [TestCase(KernelPath.Vector512)]
+    [TestCase(KernelPath.Vector256)]
+    [TestCase(KernelPath.Vector)]
+    public void ARowScaledQ8BatchHoldsTheWorkspaceOfItsTilesWhereItsPathServesThem(KernelPath path)
+    {
+        // The q8 tiles decline a short workspace and the batch then steps its sessions one at a time, with the same bits:
+        // only the workspace shows that a batch of 2 or more generators of one setting can take them (AVX2, unless the
+        // 512-bit path has AVX-512BW's single-session kernel), for every product of a step: each layer's, and the head's.
+        bool serves = System.Runtime.Intrinsics.X86.Avx2.IsSupported && path != KernelPath.Vector
+            && !(path == KernelPath.Vector512 && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported);
+        foreach (string input in new[] { "table", "embedding" })
+        {
+            TextModel model = Model(CellKind.Gru, input, layers: 2, TensorDType.Q8);
+            TextGenerator[] Crowd(int count) => Enumerable.Range(0, count).Select(i => model.CreateGenerator(OptionsFor(i, strict: false) with { KernelPath = path })).ToArray();
+            int needed = RowQ8MatrixVector.BatchWorkspaceFloats(0, model.Weights.HiddenSize, 3);
+            foreach (LayerWeights layer in model.Weights.Layers) needed = Math.Max(needed, RowQ8MatrixVector.BatchWorkspaceFloats(layer.InputWeights.Columns, layer.HiddenWeights.Columns, 3));
+            var batch = new GeneratorBatch(model, Crowd(3));
+            if (serves) Assert.That(batch.KernelWorkspaceFloats, Is.GreaterThanOrEqualTo(needed), $"{input}: 3 generators on the {path} path");
+            else Assert.That(batch.KernelWorkspaceFloats, Is.Zero, $"{input}: the {path} path steps q8 sessions one at a time");
+            Assert.That(new GeneratorBatch(model, Crowd(1)).KernelWorkspaceFloats, Is.Zero, $"{input}: one generator takes the single-session kernels");
+        }
+    }
+
     [TestCase(CellKind.Rnn, 8)]
     [TestCase(CellKind.Gru, 8)]
     [TestCase(CellKind.Lstm, 8)]
