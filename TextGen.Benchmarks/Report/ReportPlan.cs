@@ -22,7 +22,8 @@ internal static class ReportPlan
 
     /// <summary>
     /// Load time first, while the process is still cold as a game's first load is; then <c>compare</c> on the weight
-    /// file and on each random model; then batches, threads and strict mode on the weight file; the losses last.
+    /// file and on each random model; then batches (as the file is, then in q8), threads and strict mode on the weight
+    /// file; the losses last.
     /// </summary>
     public static IReadOnlyList<ReportStep> Steps(ReportSettings settings)
     {
@@ -39,6 +40,8 @@ internal static class ReportPlan
             steps.Add(new(StepKind.Compare, $"random LSTM 2×{hidden}", hidden, ["compare", "--hidden", Text(hidden), "--chars", perRound, "--rounds", rounds]));
         }
         steps.Add(new(StepKind.BatchScaling, label, null, ["batch-scaling", "--model", model, "--sessions", $"1,{BatchSessions}", "--chars", chars, "--rounds", rounds]));
+        // A crowd in q8 too, the fastest dtype for one, whose batches are bound by integer arithmetic instead.
+        steps.Add(new(StepKind.BatchScaling, $"{label}, q8", null, ["batch-scaling", "--model", model, "--dtype", "q8", "--sessions", $"1,{BatchSessions}", "--chars", chars, "--rounds", rounds]));
         steps.Add(new(StepKind.ThreadScaling, label, null, ["thread-scaling", "--model", model, "--chars", chars, "--rounds", rounds]));
         steps.Add(new(StepKind.GenerationSpeed, label, null, ["generation-speed", "--model", model, "--chars", chars, "--rounds", rounds]));
         if (settings.CorpusPath is not null)

@@ -62,6 +62,19 @@ public sealed class IssueTargetsTests
     }
 
     [Test]
+    public void TheBatchTargetReadsTheWeightFilesOwnBatchAndTheQ8BatchCountsForAllocation()
+    {
+        // The report runs the file's batch, then a q8 one; the target is the file's, wherever the q8 step sits.
+        var q8 = new StepResult(new ReportStep(StepKind.BatchScaling, "shipped, q8", null, ["batch-scaling", "--dtype", "q8"]), 0, [],
+            [JsonNode.Parse("""{"sessions":1,"speedup":1,"alloc_bytes_per_char":0}""")!.AsObject(), JsonNode.Parse("""{"sessions":32,"speedup":1.2,"alloc_bytes_per_char":0.25}""")!.AsObject()], "");
+        var checks = Check(q8, Compare("shipped", null), Result(StepKind.BatchScaling, null, """{"sessions":1,"speedup":1,"alloc_bytes_per_char":0}""", """{"sessions":32,"speedup":8.5,"alloc_bytes_per_char":0}"""));
+
+        Assert.That(Status(checks, "32 batched sessions"), Is.EqualTo(TargetStatus.Met), "8.5×, not the q8 batch's 1.2×");
+        Assert.That(checks.Single(c => c.Target.StartsWith("32 batched", StringComparison.Ordinal)).Measured, Does.StartWith("8.50×"));
+        Assert.That(Status(checks, "0 bytes"), Is.EqualTo(TargetStatus.NotMet), "the q8 batch allocated");
+    }
+
+    [Test]
     public void FiguresNoStepPrintedAreNotMeasured()
     {
         var checks = Check(Compare("shipped", null));

@@ -39,10 +39,11 @@ public sealed class ReportCommandTests
 
         // Every step's command is echoed before its output and listed in the file, each exactly as it can be rerun.
         string[] commands = lines.Where(l => l.StartsWith("$ ", StringComparison.Ordinal)).Select(l => l[2..]).ToArray();
-        Assert.That(commands.Select(c => c.Split(" -- ")[1].Split(' ')[0]), Is.EqualTo(new[] { "load-time", "compare", "compare", "batch-scaling", "thread-scaling", "generation-speed", "eval" }));
+        Assert.That(commands.Select(c => c.Split(" -- ")[1].Split(' ')[0]), Is.EqualTo(new[] { "load-time", "compare", "compare", "batch-scaling", "batch-scaling", "thread-scaling", "generation-speed", "eval" }));
         foreach (string command in commands) Assert.That(text, Does.Contain(command + "\n"));
         Assert.That(commands[2], Is.EqualTo("dotnet run -c Release --project TextGen.Benchmarks -- compare --hidden 8 --chars 150 --rounds 1"));
-        Assert.That(commands[6], Does.StartWith("dotnet run -c Release --project TextGen.Trainer -- eval --model "));
+        Assert.That(commands[4], Does.Contain(" -- batch-scaling --model ").And.Contain(" --dtype q8 --sessions 1,32 "), "a crowd in q8 too");
+        Assert.That(commands[7], Does.StartWith("dotnet run -c Release --project TextGen.Trainer -- eval --model "));
 
         // The targets table is the checks' rendering, row by row, and the summary line counts them.
         var summary = JsonNode.Parse(lines[^1])!["report"]!;
@@ -58,6 +59,7 @@ public sealed class ReportCommandTests
         string shippedRow = text.Split('\n').Single(l => l.StartsWith("| shipped (count123.tgm) | ", StringComparison.Ordinal) && l.Count(c => c == '|') == 10);
         Assert.That(shippedRow, Does.Contain($"| {(double)shippedF32["chars_per_sec"]!:N0} ("));
         Assert.That(text, Does.Contain("| random LSTM 2×8 | "));
+        Assert.That(text, Does.Contain("**Batched sessions** (shipped (count123.tgm), one thread): 1 session ").And.Contain("**Batched sessions** (shipped (count123.tgm), q8, one thread): 1 session "));
         Assert.That(text, Does.Contain("**Validation loss** (shipped (count123.tgm), nats per character): f32 "));
     }
 
@@ -67,7 +69,7 @@ public sealed class ReportCommandTests
         var (code, lines, error) = Report("--model", CountModel, "--hidden", "", "--chars", "20", "--rounds", "1", "--load-rounds", "1");
 
         Assert.That(code, Is.EqualTo(0), error);
-        Assert.That(lines.Count(l => l.StartsWith("$ ", StringComparison.Ordinal)), Is.EqualTo(5), "no random models, no corpus");
+        Assert.That(lines.Count(l => l.StartsWith("$ ", StringComparison.Ordinal)), Is.EqualTo(6), "no random models, no corpus: load, compare, two batches, threads, strict");
         Assert.That(lines, Does.Contain("## Current results"));
         Assert.That(lines.Single(l => l.StartsWith("| q8 validation loss", StringComparison.Ordinal)), Does.EndWith("| not measured: no --corpus | not measured |"));
         Assert.That(lines.Single(l => l.StartsWith("| Runtime f32 ≥ 2.0×", StringComparison.Ordinal)), Does.EndWith("| no such model measured | not measured |"));
