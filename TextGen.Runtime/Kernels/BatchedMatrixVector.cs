@@ -51,7 +51,8 @@ internal static class BatchedMatrixVector
     /// The batched product for <paramref name="sessions"/> sessions, on the path <paramref name="mode"/> selects; both
     /// matrices in one dtype. With a <paramref name="workspace"/> of <c>LanePanelMatrixVector.WorkspaceFloats</c> and
     /// matrices whose <see cref="LanePanel"/>s are made, f32 on the 512- and 256-bit paths takes <c>LanePanelMatrixVector</c>;
-    /// with one of <c>RowQ8MatrixVector.BatchWorkspaceFloats</c>, row-scaled q8 on AVX2 takes that kernel's batched tiles.
+    /// with one of <c>RowQ8MatrixVector.BatchWorkspaceFloats</c>, row-scaled q8 on AVX2 takes that kernel's batched tiles
+    /// (<c>RowQ8MatrixVector.ServesBatch</c>).
     /// </summary>
     public static void MultiplyPair(KernelMode mode, in WeightRows w1, ReadOnlySpan<float> xs, in WeightRows w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions, Span<float> workspace = default)
@@ -94,8 +95,9 @@ internal static class BatchedMatrixVector
                     return;
             }
         }
-        // The scalar reference; q8 with block scales, whose integer kernel has no batched form yet, and row-scaled q8 off
-        // AVX2; f16 matrices in mixed layouts; and what the tiles decline: one session at a time, identical by construction.
+        // The scalar reference; q8 with block scales, whose integer kernel has no batched form yet, and row-scaled q8 where
+        // its tiles do not serve (no AVX2, or AVX-512BW's 512-bit kernel); f16 matrices in mixed layouts; and what the
+        // tiles decline: one session at a time, identical by construction.
         MultiplyPairEachSession(mode, w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
     }
 
