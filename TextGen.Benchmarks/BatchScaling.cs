@@ -157,7 +157,7 @@ internal static class BatchScaling
         double? reported = ClockGhz();
         double ghz = reported ?? 2.45;
         // q8 sums bytes in integers: its batch is bound by those instructions, not by float multiply-adds.
-        bool integer = dtype == "q8";
+        bool integer = file.MatrixDType == TensorDType.Q8;
         int lanes = integer ? MultiplyAddPeak.Int8NominalLanes : MultiplyAddPeak.Lanes;
         double peakMacs = ghz * 1e9 * FmaUnits * lanes;
         long weightBytes = WeightTraffic.WeightBytesPerChar(model.Weights);
