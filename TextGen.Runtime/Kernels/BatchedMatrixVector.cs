@@ -115,75 +115,27 @@ internal static class BatchedMatrixVector
     }
 
     /// <summary>
-    /// The <see cref="Vector{T}"/> path: one row against two sessions, each weight vector loaded once for both;
-    /// per session the accumulation is <see cref="MatrixVector.MultiplyPairVector"/>'s.
+    /// The <see cref="Vector{T}"/> path: each of <see cref="MatrixVector.MultiplyRowTile"/>'s three-row tiles for every
+    /// session in turn, so a tile's rows come from memory once and from L1 for the other sessions (three rows of 1,024
+    /// columns are 12 KB); per session the sums are the single-session kernel's, tile by tile.
     /// </summary>
     internal static void MultiplyPairVector(ReadOnlySpan<float> w1, ReadOnlySpan<float> xs, ReadOnlySpan<float> w2, ReadOnlySpan<float> hs,
         ReadOnlySpan<float> biases, int biasStride, Span<float> ys, int yStride, int rows, int sessions)
     {
         CheckShapes(w1, xs, w2, hs, biases, biasStride, ys, yStride, rows, sessions);
         if (sessions == 0) return;
-        int width = Vector<float>.Count;
-        int perBlock = Lanes / width;
         int n1 = xs.Length / sessions, n2 = hs.Length / sessions;
-        Span<float> lanes = stackalloc float[Lanes];
-        // Zero-padded tail blocks: the row's, then the two sessions', for x and for h.
-        Span<float> pads = stackalloc float[6 * Lanes];
-        pads.Clear();
-        int lastSession = sessions - 1;
-        for (int r = 0; r < rows; r++)
+        Span<float> tails = stackalloc float[MatrixVector.VectorTailFloats];
+        int tiles = MatrixVector.RowTileCount(rows);
+        for (int tile = 0; tile < tiles; tile++)
         {
-            for (int s0 = 0; s0 <= lastSession; s0 += 2)
+            MatrixVector.PadRowTails(w1, n1, w2, n2, tile, rows, tails);
+            for (int s = 0; s < sessions; s++)
             {
-                int s1 = Math.Min(s0 + 1, lastSession);
-                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                Vector<float> b0 = default, b1 = default, b2 = default, b3 = default;
-                for (int part = 0; part < 2; part++)
-                {
-                    ReadOnlySpan<float> v = part == 0 ? xs : hs;
-                    int n = part == 0 ? n1 : n2;
-                    ReadOnlySpan<float> row = (part == 0 ? w1 : w2).Slice(r * n, n);
-                    int whole = n - n % Lanes;
-                    scoped ReadOnlySpan<Vector<float>> wv = MemoryMarshal.Cast<float, Vector<float>>(row.Slice(0, whole));
-                    scoped ReadOnlySpan<Vector<float>> v0 = MemoryMarshal.Cast<float, Vector<float>>(v.Slice(s0 * n, whole));
-                    scoped ReadOnlySpan<Vector<float>> v1 = MemoryMarshal.Cast<float, Vector<float>>(v.Slice(s1 * n, whole));
-                    // the whole blocks, then the zero-padded tail as one more block
-                    for (int pass = 0; pass < 2; pass++)
-                    {
-                        for (int k = 0; k < wv.Length; k += perBlock)
-                        {
-                            Vector<float> w = wv[k];
-                            a0 += w * v0[k];
-                            b0 += w * v1[k];
-                            if (width <= 8)
-                            {
-                                w = wv[k + 1];
-                                a1 += w * v0[k + 1];
-                                b1 += w * v1[k + 1];
-                            }
-                            if (width == 4)
-                            {
-                                w = wv[k + 2];
-                                a2 += w * v0[k + 2];
-                                b2 += w * v1[k + 2];
-                                w = wv[k + 3];
-                                a3 += w * v0[k + 3];
-                                b3 += w * v1[k + 3];
-                            }
-                        }
-                        if (whole == n) break;
-                        Span<float> pad = pads.Slice(part * 3 * Lanes, 3 * Lanes);
-                        MatrixVector.CopyTail(row, pad.Slice(0, Lanes));
-                        MatrixVector.CopyTail(v.Slice(s0 * n, n), pad.Slice(Lanes, Lanes));
-                        MatrixVector.CopyTail(v.Slice(s1 * n, n), pad.Slice(2 * Lanes, Lanes));
-                        wv = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(0, Lanes));
-                        v0 = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(Lanes, Lanes));
-                        v1 = MemoryMarshal.Cast<float, Vector<float>>(pad.Slice(2 * Lanes, Lanes));
-                        whole = n;
-                    }
-                }
-                ys[s1 * yStride + r] = FixedOrderSum.Tree(b0, b1, b2, b3, lanes) + biases[s1 * biasStride + r];
-                ys[s0 * yStride + r] = FixedOrderSum.Tree(a0, a1, a2, a3, lanes) + biases[s0 * biasStride + r];
+                ReadOnlySpan<float> x = xs.Slice(s * n1, n1), h = hs.Slice(s * n2, n2);
+                MatrixVector.PadTail(x, tails.Slice(0, Lanes));
+                MatrixVector.PadTail(h, tails.Slice(Lanes, Lanes));
+                MatrixVector.MultiplyRowTile(w1, x, w2, h, biases.Slice(s * biasStride, rows), ys.Slice(s * yStride, rows), tile, tails);
             }
         }
     }

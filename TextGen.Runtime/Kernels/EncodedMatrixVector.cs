@@ -73,7 +73,6 @@ internal static class EncodedMatrixVector
         where TDecoder : struct, IWeightDecoder
     {
         int width = Vector<float>.Count;
-        Span<float> lanes = stackalloc float[Lanes];
         Span<float> wBlock = stackalloc float[Lanes];
         Span<float> vBlock = stackalloc float[Lanes];
         ReadOnlySpan<Vector<float>> wv = MemoryMarshal.Cast<float, Vector<float>>(wBlock);
@@ -104,7 +103,7 @@ internal static class EncodedMatrixVector
                     }
                 }
             }
-            y[r] = FixedOrderSum.Tree(a0, a1, a2, a3, lanes) + bias[r];
+            y[r] = FixedOrderSum.Tree(a0, a1, a2, a3) + bias[r];
         }
     }
 

@@ -30,22 +30,25 @@ internal static class FixedOrderSum
 
     /// <summary>
     /// The tree over the 16 lanes as a <see cref="System.Numerics.Vector{T}"/> kernel holds them: 16/Count accumulators,
-    /// <paramref name="a0"/> first (a1..a3 unused where the vectors are wider). <paramref name="scratch"/> (16 floats)
-    /// receives them in lane order.
+    /// <paramref name="a0"/> first (a1..a3 unused where the vectors are wider). The levels that pair whole vectors are
+    /// vector adds (with 4-float vectors, lane l + lane l+8 is a0 + a2 and a1 + a3, and lane k + lane k+4 their sum),
+    /// the rest element by element: the same additions of the same pairs, without a round trip through memory.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Tree(Vector<float> a0, Vector<float> a1, Vector<float> a2, Vector<float> a3, Span<float> scratch)
+    public static float Tree(Vector<float> a0, Vector<float> a1, Vector<float> a2, Vector<float> a3)
     {
-        Span<Vector<float>> vectors = MemoryMarshal.Cast<float, Vector<float>>(scratch);
         int width = Vector<float>.Count;
-        vectors[0] = a0;
-        if (width <= 8) vectors[1] = a1;
         if (width == 4)
         {
-            vectors[2] = a2;
-            vectors[3] = a3;
+            Vector<float> f = (a0 + a2) + (a1 + a3);
+            return (f[0] + f[2]) + (f[1] + f[3]);
         }
-        return Tree(scratch);
+        if (width == 8)
+        {
+            Vector<float> e = a0 + a1;
+            return Tree8(e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]);
+        }
+        return Tree8(a0[0] + a0[8], a0[1] + a0[9], a0[2] + a0[10], a0[3] + a0[11], a0[4] + a0[12], a0[5] + a0[13], a0[6] + a0[14], a0[7] + a0[15]);
     }
 
     /// <summary>The tree's last three levels over 8 lanes (q8's integer kernel sums its blocks into 8).</summary>

@@ -185,36 +185,63 @@ internal static partial class RowQ8MatrixVector
     }
 
     /// <summary>
-    /// <see cref="System.Numerics.Vector{T}"/> (netstandard2.1, ARM): per row, the kept bytes lose their 128 (the top
-    /// bit flipped), widen to 16 bits, multiply the widened vector exactly (at most 128·64), widen to 32 bits and add.
-    /// A kept row is whole vectors of bytes (<see cref="RowStride"/>), its padding zero weights against zero quants.
+    /// <see cref="System.Numerics.Vector{T}"/> (netstandard2.1, ARM): tiles of three rows, one from each third of the
+    /// matrices as <see cref="MatrixVector.MultiplyRowTile"/> takes them, share each load of the widened vector. The
+    /// sums are exact integers, so any order gives every row the bits of the scalar reference.
     /// </summary>
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
 #endif
     private static void MultiplyPairVector(in WeightRows w1, in RowQuantizedVector x, ReadOnlySpan<short> xWide, in WeightRows w2, in RowQuantizedVector h, ReadOnlySpan<short> hWide, ReadOnlySpan<float> bias, Span<float> y)
     {
-        for (int r = 0; r < y.Length; r++) y[r] = Combine(DotVector(w1, r, x, xWide), RowScale(w1, r, x), DotVector(w2, r, h, hWide), RowScale(w2, r, h), bias[r]);
+        int rows = y.Length, third = MatrixVector.RowTileCount(rows);
+        for (int tile = 0; tile < third; tile++)
+        {
+            int ra = tile, rb = Math.Min(tile + third, rows - 1), rc = Math.Min(tile + 2 * third, rows - 1);
+            var (xa, xb, xc) = DotsVector(w1, ra, rb, rc, x, xWide);
+            var (ha, hb, hc) = DotsVector(w2, ra, rb, rc, h, hWide);
+            // Repeated rows are stored last to first, as in the f32 tiles (they are equal anyway).
+            y[rc] = Combine(xc, RowScale(w1, rc, x), hc, RowScale(w2, rc, h), bias[rc]);
+            y[rb] = Combine(xb, RowScale(w1, rb, x), hb, RowScale(w2, rb, h), bias[rb]);
+            y[ra] = Combine(xa, RowScale(w1, ra, x), ha, RowScale(w2, ra, h), bias[ra]);
+        }
     }
 
+    /// <summary>
+    /// The integer dot products of rows <paramref name="ra"/>, <paramref name="rb"/> and <paramref name="rc"/> with
+    /// <paramref name="vWide"/>: per vector of kept bytes, each loses its 128 (the top bit flipped) and widens to 16
+    /// bits; a weight times a quant is at most 128·64 in size, so the products of the two halves add exactly in 16 bits
+    /// (at most 2·8,192), which then widen to 32 and add. A kept row is whole vectors of bytes (<see cref="RowStride"/>),
+    /// its padding zero weights against zero quants.
+    /// </summary>
 #if NET8_0_OR_GREATER
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MultiplyPairTiles
 #endif
-    private static int DotVector(in WeightRows w, int row, in RowQuantizedVector v, ReadOnlySpan<short> vWide)
+    private static (int A, int B, int C) DotsVector(in WeightRows w, int ra, int rb, int rc, in RowQuantizedVector v, ReadOnlySpan<short> vWide)
     {
-        if (v.Quants.IsEmpty) return 0;
-        ReadOnlySpan<Vector<sbyte>> kept = MemoryMarshal.Cast<sbyte, Vector<sbyte>>(w.Quants.AsSpan(w.ElementStart(row), w.Stride));
-        ReadOnlySpan<Vector<short>> vector = MemoryMarshal.Cast<short, Vector<short>>(vWide);
+        if (v.Quants.IsEmpty) return default;
+        int stride = w.Stride, bytes = Vector<sbyte>.Count, shorts = Vector<short>.Count;
+        if (vWide.Length < stride) throw new ArgumentException($"the widened vector holds {vWide.Length} quants, not {stride}", nameof(vWide));
+        scoped ref sbyte wa = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(ra), stride));
+        scoped ref sbyte wb = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(rb), stride));
+        scoped ref sbyte wc = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(rc), stride));
+        ref short vs = ref MemoryMarshal.GetReference(vWide);
         var flip = new Vector<sbyte>(sbyte.MinValue);
-        Vector<int> sums = default;
-        for (int k = 0; k < kept.Length; k++)
+        Vector<int> sa = default, sb = default, sc = default;
+        for (int k = 0; k < stride; k += bytes)
         {
-            Vector.Widen(kept[k] ^ flip, out Vector<short> w0, out Vector<short> w1);
-            Vector.Widen(w0 * vector[2 * k], out Vector<int> s0, out Vector<int> s1);
-            Vector.Widen(w1 * vector[2 * k + 1], out Vector<int> s2, out Vector<int> s3);
-            sums += (s0 + s1) + (s2 + s3);
+            Vector<short> v0 = VectorLoad.At(ref vs, k), v1 = VectorLoad.At(ref vs, k + shorts);
+            Vector.Widen(VectorLoad.At(ref wa, k) ^ flip, out Vector<short> a0, out Vector<short> a1);
+            Vector.Widen(a0 * v0 + a1 * v1, out Vector<int> ai0, out Vector<int> ai1);
+            sa += ai0 + ai1;
+            Vector.Widen(VectorLoad.At(ref wb, k) ^ flip, out Vector<short> b0, out Vector<short> b1);
+            Vector.Widen(b0 * v0 + b1 * v1, out Vector<int> bi0, out Vector<int> bi1);
+            sb += bi0 + bi1;
+            Vector.Widen(VectorLoad.At(ref wc, k) ^ flip, out Vector<short> c0, out Vector<short> c1);
+            Vector.Widen(c0 * v0 + c1 * v1, out Vector<int> ci0, out Vector<int> ci1);
+            sc += ci0 + ci1;
         }
-        return Vector.Dot(sums, Vector<int>.One);
+        return (Vector.Dot(sa, Vector<int>.One), Vector.Dot(sb, Vector<int>.One), Vector.Dot(sc, Vector<int>.One));
     }
 }
 

@@ -6,7 +6,7 @@ namespace TextGen.Tests.Kernels;
 internal sealed class RowQ8MatrixVectorTests
 {
     // The tile kernels: under 8 rows the scalar path, 8 one tile, 9 and 17 a last tile that overlaps the one before.
-    private static readonly int[] RowCounts = { 0, 1, 7, 8, 9, 17 };
+    private static readonly int[] RowCounts = { 0, 1, 2, 3, 7, 8, 9, 17 };
     // Kept rows are whole 64-byte lines: widths below, at and past one and two lines, and a layer's 576.
     private static readonly int[] InputWidths = { 0, 1, 31, 32, 63, 64, 65, 100, 576 };
     private static readonly int[] HiddenWidths = { 0, 1, 40, 64, 129 };
