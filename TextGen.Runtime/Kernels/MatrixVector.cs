@@ -199,10 +199,14 @@ internal static class MatrixVector
     /// Each input vector is loaded once for three rows, and with 4-float vectors the tile's twelve add chains and the
     /// loads fill SSE's 16 registers without a spill. The rows come from three thirds, not side by side: three
     /// sequential streams, which the hardware prefetcher follows, where adjacent rows (interleaved reads 2 KB apart)
-    /// ran the shipped model at 0.6–0.9× the speed of one row at a time on a Zen 3. The loads address spans whose
-    /// shapes were checked by the caller, without a bounds check each. <paramref name="tails"/> holds x's and h's
-    /// padded tail blocks and the tile's row tails (<see cref="PadRowTails"/>).
+    /// ran the shipped model at 0.57–0.90× the speed of one row at a time on a Zen 3. The loads address spans sliced
+    /// (and so bounds-checked) once per row, without a check each. <paramref name="tails"/> holds x's and h's padded
+    /// tail blocks and the tile's row tails (<see cref="PadRowTails"/>). Compiled fully optimized at its first call, as
+    /// the 256-bit tiles are (see TailFloats): a game's first characters would otherwise run tier-0 code.
     /// </summary>
+#if NET8_0_OR_GREATER
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     internal static void MultiplyRowTile(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y,
         int tile, ReadOnlySpan<float> tails)
     {
@@ -215,10 +219,10 @@ internal static class MatrixVector
         {
             ReadOnlySpan<float> v = part == 0 ? x : h, w = part == 0 ? w1 : w2;
             int n = v.Length, whole = n - n % Lanes;
-            scoped ref float vs = ref MemoryMarshal.GetReference(v);
-            scoped ref float wa = ref MemoryMarshal.GetReference(w.Slice(ra * n, n));
-            scoped ref float wb = ref MemoryMarshal.GetReference(w.Slice(rb * n, n));
-            scoped ref float wc = ref MemoryMarshal.GetReference(w.Slice(rc * n, n));
+            ref float vs = ref MemoryMarshal.GetReference(v);
+            ref float wa = ref MemoryMarshal.GetReference(w.Slice(ra * n, n));
+            ref float wb = ref MemoryMarshal.GetReference(w.Slice(rb * n, n));
+            ref float wc = ref MemoryMarshal.GetReference(w.Slice(rc * n, n));
             // the whole blocks, then the zero-padded tail as one more block
             for (int pass = 0; pass < 2; pass++)
             {

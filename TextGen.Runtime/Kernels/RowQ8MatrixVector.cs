@@ -222,9 +222,9 @@ internal static partial class RowQ8MatrixVector
         if (v.Quants.IsEmpty) return default;
         int stride = w.Stride, bytes = Vector<sbyte>.Count, shorts = Vector<short>.Count;
         if (vWide.Length < stride) throw new ArgumentException($"the widened vector holds {vWide.Length} quants, not {stride}", nameof(vWide));
-        scoped ref sbyte wa = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(ra), stride));
-        scoped ref sbyte wb = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(rb), stride));
-        scoped ref sbyte wc = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(rc), stride));
+        ref sbyte wa = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(ra), stride));
+        ref sbyte wb = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(rb), stride));
+        ref sbyte wc = ref MemoryMarshal.GetReference(w.Quants.AsSpan(w.ElementStart(rc), stride));
         ref short vs = ref MemoryMarshal.GetReference(vWide);
         var flip = new Vector<sbyte>(sbyte.MinValue);
         Vector<int> sa = default, sb = default, sc = default;

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using TextGen.Runtime.Kernels;
 
@@ -159,6 +160,24 @@ internal sealed class MatrixVectorTests
                 Assert.That(BitConverter.SingleToInt32Bits(across.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, rows in lanes");
                 Assert.That(BitConverter.SingleToInt32Bits(across256.GetElement(k)), Is.EqualTo(expected), $"trial {trial}, row {k}, rows in 256-bit lanes");
             }
+        }
+    }
+
+    /// <summary>
+    /// The tree over a <see cref="Vector{T}"/> kernel's accumulators, at this run's width: 8 floats here, 4 in
+    /// <see cref="NarrowVectorTests"/>' child run (16 needs AVX-512 and <c>DOTNET_MaxVectorTBitWidth=512</c>).
+    /// </summary>
+    [Test]
+    public void ThePortableTreeSumsTheLanesInTheScalarTreesOrder()
+    {
+        var random = new Random(16);
+        int width = Vector<float>.Count;
+        for (int trial = 0; trial < 200; trial++)
+        {
+            float[] lanes = Enumerable.Range(0, FixedOrderSum.Lanes).Select(_ => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-20, 21)))).ToArray();
+            Vector<float> At(int vector) => vector * width < lanes.Length ? new Vector<float>(lanes, vector * width) : default;
+            float tree = FixedOrderSum.Tree(At(0), At(1), At(2), At(3));
+            Assert.That(BitConverter.SingleToInt32Bits(tree), Is.EqualTo(BitConverter.SingleToInt32Bits(FixedOrderSum.Tree(lanes))), $"trial {trial}, {width} floats a vector");
         }
     }
 

@@ -5,7 +5,8 @@ namespace TextGen.Tests.Kernels;
 
 internal sealed class RowQ8MatrixVectorTests
 {
-    // The tile kernels: under 8 rows the scalar path, 8 one tile, 9 and 17 a last tile that overlaps the one before.
+    // The x86 tile kernels: under 8 rows the scalar path, 8 one tile, 9 and 17 a last tile that overlaps the one before.
+    // The Vector<T> kernel's tiles of three rows from thirds: 1, 2, 7 and 8 repeat the last row in a tile, 3 and 9 do not.
     private static readonly int[] RowCounts = { 0, 1, 2, 3, 7, 8, 9, 17 };
     // Kept rows are whole 64-byte lines: widths below, at and past one and two lines, and a layer's 576.
     private static readonly int[] InputWidths = { 0, 1, 31, 32, 63, 64, 65, 100, 576 };
