@@ -133,8 +133,9 @@ internal static class BatchedMatrixVector
             for (int s = 0; s < sessions; s++)
             {
                 ReadOnlySpan<float> x = xs.Slice(s * n1, n1), h = hs.Slice(s * n2, n2);
-                MatrixVector.PadTail(x, tails.Slice(0, Lanes));
-                MatrixVector.PadTail(h, tails.Slice(Lanes, Lanes));
+                // A session's tail blocks, read only where its vectors end in a partial block.
+                if (n1 % Lanes != 0) MatrixVector.PadTail(x, tails.Slice(0, Lanes));
+                if (n2 % Lanes != 0) MatrixVector.PadTail(h, tails.Slice(Lanes, Lanes));
                 MatrixVector.MultiplyRowTile(w1, x, w2, h, biases.Slice(s * biasStride, rows), ys.Slice(s * yStride, rows), tile, tails);
             }
         }

@@ -161,8 +161,8 @@ internal static class MatrixVector
         Span<float> tails = stackalloc float[VectorTailFloats];
         PadTail(x, tails.Slice(0, Lanes));
         PadTail(h, tails.Slice(Lanes, Lanes));
-        int third = RowTileCount(y.Length);
-        for (int tile = 0; tile < third; tile++)
+        int tiles = RowTileCount(y.Length);
+        for (int tile = 0; tile < tiles; tile++)
         {
             PadRowTails(w1, x.Length, w2, h.Length, tile, y.Length, tails);
             MultiplyRowTile(w1, x, w2, h, bias, y, tile, tails);
@@ -173,21 +173,26 @@ internal static class MatrixVector
     internal static int RowTileCount(int rows) => (rows + 2) / 3;
 
     /// <summary>
+    /// Row <paramref name="k"/> (0..2) of tile <paramref name="tile"/>: the tile's row of the k-th third, or the last row
+    /// where that third runs out (as <c>TileRows.Quarters</c> takes quarters for the 256-bit kernels).
+    /// </summary>
+    internal static int TileRow(int tile, int k, int rows) => Math.Min(tile + k * RowTileCount(rows), rows - 1);
+
+    /// <summary>
     /// Copies the W1 and W2 tails of tile <paramref name="tile"/>'s rows into <paramref name="tails"/> (<see cref="VectorTailFloats"/>),
     /// after its x and h blocks; a tile's rows share them across sessions.
     /// </summary>
     internal static void PadRowTails(ReadOnlySpan<float> w1, int n1, ReadOnlySpan<float> w2, int n2, int tile, int rows, Span<float> tails)
     {
-        int third = RowTileCount(rows);
         for (int part = 0; part < 2; part++)
         {
             ReadOnlySpan<float> w = part == 0 ? w1 : w2;
             int n = part == 0 ? n1 : n2;
             if (n % Lanes == 0) continue;
-            for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 3; k++)
             {
-                int row = Math.Min(tile + i * third, rows - 1);
-                PadTail(w.Slice(row * n, n), tails.Slice((2 + 3 * part + i) * Lanes, Lanes));
+                int row = TileRow(tile, k, rows);
+                PadTail(w.Slice(row * n, n), tails.Slice((2 + 3 * part + k) * Lanes, Lanes));
             }
         }
     }
@@ -210,8 +215,8 @@ internal static class MatrixVector
     internal static void MultiplyRowTile(ReadOnlySpan<float> w1, ReadOnlySpan<float> x, ReadOnlySpan<float> w2, ReadOnlySpan<float> h, ReadOnlySpan<float> bias, Span<float> y,
         int tile, ReadOnlySpan<float> tails)
     {
-        int rows = y.Length, width = Vector<float>.Count, third = RowTileCount(rows);
-        int ra = tile, rb = Math.Min(tile + third, rows - 1), rc = Math.Min(tile + 2 * third, rows - 1);
+        int rows = y.Length, width = Vector<float>.Count;
+        int ra = TileRow(tile, 0, rows), rb = TileRow(tile, 1, rows), rc = TileRow(tile, 2, rows);
         Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector<float> b0 = default, b1 = default, b2 = default, b3 = default;
         Vector<float> c0 = default, c1 = default, c2 = default, c3 = default;

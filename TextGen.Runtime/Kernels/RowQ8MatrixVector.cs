@@ -194,10 +194,10 @@ internal static partial class RowQ8MatrixVector
 #endif
     private static void MultiplyPairVector(in WeightRows w1, in RowQuantizedVector x, ReadOnlySpan<short> xWide, in WeightRows w2, in RowQuantizedVector h, ReadOnlySpan<short> hWide, ReadOnlySpan<float> bias, Span<float> y)
     {
-        int rows = y.Length, third = MatrixVector.RowTileCount(rows);
-        for (int tile = 0; tile < third; tile++)
+        int rows = y.Length, tiles = MatrixVector.RowTileCount(rows);
+        for (int tile = 0; tile < tiles; tile++)
         {
-            int ra = tile, rb = Math.Min(tile + third, rows - 1), rc = Math.Min(tile + 2 * third, rows - 1);
+            int ra = MatrixVector.TileRow(tile, 0, rows), rb = MatrixVector.TileRow(tile, 1, rows), rc = MatrixVector.TileRow(tile, 2, rows);
             var (xa, xb, xc) = DotsVector(w1, ra, rb, rc, x, xWide);
             var (ha, hb, hc) = DotsVector(w2, ra, rb, rc, h, hWide);
             // Repeated rows are stored last to first, as in the f32 tiles (they are equal anyway).
